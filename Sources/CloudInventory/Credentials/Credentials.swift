@@ -1,0 +1,43 @@
+import Foundation
+
+/// AWS credentials for one signing identity. `description` never shows the secret or the
+/// session token, so a `Credentials` value can be logged or interpolated safely by mistake.
+public struct Credentials: Sendable, Equatable, CustomStringConvertible {
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    public var sessionToken: String?
+    /// When temporary credentials stop working; nil for long-lived keys.
+    public var expiration: Date?
+    /// Where they came from (`environment`, `imds:<role>`), for `--check` and logs.
+    public var source: String
+
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+                expiration: Date? = nil, source: String = "static") {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+        self.source = source
+    }
+
+    public var description: String {
+        var s = "Credentials(source: \(source), accessKeyId: \(accessKeyId), secretAccessKey: <redacted>"
+        if sessionToken != nil { s += ", sessionToken: <redacted>" }
+        if let expiration { s += ", expiration: \(UTCTime.iso8601(expiration))" }
+        return s + ")"
+    }
+}
+
+/// Anything that can hand out credentials: the environment, IMDS, a chain of them.
+public protocol CredentialProvider: Sendable {
+    /// Returns credentials, or nil when this source is simply not configured (so a chain
+    /// moves on). Throws when the source is configured but broken, which a chain reports.
+    func credentials() throws -> Credentials?
+}
+
+/// Why no credentials could be had. Maps to exit code 3.
+public struct CredentialError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,92 @@
+/// EC2 over the Query protocol (`Version=2016-11-15`).
+public struct EC2Client: Sendable {
+    public static let apiVersion = "2016-11-15"
+    /// The largest page EC2 allows; fewer round trips for big fleets.
+    public static let pageSize = 1000
+
+    public let query: AWSQueryClient
+
+    public init(query: AWSQueryClient) {
+        self.query = query
+    }
+
+    public var region: String { query.endpoint.region }
+
+    /// Pages through DescribeInstances, handing each page's instances to `onPage` as they
+    /// arrive, so memory stays at one page however large the fleet. Each instance document is
+    /// the CLI's `Reservations[].Instances[]` entry plus `Region`, `ReservationId` and `OwnerId`.
+    /// Returns the number of instances seen.
+    @discardableResult
+    public func describeInstances(onPage: ([JSONValue]) throws -> Void) throws -> Int {
+        var nextToken: String?
+        var total = 0
+        var pages = 0
+        repeat {
+            var parameters = [("MaxResults", String(Self.pageSize))]
+            if let nextToken { parameters.append(("NextToken", nextToken)) }
+            let body = try query.call("DescribeInstances", parameters)
+            let page = try Self.decodeInstancesPage(body, region: region)
+            pages += 1
+            total += page.instances.count
+            try onPage(page.instances)
+            if let token = page.nextToken, token == nextToken {
+                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance after page \(pages)")
+            }
+            nextToken = page.nextToken
+        } while nextToken != nil
+        return total
+    }
+
+    struct InstancesPage {
+        var instances: [JSONValue]
+        var nextToken: String?
+    }
+
+    static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
+        var decoder = ShapeDecoder(body)
+        let document: JSONValue
+        do {
+            document = try decoder.decodeDocument(as: EC2Model.describeInstancesResult).value
+        } catch {
+            throw AWSError.malformed("ec2:DescribeInstances", error.description)
+        }
+        var instances: [JSONValue] = []
+        for reservation in document["Reservations"]?.arrayValue ?? [] {
+            let extra = [
+                JSONMember("Region", .string(region)),
+                JSONMember("ReservationId", reservation["ReservationId"] ?? .null),
+                JSONMember("OwnerId", reservation["OwnerId"] ?? .null),
+            ]
+            for instance in reservation["Instances"]?.arrayValue ?? [] {
+                guard case let .object(members) = instance else { continue }
+                instances.append(.object(members + extra))
+            }
+        }
+        let token = document["NextToken"]?.stringValue
+        return InstancesPage(instances: instances, nextToken: token?.isEmpty == false ? token : nil)
+    }
+
+    public struct RegionInfo: Sendable, Equatable {
+        public var name: String
+        public var endpoint: String
+        public var optInStatus: String
+        /// `opt-in-not-required` and `opted-in` regions can be polled; `not-opted-in` cannot.
+        public var isEnabled: Bool { optInStatus != "not-opted-in" }
+    }
+
+    public func describeRegions() throws(AWSError) -> [RegionInfo] {
+        let body = try query.call("DescribeRegions", [("AllRegions", "true")])
+        var decoder = ShapeDecoder(body)
+        let document: JSONValue
+        do {
+            document = try decoder.decodeDocument(as: EC2Model.describeRegionsResult).value
+        } catch {
+            throw AWSError.malformed("ec2:DescribeRegions", error.description)
+        }
+        return (document["Regions"]?.arrayValue ?? []).compactMap { r in
+            guard let name = r["RegionName"]?.stringValue else { return nil }
+            return RegionInfo(name: name, endpoint: r["Endpoint"]?.stringValue ?? "",
+                              optInStatus: r["OptInStatus"]?.stringValue ?? "opt-in-not-required")
+        }
+    }
+}

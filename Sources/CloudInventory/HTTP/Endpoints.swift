@@ -1,0 +1,45 @@
+/// Where a service lives for a region, with the SDKs' endpoint overrides:
+/// `AWS_ENDPOINT_URL_<SERVICE>` first, then `AWS_ENDPOINT_URL`, then the regional default.
+public struct ServiceEndpoint: Sendable, Equatable {
+    /// The service's signing name and its environment suffix (`ec2` → `AWS_ENDPOINT_URL_EC2`).
+    public var service: String
+    public var region: String
+    /// Base URL without a trailing slash.
+    public var url: String
+
+    public static func resolve(service: String, region: String, environment: Environment) -> ServiceEndpoint {
+        let specific = "AWS_ENDPOINT_URL_" + service.uppercased()
+        if let url = environment[specific] ?? environment["AWS_ENDPOINT_URL"] {
+            return ServiceEndpoint(service: service, region: region, url: trimmed(url))
+        }
+        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+        return ServiceEndpoint(service: service, region: region, url: "https://\(service).\(region).\(suffix)")
+    }
+
+    private static func trimmed(_ url: String) -> String {
+        var u = url
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
+    }
+
+    /// `host[:port]`, exactly as it must appear in the signed `Host` header.
+    public var host: String { HTTPClient.host(of: url) }
+
+    /// The path part of the URL (a custom endpoint may carry one), `/` when there is none.
+    public var path: String {
+        guard let scheme = url.range(of: "://") else { return "/" }
+        let rest = url[scheme.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        return String(rest[slash...])
+    }
+}
+
+/// AWS region names: lower-case letters and digits in dash-separated parts (`us-east-1`,
+/// `us-gov-west-1`, `eu-central-2`). Checked so a typo is a usage error, not a DNS failure.
+public enum RegionName {
+    public static func isValid(_ name: String) -> Bool {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let last = parts.last, last.allSatisfy(\.isASCII), Int(last) != nil else { return false }
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
+    }
+}

@@ -1,0 +1,284 @@
+/// A minimal pull scanner for the XML that AWS Query services return.
+///
+/// Why not Foundation's `XMLParser`: on Linux it is libxml2 behind a delegate that builds a
+/// `String` per callback, which costs more than everything else in a poll put together, and it
+/// cannot be paused to stream page by page. AWS responses use a tiny subset of XML (elements,
+/// text, the five named entities and numeric references, an optional declaration), so a
+/// scanner over the raw bytes is short, fast and strict: anything it does not understand is a
+/// `malformed` error, never a crash.
+struct XMLScanner {
+    enum Event {
+        /// A start tag; `name` is a range into the buffer. Self-closing tags produce `start` then `end`.
+        case start(name: Range<Int>)
+        case end(name: Range<Int>)
+        case text(Range<Int>, needsDecoding: Bool)
+        case eof
+    }
+
+    let bytes: [UInt8]
+    private(set) var position = 0
+    private var pendingEnd: Range<Int>?
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    func name(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// True when the bytes in `range` spell `literal`, without allocating.
+    func name(_ range: Range<Int>, equals literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return literal.withUTF8Buffer { lit in
+            var i = 0
+            for j in range {
+                if bytes[j] != lit[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && bytes[a].elementsEqual(bytes[b])
+    }
+
+    mutating func next() throws(XMLError) -> Event {
+        if let end = pendingEnd {
+            pendingEnd = nil
+            return .end(name: end)
+        }
+        let count = bytes.count
+        while position < count {
+            if bytes[position] != UInt8(ascii: "<") {
+                // Text up to the next tag.
+                let start = position
+                var needsDecoding = false
+                while position < count, bytes[position] != UInt8(ascii: "<") {
+                    if bytes[position] == UInt8(ascii: "&") { needsDecoding = true }
+                    position += 1
+                }
+                return .text(start..<position, needsDecoding: needsDecoding)
+            }
+            // Markup.
+            guard position + 1 < count else { throw XMLError.malformed("truncated tag", at: position) }
+            let c = bytes[position + 1]
+            if c == UInt8(ascii: "?") {
+                try skip(past: "?>")
+                continue
+            }
+            if c == UInt8(ascii: "!") {
+                if hasPrefix("<!--", at: position) {
+                    try skip(past: "-->")
+                    continue
+                }
+                if hasPrefix("<![CDATA[", at: position) {
+                    let start = position + 9
+                    try skip(past: "]]>")
+                    return .text(start..<(position - 3), needsDecoding: false)
+                }
+                throw XMLError.malformed("DOCTYPE and other declarations are not accepted", at: position)
+            }
+            if c == UInt8(ascii: "/") {
+                let nameStart = position + 2
+                var p = nameStart
+                while p < count, !isNameEnd(bytes[p]) { p += 1 }
+                let nameEnd = p
+                while p < count, isSpace(bytes[p]) { p += 1 }
+                guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
+                    throw XMLError.malformed("truncated or bad end tag", at: position)
+                }
+                position = p + 1
+                return .end(name: nameStart..<nameEnd)
+            }
+            let nameStart = position + 1
+            var p = nameStart
+            while p < count, !isNameEnd(bytes[p]) { p += 1 }
+            let nameEnd = p
+            guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
+            // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
+            var quote: UInt8 = 0
+            while p < count {
+                let b = bytes[p]
+                if quote != 0 {
+                    if b == quote { quote = 0 }
+                } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                    quote = b
+                } else if b == UInt8(ascii: ">") {
+                    break
+                }
+                p += 1
+            }
+            guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
+            position = p + 1
+            if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
+                pendingEnd = nameStart..<nameEnd
+            }
+            return .start(name: nameStart..<nameEnd)
+        }
+        return .eof
+    }
+
+    /// Reads the text content of the element whose start tag was just returned, through its
+    /// end tag. Child elements are an error: callers use this only for scalar shapes.
+    mutating func readText(startName: Range<Int>) throws(XMLError) -> String {
+        var result = ""
+        while true {
+            switch try next() {
+            case let .text(range, needsDecoding):
+                if needsDecoding {
+                    result += try decodeEntities(range)
+                } else {
+                    result += String(decoding: bytes[range], as: UTF8.self)
+                }
+            case let .end(name):
+                guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
+                return result
+            case let .start(name):
+                throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
+            case .eof:
+                throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
+            }
+        }
+    }
+
+    /// Skips the rest of the element whose start tag was just returned.
+    mutating func skipElement(startName: Range<Int>) throws(XMLError) {
+        var depth = 1
+        while depth > 0 {
+            switch try next() {
+            case .start: depth += 1
+            case .end: depth -= 1
+            case .text: continue
+            case .eof: throw XMLError.malformed("document ends inside <\(name(startName))>", at: position)
+            }
+        }
+    }
+
+    func decodeEntities(_ range: Range<Int>) throws(XMLError) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let b = bytes[i]
+            guard b == UInt8(ascii: "&") else { out.append(b); i += 1; continue }
+            var j = i + 1
+            while j < range.upperBound, bytes[j] != UInt8(ascii: ";"), j - i < 12 { j += 1 }
+            guard j < range.upperBound, bytes[j] == UInt8(ascii: ";") else {
+                throw XMLError.malformed("unterminated entity", at: i)
+            }
+            let entity = bytes[(i + 1)..<j]
+            switch String(decoding: entity, as: UTF8.self) {
+            case "amp": out.append(UInt8(ascii: "&"))
+            case "lt": out.append(UInt8(ascii: "<"))
+            case "gt": out.append(UInt8(ascii: ">"))
+            case "quot": out.append(UInt8(ascii: "\""))
+            case "apos": out.append(UInt8(ascii: "'"))
+            case let ref where ref.hasPrefix("#"):
+                let digits = ref.dropFirst()
+                let value = digits.hasPrefix("x") || digits.hasPrefix("X")
+                    ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
+                guard let value, let scalar = Unicode.Scalar(value) else {
+                    throw XMLError.malformed("bad character reference &\(ref);", at: i)
+                }
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+            case let other:
+                throw XMLError.malformed("unknown entity &\(other);", at: i)
+            }
+            i = j + 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func hasPrefix(_ literal: StaticString, at p: Int) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard p + n <= bytes.count else { return false }
+        return name(p..<(p + n), equals: literal)
+    }
+
+    private mutating func skip(past terminator: StaticString) throws(XMLError) {
+        let n = terminator.utf8CodeUnitCount
+        var p = position
+        while p + n <= bytes.count {
+            if name(p..<(p + n), equals: terminator) {
+                position = p + n
+                return
+            }
+            p += 1
+        }
+        throw XMLError.malformed("unterminated markup", at: position)
+    }
+
+    @inline(__always) private func isSpace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
+    }
+
+    @inline(__always) private func isNameEnd(_ b: UInt8) -> Bool {
+        isSpace(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
+    }
+}
+
+/// Why a response body could not be read. Carries the byte offset, never the body itself,
+/// so the message is safe to log.
+public struct XMLError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
+
+    static func malformed(_ reason: String, at offset: Int) -> XMLError {
+        XMLError(reason: reason, offset: offset)
+    }
+
+    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+}
+
+/// A small element tree for short documents (errors, STS, IMDS-free bits), built on the scanner.
+struct XMLNode: Sendable {
+    var name: String
+    var text: String
+    var children: [XMLNode]
+
+    static func parse(_ bytes: [UInt8]) throws(XMLError) -> XMLNode {
+        var scanner = XMLScanner(bytes)
+        while true {
+            switch try scanner.next() {
+            case let .start(name):
+                return try build(&scanner, name: name)
+            case .text:
+                continue
+            case .end:
+                throw XMLError.malformed("end tag before any element", at: scanner.position)
+            case .eof:
+                throw XMLError.malformed("no root element", at: scanner.position)
+            }
+        }
+    }
+
+    private static func build(_ scanner: inout XMLScanner, name: Range<Int>) throws(XMLError) -> XMLNode {
+        var node = XMLNode(name: scanner.name(name), text: "", children: [])
+        while true {
+            switch try scanner.next() {
+            case let .start(child):
+                node.children.append(try build(&scanner, name: child))
+            case let .text(range, needsDecoding):
+                node.text += needsDecoding ? try scanner.decodeEntities(range) : String(decoding: scanner.bytes[range], as: UTF8.self)
+            case let .end(end):
+                guard scanner.sameName(end, name) else {
+                    throw XMLError.malformed("mismatched end tag </\(scanner.name(end))>", at: scanner.position)
+                }
+                return node
+            case .eof:
+                throw XMLError.malformed("document ends inside <\(node.name)>", at: scanner.position)
+            }
+        }
+    }
+
+    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+
+    /// Follows a path of child names: `node["Errors", "Error", "Code"]`.
+    subscript(_ path: String...) -> XMLNode? {
+        var node: XMLNode? = self
+        for name in path { node = node?.child(name) }
+        return node
+    }
+}

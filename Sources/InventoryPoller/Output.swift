@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CloudInventory
+import Foundation
+
+/// Buffered writes to stdout. Results are the only thing that goes there.
+struct StandardOutput {
+    private var buffer: [UInt8] = []
+
+    mutating func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    mutating func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; break }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+enum OutputFormat: String, CaseIterable {
+    case text, json, ndjson
+}
+
+/// Formats a poll for stdout as it streams in.
+struct FormattingSink: PollSink {
+    let format: OutputFormat
+    var out = StandardOutput()
+    private var wroteInstance = false
+    private var timestamp = ""
+
+    init(format: OutputFormat) {
+        self.format = format
+    }
+
+    mutating func begin(_ header: PollHeader) throws {
+        timestamp = UTCTime.iso8601(header.polledAt)
+        account = header.identity.account
+        switch format {
+        case .text:
+            out.write("\(timestamp)\tpoll\taccount=\(header.identity.account)\tarn=\(header.identity.arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
+        case .json:
+            // Instances stream first; Regions follow once every region has finished.
+            out.write("{\"PolledAt\":\(JSONValue.string(timestamp).serialized()),\"Account\":\(JSONValue.string(header.identity.account).serialized()),\"Arn\":\(JSONValue.string(header.identity.arn).serialized()),\"Instances\":[")
+        case .ndjson:
+            break
+        }
+        out.flush()
+    }
+
+    mutating func instances(_ page: [JSONValue], region: String) throws {
+        for instance in page {
+            switch format {
+            case .text:
+                out.write(Self.textLine(instance, timestamp: timestamp))
+            case .json:
+                if wroteInstance { out.write(",") }
+                var bytes: [UInt8] = []
+                instance.write(to: &bytes)
+                out.write(bytes: bytes)
+            case .ndjson:
+                guard case let .object(members) = instance else { continue }
+                var bytes: [UInt8] = []
+                JSONValue.object([JSONMember("PolledAt", .string(timestamp)), JSONMember("Account", accountValue)] + members).write(to: &bytes)
+                bytes.append(UInt8(ascii: "\n"))
+                out.write(bytes: bytes)
+            }
+            wroteInstance = true
+        }
+        out.flush()
+    }
+
+    private var account: String = ""
+    private var accountValue: JSONValue { .string(account) }
+
+    mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+        if format == .json {
+            out.write("],\"Regions\":")
+            out.write(JSONValue.array(outcomes.map(\.json)).serialized())
+            out.write("}\n")
+        }
+        out.flush()
+    }
+
+    static let textColumns = "id,state,type,az,private_ip,public_ip,name"
+
+    /// id, state, type, AZ, private IP, public IP, Name tag; `-` for what is absent.
+    static func textLine(_ instance: JSONValue, timestamp: String) -> String {
+        func field(_ value: JSONValue?) -> String {
+            guard let s = value?.stringValue, !s.isEmpty else { return "-" }
+            return String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+        }
+        let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
+        return [
+            timestamp,
+            field(instance["InstanceId"]),
+            field(instance["State"]?["Name"]),
+            field(instance["InstanceType"]),
+            field(instance["Placement"]?["AvailabilityZone"]),
+            field(instance["PrivateIpAddress"]),
+            field(instance["PublicIpAddress"]),
+            field(name),
+        ].joined(separator: "\t") + "\n"
+    }
+}
