@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""The local AWS world: moto (EC2, STS, IAM) with signature and IAM checks on, a strict IMDSv2
+endpoint serving an instance role's temporary credentials, and a small control API.
+
+    python3 Tests/Support/world.py --state FILE [--size test|demo]
+
+It writes FILE (JSON) once everything is ready and runs until stdin closes or SIGTERM:
+    {"moto_url", "imds_url", "control_url", "account", "role_arn", "regions", "counts", ...}
+
+Control API (JSON over HTTP on control_url), for tests that need their own faults:
+    POST /imds                    {"faults": {...}} -> {"id", "url"}   a fresh IMDS, same role
+    POST /imds/<id>/faults        {...}                                switch faults on or off
+    POST /imds/<id>/expire                                             expire every live token
+    GET  /imds/<id>/requests                                           [[method, path, status], ...]
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# moto reads this at import time. The first actions create the admin user and its key; every
+# request after them must carry a valid SigV4 signature from a known key, and is checked
+# against that identity's IAM policies.
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+
+import boto3  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imds_server import IMDSServer  # noqa: E402
+
+ROLE_NAME = "inventory-poller"
+POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity"]
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+AMIS = ["ami-1e749f67", "ami-03cf127a"]
+TYPES = ["t3.micro", "m5.large", "c5.xlarge", "t3.small"]
+
+SPECIAL_TAGS = [
+    {"Key": "Name", "Value": "ünïcødé-東京-🚀"},
+    {"Key": "query-chars", "Value": "a&b=c+d/e?f"},
+    {"Key": "xml<special>", "Value": "<tag> & \"quotes\" 'apos'"},
+    {"Key": "empty", "Value": ""},
+    {"Key": "spaces", "Value": "  leading and trailing  "},
+    {"Key": "percent", "Value": "100% + 50%2F"},
+]
+
+SIZES = {
+    # region -> (single-instance reservations, three-instance reservations)
+    "test": {"us-east-1": (1010, 5), "eu-west-1": (20, 3), "ap-southeast-2": (12, 2)},
+    "demo": {"us-east-1": (14, 2), "eu-west-1": (8, 1), "ap-southeast-2": (5, 1)},
+}
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class World:
+    def __init__(self, size):
+        self.size = size
+        port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        import logging
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto.start()
+        self.moto_url = "http://127.0.0.1:%d" % port
+        self.imds = {}
+        self.counts = {}
+
+    def client(self, service, region="us-east-1", creds=None):
+        creds = creds or self.admin
+        return boto3.client(service, region_name=region, endpoint_url=self.moto_url,
+                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds.get("SessionToken"))
+
+    def setup_identities(self):
+        bootstrap = {"AccessKeyId": "AKIABOOTSTRAP0000000", "SecretAccessKey": "bootstrap"}
+        iam = self.client("iam", creds=bootstrap)
+        iam.create_user(UserName="world-admin")
+        iam.put_user_policy(UserName="world-admin", PolicyName="admin", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="world-admin")["AccessKey"]
+        self.admin = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+        iam = self.client("iam")
+        me = self.client("sts").get_caller_identity()
+        self.account, admin_arn = me["Account"], me["Arn"]
+        role = iam.create_role(RoleName=ROLE_NAME, MaxSessionDuration=43200, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "ec2.amazonaws.com", "AWS": admin_arn}}]}))
+        self.role_arn = role["Role"]["Arn"]
+        iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="inventory-read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": POLLER_ACTIONS, "Resource": "*"}]}))
+        creds = self.client("sts").assume_role(RoleArn=self.role_arn, RoleSessionName="i-0123456789abcdef0",
+                                               DurationSeconds=43200)["Credentials"]
+        self.role_credentials = {
+            "AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"],
+            "Token": creds["SessionToken"], "Expiration": creds["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def seed(self):
+        plan = SIZES[self.size]
+        jobs = []
+        for region, (singles, triples) in plan.items():
+            ec2 = self.client("ec2", region)
+            groups = [ec2.create_security_group(GroupName="sg-%s-%d" % (kind, i), Description="%s tier" % kind)["GroupId"]
+                      for i, kind in enumerate(["web", "db"])]
+            for i in range(singles):
+                jobs.append((region, i, 1, groups))
+            for i in range(triples):
+                jobs.append((region, singles + i, 3, groups))
+
+        local = threading.local()
+
+        def launch(job):
+            region, i, count, groups = job
+            # boto3 clients are slow to build (~40 ms); one per thread and region.
+            clients = local.__dict__.setdefault("clients", {})
+            ec2 = clients.get(region) or clients.setdefault(region, self.client("ec2", region))
+            tags = [{"Key": "Name", "Value": "%s-node-%04d" % (region, i)}, {"Key": "env", "Value": ["prod", "staging", "dev"][i % 3]}]
+            if i == 0:
+                tags = list(SPECIAL_TAGS)
+            if i == 1:
+                tags = [{"Key": "k%02d" % n, "Value": "value %d &<>\"'" % n} for n in range(50)]
+            kwargs = dict(ImageId=AMIS[i % 2], MinCount=count, MaxCount=count, InstanceType=TYPES[i % len(TYPES)],
+                          SecurityGroupIds=groups[: 1 + i % 2],
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
+            if i % 7 == 3:
+                kwargs["BlockDeviceMappings"] = [{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 20, "VolumeType": "gp3", "DeleteOnTermination": False}}]
+            if i % 11 == 5:
+                kwargs["Monitoring"] = {"Enabled": True}
+            ids = [x["InstanceId"] for x in ec2.run_instances(**kwargs)["Instances"]]
+            return region, i, ids
+
+        with ThreadPoolExecutor(2) as pool:
+            launched = list(pool.map(launch, jobs))
+
+        by_region = {}
+        for region, i, ids in launched:
+            by_region.setdefault(region, []).append((i, ids))
+        for region, items in by_region.items():
+            ec2 = self.client("ec2", region)
+            stop = [ids[0] for i, ids in items if i % 5 == 2]
+            terminate = [ids[0] for i, ids in items if i % 9 == 4]
+            if stop:
+                ec2.stop_instances(InstanceIds=stop)
+            if terminate:
+                ec2.terminate_instances(InstanceIds=terminate)
+            self.counts[region] = sum(len(ids) for _, ids in items)
+
+    def new_imds(self, faults=None):
+        server = IMDSServer(ROLE_NAME, self.role_credentials, REGIONS[0])
+        if faults:
+            server.state.faults.update(faults)
+        ident = str(len(self.imds) + 1)
+        self.imds[ident] = server
+        return ident, server
+
+
+def control_handler(world):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _reply(self, status, obj):
+            data = json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(n) or b"{}")
+
+        def do_GET(self):
+            parts = self.path.strip("/").split("/")
+            if parts[0] == "imds" and len(parts) == 3 and parts[2] == "requests" and parts[1] in world.imds:
+                self._reply(200, world.imds[parts[1]].state.requests)
+            else:
+                self._reply(404, {"error": "no such path"})
+
+        def do_POST(self):
+            parts = self.path.strip("/").split("/")
+            body = self._body()
+            try:
+                if parts == ["imds"]:
+                    ident, server = world.new_imds(body.get("faults"))
+                    self._reply(200, {"id": ident, "url": server.url})
+                elif parts[0] == "imds" and len(parts) == 3 and parts[1] in world.imds:
+                    server = world.imds[parts[1]]
+                    if parts[2] == "faults":
+                        server.state.faults.update(body)
+                    elif parts[2] == "expire":
+                        server.state.expire_tokens()
+                    else:
+                        raise KeyError(parts[2])
+                    self._reply(200, {"ok": True})
+                else:
+                    self._reply(404, {"error": "no such path"})
+            except Exception as e:  # a bad control request is the test's bug: say so
+                self._reply(400, {"error": repr(e)})
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", required=True, help="where to write the world's JSON description")
+    parser.add_argument("--size", choices=sorted(SIZES), default="test")
+    args = parser.parse_args()
+
+    world = World(args.size)
+    world.setup_identities()
+    world.seed()
+    _, default_imds = world.new_imds()
+    control = ThreadingHTTPServer(("127.0.0.1", 0), control_handler(world))
+    control.daemon_threads = True
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+
+    state = {
+        "moto_url": world.moto_url,
+        "imds_url": default_imds.url,
+        "control_url": "http://127.0.0.1:%d" % control.server_address[1],
+        "account": world.account,
+        "role_arn": world.role_arn,
+        "role_credentials": world.role_credentials,
+        "admin_credentials": world.admin,
+        "regions": REGIONS,
+        "counts": world.counts,
+        "pid": os.getpid(),
+    }
+    tmp = args.state + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=2)
+    os.replace(tmp, args.state)
+    print("world ready: %s" % args.state, file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Exit when the parent goes away (its end of our stdin closes), so no world outlives its test run.
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait()
+    world.moto.stop()
+
+
+if __name__ == "__main__":
+    main()
