@@ -54,9 +54,11 @@ def sign(cases):
                                        case["service"], case["region"])
         with mock.patch("botocore.auth.get_current_datetime", return_value=when):
             auth.add_auth(request)
+        authorization = request.headers["Authorization"]
+        del request.headers["Authorization"]  # canonical form as it was when signed
         canonical = auth.canonical_request(request)
         body = request.body
-        results.append({"authorization": request.headers["Authorization"], "canonical_request": canonical,
+        results.append({"authorization": authorization, "canonical_request": canonical,
                         "body": body.decode() if isinstance(body, bytes) else (body or "")})
     json.dump(results, sys.stdout, ensure_ascii=False)
 

@@ -61,8 +61,15 @@ enum PercentEncoding {
     }
 
     /// `application/x-www-form-urlencoded` body for the Query protocol, keys in the given order.
+    /// Space becomes `+`, as in botocore's requests (Python's `urlencode`), so the bytes on the
+    /// wire are the ones the SDKs send; everything but the unreserved set is `%XX`.
     static func formBody(_ parameters: [(String, String)]) -> String {
-        parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+        parameters.map { "\(formEncode($0.0))=\(formEncode($0.1))" }.joined(separator: "&")
+    }
+
+    static func formEncode(_ string: String) -> String {
+        guard string.utf8.contains(UInt8(ascii: " ")) else { return encode(string) }
+        return string.split(separator: " ", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "+")
     }
 }
 

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// Paths and processes shared by the tests.
+enum Harness {
+    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let support = repoRoot.appendingPathComponent("Tests/Support")
+
+    /// The venv python `make test` sets up, else whatever `python3` is on PATH.
+    static var python: String {
+        ProcessInfo.processInfo.environment["CLOUD_INVENTORY_PYTHON"] ?? "/usr/bin/env"
+    }
+
+    static func pythonArguments(_ args: [String]) -> [String] {
+        ProcessInfo.processInfo.environment["CLOUD_INVENTORY_PYTHON"] == nil ? ["python3"] + args : args
+    }
+
+    /// The `inventory-poller` binary SwiftPM built next to the test bundle.
+    static var pollerBinary: String {
+        if let explicit = ProcessInfo.processInfo.environment["INVENTORY_POLLER_BIN"] { return explicit }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("inventory-poller").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return repoRoot.appendingPathComponent(".build/debug/inventory-poller").path
+    }
+
+    static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("inventory-poller-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The bare environment a child process gets: nothing of the test runner's AWS settings leaks in.
+    static func baseEnvironment() -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var env: [String: String] = [:]
+        for key in ["PATH", "HOME", "LANG", "TMPDIR"] { env[key] = inherited[key] }
+        return env
+    }
+}
+
+struct ProcessResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    /// Every non-empty stdout line.
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// Runs a program to completion, collecting both streams. A run that outlives `timeout` is
+/// killed and reported as such, so a hang fails the test instead of stalling the suite.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String],
+                stdin: Data? = nil, timeout: TimeInterval = 300) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = environment
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try? input.fileHandleForWriting.close()
+
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box(), errBox = Box()
+    let group = DispatchGroup()
+    for (pipe, box) in [(out, outBox), (err, errBox)] {
+        group.enter()
+        DispatchQueue.global().async {
+            box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+    }
+    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    group.wait()
+    process.waitUntilExit()
+    killer.cancel()
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: String(decoding: outBox.data, as: UTF8.self),
+                         stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
+func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
+    var env = Harness.baseEnvironment()
+    env["PYTHONIOENCODING"] = "utf-8"
+    return try runProcess(Harness.python, Harness.pythonArguments([Harness.support.appendingPathComponent(script).path] + arguments),
+                          environment: env, stdin: stdin)
+}
+
+func parseJSON(_ text: String) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+}

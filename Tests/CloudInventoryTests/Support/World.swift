@@ -1,0 +1,129 @@
+import CloudInventory
+import Foundation
+import Logging
+
+/// The local AWS world (`Tests/Support/world.py`): moto with SigV4 and IAM checks on, a
+/// strict IMDSv2 endpoint, and a control API for per-test IMDS servers with faults.
+/// One world per test process; it dies with the process (its stdin is our pipe).
+struct World: Sendable {
+    let stateFile: String
+    let motoURL: String
+    let imdsURL: String
+    let controlURL: String
+    let account: String
+    let roleArn: String
+    let regions: [String]
+    let counts: [String: Int]
+    let roleCredentials: [String: String]
+    let adminCredentials: [String: String]
+
+    static func shared() async throws -> World {
+        try await Holder.shared.world()
+    }
+
+    private actor Holder {
+        static let shared = Holder()
+        private var task: Task<World, Error>?
+        // Kept open for the life of the test process: closing it stops the world.
+        private var keepalive: Pipe?
+        private var process: Process?
+
+        func world() async throws -> World {
+            if let task { return try await task.value }
+            let dir = Harness.temporaryDirectory()
+            let state = dir.appendingPathComponent("world.json").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Harness.python)
+            process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent("world.py").path, "--state", state])
+            var env = Harness.baseEnvironment()
+            env["PYTHONIOENCODING"] = "utf-8"
+            process.environment = env
+            let pipe = Pipe()
+            process.standardInput = pipe
+            process.standardOutput = FileHandle.standardError
+            try process.run()
+            self.keepalive = pipe
+            self.process = process
+            let task = Task.detached { () throws -> World in
+                for _ in 0..<1500 {
+                    if FileManager.default.fileExists(atPath: state) { return try World(stateFile: state) }
+                    guard process.isRunning else { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                throw HarnessError("the local AWS world did not start (Tests/Support/world.py)")
+            }
+            self.task = task
+            return try await task.value
+        }
+    }
+
+    init(stateFile: String) throws {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stateFile))) as! [String: Any]
+        self.stateFile = stateFile
+        motoURL = object["moto_url"] as! String
+        imdsURL = object["imds_url"] as! String
+        controlURL = object["control_url"] as! String
+        account = object["account"] as! String
+        roleArn = object["role_arn"] as! String
+        regions = object["regions"] as! [String]
+        counts = object["counts"] as! [String: Int]
+        roleCredentials = object["role_credentials"] as! [String: String]
+        adminCredentials = object["admin_credentials"] as! [String: String]
+    }
+
+    /// Environment for the poller as on an EC2 host: no keys, IMDS and endpoints pointed here.
+    func pollerEnvironment(imds: String? = nil) -> [String: String] {
+        var env = Harness.baseEnvironment()
+        env["AWS_ENDPOINT_URL"] = motoURL
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds ?? imdsURL
+        return env
+    }
+
+    func poll(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+        try runProcess(Harness.pollerBinary, arguments, environment: environment ?? pollerEnvironment())
+    }
+
+    // MARK: control API
+
+    struct IMDSHandle: Sendable {
+        let id: String
+        let url: String
+    }
+
+    /// A fresh IMDS server serving the world's role, with `faults` switched on from the start.
+    func newIMDS(faults: [String: Any] = [:]) throws -> IMDSHandle {
+        let reply = try control("POST", "/imds", ["faults": faults]) as! [String: Any]
+        return IMDSHandle(id: reply["id"] as! String, url: reply["url"] as! String)
+    }
+
+    func setFaults(_ imds: IMDSHandle, _ faults: [String: Any]) throws {
+        _ = try control("POST", "/imds/\(imds.id)/faults", faults)
+    }
+
+    func expireTokens(_ imds: IMDSHandle) throws {
+        _ = try control("POST", "/imds/\(imds.id)/expire", [:])
+    }
+
+    /// `[(method, path, status)]` in arrival order.
+    func requests(_ imds: IMDSHandle) throws -> [(String, String, Int)] {
+        let list = try control("GET", "/imds/\(imds.id)/requests", nil) as! [[Any]]
+        return list.map { ($0[0] as! String, $0[1] as! String, $0[2] as! Int) }
+    }
+
+    private func control(_ method: String, _ path: String, _ body: [String: Any]?) throws -> Any {
+        let http = HTTPClient(logger: Logger(label: "test-control"))
+        defer { http.close() }
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
+        let response = try http.execute(HTTPRequest(method: method, url: controlURL + path,
+                                                    headers: [("Content-Type", "application/json")], body: Array(data)))
+        guard response.status == 200 else {
+            throw HarnessError("control \(method) \(path): HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return try JSONSerialization.jsonObject(with: Data(response.body))
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
