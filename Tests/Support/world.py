@@ -98,6 +98,12 @@ class World:
         self.role_arn = role["Role"]["Arn"]
         iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="inventory-read", PolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": POLLER_ACTIONS, "Resource": "*"}]}))
+        # A user that may only ask who it is: DescribeInstances must be denied by IAM.
+        iam.create_user(UserName="limited")
+        iam.put_user_policy(UserName="limited", PolicyName="whoami", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="limited")["AccessKey"]
+        self.limited = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
         creds = self.client("sts").assume_role(RoleArn=self.role_arn, RoleSessionName="i-0123456789abcdef0",
                                                DurationSeconds=43200)["Credentials"]
         self.role_credentials = {
@@ -236,6 +242,7 @@ def main():
         "role_arn": world.role_arn,
         "role_credentials": world.role_credentials,
         "admin_credentials": world.admin,
+        "limited_credentials": world.limited,
         "regions": REGIONS,
         "counts": world.counts,
         "pid": os.getpid(),

@@ -16,6 +16,7 @@ struct World: Sendable {
     let counts: [String: Int]
     let roleCredentials: [String: String]
     let adminCredentials: [String: String]
+    let limitedCredentials: [String: String]
 
     static func shared() async throws -> World {
         try await Holder.shared.world()
@@ -69,6 +70,7 @@ struct World: Sendable {
         counts = object["counts"] as! [String: Int]
         roleCredentials = object["role_credentials"] as! [String: String]
         adminCredentials = object["admin_credentials"] as! [String: String]
+        limitedCredentials = object["limited_credentials"] as! [String: String]
     }
 
     /// Environment for the poller as on an EC2 host: no keys, IMDS and endpoints pointed here.

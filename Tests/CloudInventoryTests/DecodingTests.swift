@@ -1,0 +1,160 @@
+@testable import CloudInventory
+import Foundation
+import Testing
+
+@Suite struct XMLScannerTests {
+    @Test func decodesEntitiesCDATAAndCharacterReferences() throws {
+        let xml = #"<?xml version="1.0" encoding="UTF-8"?><!-- c --><a x="1>2"><b>&lt;x&gt; &amp; &quot;q&quot; &apos;a&apos; &#233;&#x1F680;</b><c><![CDATA[<raw & text>]]></c><d/></a>"#
+        let root = try XMLNode.parse(Array(xml.utf8))
+        #expect(root.name == "a")
+        #expect(root["b"]?.text == "<x> & \"q\" 'a' é🚀")
+        #expect(root["c"]?.text == "<raw & text>")
+        #expect(root["d"]?.text == "")
+    }
+
+    @Test(arguments: [
+        "<a><b>text</b>",                // truncated: no closing root
+        "<a><b>text</a></b>",            // mismatched
+        "<a>&bogus;</a>",                // unknown entity
+        "<a>&#xZZ;</a>",                 // bad character reference
+        "<!DOCTYPE a [<!ENTITY x 'y'>]><a/>",  // declarations are refused
+        "<a><b",                         // truncated tag
+        "",                              // empty
+    ])
+    func malformedInputIsAnErrorNotACrash(_ xml: String) {
+        #expect(throws: XMLError.self) { try XMLNode.parse(Array(xml.utf8)) }
+    }
+
+    @Test func truncatedDescribeInstancesPageIsAMalformedError() throws {
+        let page = #"<DescribeInstancesResponse><reservationSet><item><reservationId>r-1</reservationId><instancesSet><item><instanceId>i-1</instanceId><tagSet><item><key>k</key>"#
+        #expect(throws: AWSError.self) { try EC2Client.decodeInstancesPage(Array(page.utf8), region: "us-east-1") }
+        // Cut at every byte: always an error, never a trap.
+        let full = #"<DescribeInstancesResponse><reservationSet><item><reservationId>r-1</reservationId><ownerId>1</ownerId><instancesSet><item><instanceId>i-1</instanceId><amiLaunchIndex>0</amiLaunchIndex></item></instancesSet></item></reservationSet></DescribeInstancesResponse>"#
+        let bytes = Array(full.utf8)
+        #expect(try EC2Client.decodeInstancesPage(bytes, region: "r").instances.count == 1)
+        for cut in 0..<bytes.count {
+            #expect(throws: AWSError.self) { try EC2Client.decodeInstancesPage(Array(bytes[..<cut]), region: "r") }
+        }
+    }
+
+    @Test func shapesGiveCLITypesAndNames() throws {
+        let page = """
+        <DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <requestId>req</requestId>
+          <reservationSet><item>
+            <reservationId>r-1</reservationId><ownerId>123456789012</ownerId>
+            <instancesSet><item>
+              <instanceId>i-1</instanceId>
+              <instanceState><code>16</code><name>running</name></instanceState>
+              <launchTime>2024-05-01T10:00:00.000Z</launchTime>
+              <ebsOptimized>false</ebsOptimized>
+              <placement><availabilityZone>us-east-1a</availabilityZone></placement>
+              <tagSet><item><key>Name</key><value/></item></tagSet>
+              <somethingNew>ignored</somethingNew>
+            </item></instancesSet>
+          </item></reservationSet>
+          <nextToken>abc+/=</nextToken>
+        </DescribeInstancesResponse>
+        """
+        let decoded = try EC2Client.decodeInstancesPage(Array(page.utf8), region: "us-east-1")
+        #expect(decoded.nextToken == "abc+/=")
+        let instance = try #require(decoded.instances.first)
+        #expect(instance["InstanceId"] == .string("i-1"))
+        #expect(instance["State"] == .object([JSONMember("Code", .int(16)), JSONMember("Name", "running")]))
+        #expect(instance["LaunchTime"] == .string("2024-05-01T10:00:00+00:00"))
+        #expect(instance["EbsOptimized"] == .bool(false))
+        #expect(instance["Placement"]?["AvailabilityZone"] == .string("us-east-1a"))
+        #expect(instance["Tags"] == .array([.object([JSONMember("Key", "Name"), JSONMember("Value", "")])]))
+        #expect(instance["Region"] == .string("us-east-1"))
+        #expect(instance["ReservationId"] == .string("r-1"))
+        #expect(instance["OwnerId"] == .string("123456789012"))
+    }
+
+    @Test func ec2AndSTSErrorsBecomeTypedErrors() {
+        let ec2 = #"<?xml version="1.0"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized</Message></Error></Errors><RequestID>req-1</RequestID></Response>"#
+        let e1 = AWSQueryClient.error(from: HTTPResponse(status: 403, headers: [], body: Array(ec2.utf8)), operation: "ec2:DescribeInstances")
+        #expect(e1.errorCode == "UnauthorizedOperation")
+        #expect(e1.message == "You are not authorized")
+        #expect(e1.requestId == "req-1")
+        #expect(!e1.isRetryable)
+        let sts = #"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>req-2</RequestId></ErrorResponse>"#
+        let e2 = AWSQueryClient.error(from: HTTPResponse(status: 400, headers: [], body: Array(sts.utf8)), operation: "sts:GetCallerIdentity")
+        #expect(e2.errorCode == "Throttling")
+        #expect(e2.requestId == "req-2")
+        #expect(e2.isRetryable && e2.isThrottling)
+        let garbage = AWSQueryClient.error(from: HTTPResponse(status: 503, headers: [], body: Array("<html".utf8)), operation: "ec2:X")
+        #expect(garbage.isRetryable)
+    }
+}
+
+@Suite struct ValueTests {
+    @Test func timestamps() throws {
+        let d = try #require(UTCTime.parse("2015-08-30T12:36:00Z"))
+        #expect(UTCTime.amzDate(d) == "20150830T123600Z")
+        #expect(UTCTime.iso8601(d) == "2015-08-30T12:36:00Z")
+        #expect(UTCTime.cliTimestamp(d) == "2015-08-30T12:36:00+00:00")
+        #expect(UTCTime.cliTimestamp(try #require(UTCTime.parse("2015-08-30T14:36:00.250+02:00"))) == "2015-08-30T12:36:00.250000+00:00")
+        #expect(UTCTime.parse("2015-13-30T12:36:00Z") == nil)
+        #expect(UTCTime.parse("yesterday") == nil)
+    }
+
+    @Test func percentEncoding() {
+        #expect(PercentEncoding.encode("a b+c/d=e&f%g~h_i.j-k") == "a%20b%2Bc%2Fd%3De%26f%25g~h_i.j-k")
+        #expect(PercentEncoding.encode("é東") == "%C3%A9%E6%9D%B1")
+        #expect(PercentEncoding.formBody([("NextToken", "a+b/c= d")]) == "NextToken=a%2Bb%2Fc%3D+d")
+    }
+
+    @Test func jsonEscaping() {
+        let v = JSONValue.object([JSONMember("k\"", .string("a\\b\n\u{01}é")), JSONMember("n", .int(-5)), JSONMember("b", .bool(true)), JSONMember("z", .null)])
+        #expect(v.serialized() == #"{"k\"":"a\\b\n\u0001é","n":-5,"b":true,"z":null}"#)
+    }
+
+    @Test func credentialsNeverPrintSecrets() {
+        let c = Credentials(accessKeyId: "AKIA1", secretAccessKey: "s3cr3t", sessionToken: "t0k3n", source: "environment")
+        #expect(!"\(c)".contains("s3cr3t"))
+        #expect(!"\(c)".contains("t0k3n"))
+    }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func endpointOverridesFollowTheSDKs() {
+        let none = Environment([:])
+        #expect(ServiceEndpoint.resolve(service: "ec2", region: "eu-west-1", environment: none).url == "https://ec2.eu-west-1.amazonaws.com")
+        #expect(ServiceEndpoint.resolve(service: "sts", region: "cn-north-1", environment: none).url == "https://sts.cn-north-1.amazonaws.com.cn")
+        let global = Environment(["AWS_ENDPOINT_URL": "http://127.0.0.1:5000/"])
+        #expect(ServiceEndpoint.resolve(service: "ec2", region: "eu-west-1", environment: global).url == "http://127.0.0.1:5000")
+        #expect(ServiceEndpoint.resolve(service: "ec2", region: "eu-west-1", environment: global).host == "127.0.0.1:5000")
+        let specific = Environment(["AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_EC2": "http://b:2", "AWS_ENDPOINT_URL_STS": "http://c:3"])
+        #expect(ServiceEndpoint.resolve(service: "ec2", region: "x", environment: specific).url == "http://b:2")
+        #expect(ServiceEndpoint.resolve(service: "sts", region: "x", environment: specific).url == "http://c:3")
+    }
+
+    @Test func regionPrecedence() throws {
+        let env = Environment(["AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"])
+        #expect(try RegionResolver.resolve(explicit: ["us-east-1,ap-southeast-2", "us-east-1"], environment: env, imds: nil) == ["us-east-1", "ap-southeast-2"])
+        #expect(try RegionResolver.resolve(explicit: [], environment: env, imds: nil) == ["eu-west-1"])
+        #expect(try RegionResolver.resolve(explicit: [], environment: Environment(["AWS_DEFAULT_REGION": "us-west-2"]), imds: nil) == ["us-west-2"])
+        #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: ["us-east"], environment: env, imds: nil) }
+        #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: [], environment: Environment([:]), imds: nil) }
+        #expect(RegionName.isValid("us-gov-west-1") && !RegionName.isValid("US-EAST-1") && !RegionName.isValid("us-east-1a"))
+    }
+
+    @Test func environmentCredentials() throws {
+        let full = EnvironmentCredentialProvider(environment: Environment(["AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"]))
+        #expect(try full.credentials()?.sessionToken == "t")
+        #expect(try EnvironmentCredentialProvider(environment: Environment([:])).credentials() == nil)
+        #expect(throws: CredentialError.self) { try EnvironmentCredentialProvider(environment: Environment(["AWS_ACCESS_KEY_ID": "AKIA"])).credentials() }
+        // The chain takes the environment first and never reaches IMDS.
+        let chain = CredentialChain.standard(environment: Environment(["AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s"]), imds: nil)
+        #expect(try chain.credentials()?.source == "environment")
+        #expect(throws: CredentialError.self) { try CredentialChain.standard(environment: Environment([:]), imds: nil).credentials() }
+    }
+
+    @Test func retryDelaysAreJitteredAndCapped() {
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), maxDelay: .seconds(20))
+        for attempt in 1...12 {
+            let d = policy.delay(beforeRetry: attempt)
+            #expect(d >= .zero && d <= .seconds(20))
+        }
+    }
+}
