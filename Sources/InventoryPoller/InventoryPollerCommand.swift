@@ -89,18 +89,17 @@ struct InventoryPollerCommand: ParsableCommand {
         defer { http.close() }
         let imds = IMDSClient(configuration: .init(environment: environment), http: http, logger: logger)
 
-        let regions: [String]
+        // A region given but malformed is a usage error before anything touches the network.
+        var regions: [String] = []
         do {
-            regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: imds)
-        } catch {
+            regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: nil)
+        } catch where !error.missing {
             Self.writeError(error.description)
             return .usage
-        }
+        } catch {}
 
-        if environment["CM_DB_URI"] == nil || environment["CM_DB_NAME"] == nil {
-            logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
-        }
-
+        // Credentials before asking IMDS for the region: when IMDS is down, its own message
+        // (hop limit, no role) is the one to show, not a consequential "no region".
         let credentials = CredentialChain.standard(environment: environment, imds: imds)
         do {
             guard let creds = try credentials.credentials() else { throw CredentialError("no credentials") }
@@ -108,6 +107,19 @@ struct InventoryPollerCommand: ParsableCommand {
         } catch {
             Self.writeError("credentials unavailable: \(error)")
             return .credentials
+        }
+
+        if regions.isEmpty {
+            do {
+                regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: imds)
+            } catch {
+                Self.writeError(error.description)
+                return .usage
+            }
+        }
+
+        if environment["CM_DB_URI"] == nil || environment["CM_DB_NAME"] == nil {
+            logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
         }
 
         let poller = Poller(

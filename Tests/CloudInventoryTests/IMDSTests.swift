@@ -26,6 +26,8 @@ import Testing
         #expect(log.first?.0 == "PUT" && log.first?.1 == "/latest/api/token")
         #expect(log.allSatisfy { $0.2 == 200 }, "no request was refused: every GET carried a live token")
         #expect(log.filter { $0.0 == "PUT" }.count == 1, "one token serves every read")
+        #expect(http.statistics.connectionsOpened == 1, "one kept-alive connection serves every request")
+        #expect(http.statistics.requests == log.count)
     }
 
     @Test func theTestEndpointIsStrict() async throws {

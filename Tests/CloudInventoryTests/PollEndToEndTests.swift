@@ -157,9 +157,13 @@ import Testing
         let world = try await World.shared()
         var env = world.pollerEnvironment()
         env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env["AWS_ACCESS_KEY_ID"] = world.roleCredentials["AccessKeyId"]
+        env["AWS_SECRET_ACCESS_KEY"] = world.roleCredentials["SecretAccessKey"]
+        env["AWS_SESSION_TOKEN"] = world.roleCredentials["Token"]
         let result = try world.poll([], environment: env)
         #expect(result.status == 2)
         #expect(result.stderr.contains("no region"))
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }.count == 1)
     }
 
     @Test func noCredentialsIsExitThree() async throws {
@@ -176,10 +180,12 @@ import Testing
         #expect(second.stderr.contains("no IAM role"))
     }
 
+    /// No region given either, so IMDS is asked twice (region, credentials): still one line,
+    /// and it is the hop-limit line, not a consequential "no region".
     @Test func unreachableIMDSFailsWithOneClearLine() async throws {
         let world = try await World.shared()
         let stalled = try world.newIMDS(faults: ["stall_token_seconds": 3])
-        let result = try world.poll(["--region", "eu-west-1"], environment: world.pollerEnvironment(imds: stalled.url))
+        let result = try world.poll([], environment: world.pollerEnvironment(imds: stalled.url))
         #expect(result.status == 3)
         let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }
         #expect(errorLines.count == 1)

@@ -64,6 +64,8 @@ public struct HTTPStatistics: Sendable {
     public var requests = 0
     public var bytesReceived = 0
     public var bytesSent = 0
+    /// New TCP connections opened. Stays at 1 across requests to one host when keep-alive works.
+    public var connectionsOpened = 0
 }
 
 /// A small blocking HTTP client over one libcurl easy handle.
@@ -120,6 +122,9 @@ public final class HTTPClient: Sendable {
             let result = Self.perform(request, handle: h, host: host)
             state.statistics.requests += 1
             state.statistics.bytesSent += request.body.count
+            var connects = 0
+            ccurl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects)
+            state.statistics.connectionsOpened += connects
             if case let .success(response) = result { state.statistics.bytesReceived += response.body.count }
             return result
         }

@@ -124,13 +124,17 @@ public enum RegionResolver {
         if regions.isEmpty, let r = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] {
             regions = [r]
         }
+        var imdsProblem = "IMDS is disabled"
         if regions.isEmpty, let imds, !environment.isTrue("AWS_EC2_METADATA_DISABLED") {
-            if let r = try? imds.get("meta-data/placement/region").trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty {
-                regions = [r]
+            do {
+                let r = try imds.get("meta-data/placement/region").trimmingCharacters(in: .whitespacesAndNewlines)
+                if !r.isEmpty { regions = [r] }
+            } catch {
+                imdsProblem = error.description
             }
         }
         guard !regions.isEmpty else {
-            throw Error(description: "no region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (IMDS did not provide one)", missing: true)
+            throw Error(description: "no region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (\(imdsProblem))", missing: true)
         }
         var seen = Set<String>()
         regions = regions.filter { seen.insert($0).inserted }
