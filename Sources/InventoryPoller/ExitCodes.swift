@@ -6,6 +6,7 @@ enum ExitStatus: Int32, CaseIterable {
     case usage = 2
     case credentials = 3
     case aws = 4
+    case database = 5
 
     var meaning: String {
         switch self {
@@ -13,6 +14,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .usage: return "usage or configuration error"
         case .credentials: return "credentials unavailable"
         case .aws: return "an AWS call failed after retries (other regions are still printed)"
+        case .database: return "the database could not be written; the poll was spooled for the next run"
         }
     }
 

@@ -118,22 +118,37 @@ struct InventoryPollerCommand: ParsableCommand {
             }
         }
 
-        if environment["CM_DB_URI"] == nil || environment["CM_DB_NAME"] == nil {
+        let database: Database?
+        switch Database.open(environment: environment, logger: logger) {
+        case let .failure(message):
+            Self.writeError(message)
+            return .usage
+        case let .success(db):
+            database = db
+        }
+        defer { database?.close() }
+        if database == nil {
             logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
         }
 
         let poller = Poller(
             configuration: .init(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts)),
             credentials: credentials, environment: environment, logger: logger)
-        var sink = FormattingSink(format: OutputFormat(rawValue: format)!)
+        var sink = TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), database?.prepareRecorder() ?? PollRecorder?.none)
         do {
             let outcomes = try poller.run(into: &sink, http: http)
+            var status = ExitStatus.success
             let failed = outcomes.filter { $0.status == .failed }
             if !failed.isEmpty {
                 Self.writeError("\(failed.count) of \(outcomes.count) regions failed: " + failed.map { "\($0.region): \($0.errorCode ?? "error")" }.joined(separator: ", "))
-                return .aws
+                status = .aws
             }
-            return .success
+            if let recorder = sink.second, let database, let error = recorder.databaseError {
+                let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
+                Self.writeError("\(error) (\(database.uri.redacted)); \(whereTo)")
+                status = .database
+            }
+            return status
         } catch let error as AWSError where error.isCredentialFailure {
             Self.writeError("credentials unavailable: \(error)")
             return .credentials

@@ -29,9 +29,15 @@ public struct RegionOutcome: Sendable, Equatable {
 
 /// The identity and time a poll is stamped with. Known before the first instance arrives.
 public struct PollHeader: Sendable {
+    public var pollId: String
+    /// Whole seconds: what is printed is what is stored.
     public var polledAt: Date
     public var identity: CallerIdentity
     public var regions: [String]
+
+    public var context: PollContext {
+        PollContext(pollId: pollId, account: identity.account, arn: identity.arn, polledAt: polledAt)
+    }
 }
 
 /// Receives a poll as it happens, page by page, so nothing needs the whole fleet in memory.
@@ -40,6 +46,32 @@ public protocol PollSink {
     mutating func begin(_ header: PollHeader) throws
     mutating func instances(_ page: [JSONValue], region: String) throws
     mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws
+}
+
+/// Hands every event to two sinks in turn: stdout formatting and storage, say.
+public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
+    public var first: A
+    public var second: B
+
+    public init(_ first: A, _ second: B) {
+        self.first = first
+        self.second = second
+    }
+
+    public mutating func begin(_ header: PollHeader) throws {
+        try first.begin(header)
+        try second.begin(header)
+    }
+
+    public mutating func instances(_ page: [JSONValue], region: String) throws {
+        try first.instances(page, region: region)
+        try second.instances(page, region: region)
+    }
+
+    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+        try first.end(header, outcomes: outcomes)
+        try second.end(header, outcomes: outcomes)
+    }
 }
 
 /// One poll: who am I (STS), then every page of DescribeInstances in every region.
@@ -72,12 +104,13 @@ public struct Poller: Sendable {
     /// credentials, STS failed); a failing region is reported in its outcome instead.
     public func run<Sink: PollSink>(into sink: inout Sink, http: HTTPClient) throws -> [RegionOutcome] {
         precondition(!configuration.regions.isEmpty, "at least one region")
-        let polledAt = Date()
+        let polledAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let stsRegion = configuration.regions[0]
         let sts = STSClient(query: client(service: "sts", region: stsRegion, apiVersion: STSClient.apiVersion, http: http))
         let identity = try sts.getCallerIdentity()
         logger.info("polling", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)", "regions": "\(configuration.regions.joined(separator: ","))"])
-        let header = PollHeader(polledAt: polledAt, identity: identity, regions: configuration.regions)
+        let header = PollHeader(pollId: PollContext.newPollId(account: identity.account, at: polledAt),
+                                polledAt: polledAt, identity: identity, regions: configuration.regions)
         try sink.begin(header)
         var outcomes: [RegionOutcome] = []
         for region in configuration.regions {
@@ -143,4 +176,11 @@ public enum RegionResolver {
         }
         return regions
     }
+}
+
+/// A sink that may be absent: storage, when no database is configured.
+extension Optional: PollSink where Wrapped: PollSink {
+    public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
+    public mutating func instances(_ page: [JSONValue], region: String) throws { try self?.instances(page, region: region) }
+    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws { try self?.end(header, outcomes: outcomes) }
 }

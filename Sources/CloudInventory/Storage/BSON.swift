@@ -1,0 +1,247 @@
+import Foundation
+
+/// A BSON value, built in Swift and handed to libbson as bytes (`bson_new_from_data`).
+///
+/// Debian's libbson is built with `BSON_EXTRA_ALIGN`, so `bson_t` cannot live on the Swift
+/// stack; building the bytes here and giving libbson a finished buffer sidesteps that and is
+/// faster than calling `bson_append_*` per field.
+public indirect enum BSONValue: Sendable, Equatable {
+    case double(Double)
+    case string(String)
+    case document([(String, BSONValue)])
+    case array([BSONValue])
+    case bool(Bool)
+    case null
+    case int32(Int32)
+    case int64(Int64)
+    /// Milliseconds since the epoch (BSON UTC datetime).
+    case date(Int64)
+
+    public static func == (a: BSONValue, b: BSONValue) -> Bool {
+        switch (a, b) {
+        case let (.double(x), .double(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.document(x), .document(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case let (.array(x), .array(y)): return x == y
+        case let (.bool(x), .bool(y)): return x == y
+        case (.null, .null): return true
+        case let (.int32(x), .int32(y)): return x == y
+        case let (.int64(x), .int64(y)): return x == y
+        case let (.date(x), .date(y)): return x == y
+        default: return false
+        }
+    }
+
+    public static func date(_ d: Date) -> BSONValue { .date(Int64((d.timeIntervalSince1970 * 1000).rounded())) }
+
+    /// JSON as stored: integers that fit in 32 bits become int32 (what the shell and drivers
+    /// use for small numbers), larger ones int64.
+    public init(_ json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case let .bool(b): self = .bool(b)
+        case let .int(i): self = Int32(exactly: i).map { .int32($0) } ?? .int64(i)
+        case let .double(d): self = .double(d)
+        case let .string(s): self = .string(s)
+        case let .array(a): self = .array(a.map(BSONValue.init))
+        case let .object(members): self = .document(members.map { ($0.key, BSONValue($0.value)) })
+        }
+    }
+
+    /// Back to JSON, for comparing stored documents with fresh ones. Dates become ISO strings.
+    public var json: JSONValue {
+        switch self {
+        case .null: return .null
+        case let .bool(b): return .bool(b)
+        case let .int32(i): return .int(Int64(i))
+        case let .int64(i): return .int(i)
+        case let .double(d): return .double(d)
+        case let .string(s): return .string(s)
+        case let .date(ms): return .string(UTCTime.iso8601(Date(timeIntervalSince1970: Double(ms) / 1000)))
+        case let .array(a): return .array(a.map(\.json))
+        case let .document(d): return .object(d.map { JSONMember($0.0, $0.1.json) })
+        }
+    }
+
+    public subscript(key: String) -> BSONValue? {
+        guard case let .document(members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    public var stringValue: String? {
+        if case let .string(s) = self { return s }
+        return nil
+    }
+
+    public var intValue: Int64? {
+        switch self {
+        case let .int32(i): return Int64(i)
+        case let .int64(i): return i
+        case let .double(d): return Int64(exactly: d)
+        default: return nil
+        }
+    }
+
+    public var boolValue: Bool? {
+        if case let .bool(b) = self { return b }
+        return nil
+    }
+
+    public var dateValue: Date? {
+        if case let .date(ms) = self { return Date(timeIntervalSince1970: Double(ms) / 1000) }
+        return nil
+    }
+
+    public var arrayValue: [BSONValue]? {
+        if case let .array(a) = self { return a }
+        return nil
+    }
+
+    // MARK: encoding
+
+    /// The document's bytes. Only documents encode at top level.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        switch self {
+        case let .document(members): Self.writeDocument(members.lazy.map { ($0.0, $0.1) }, to: &out)
+        case let .array(items): Self.writeDocument(items.enumerated().lazy.map { (String($0.offset), $0.element) }, to: &out)
+        default: preconditionFailure("only documents encode at top level")
+        }
+        return out
+    }
+
+    private static func writeDocument<S: Sequence>(_ members: S, to out: inout [UInt8]) where S.Element == (String, BSONValue) {
+        let start = out.count
+        out.append(contentsOf: [0, 0, 0, 0])
+        for (key, value) in members {
+            out.append(value.typeByte)
+            out.append(contentsOf: key.utf8.filter { $0 != 0 })
+            out.append(0)
+            value.writePayload(to: &out)
+        }
+        out.append(0)
+        let length = Int32(out.count - start)
+        withUnsafeBytes(of: length.littleEndian) { raw in
+            for i in 0..<4 { out[start + i] = raw[i] }
+        }
+    }
+
+    private var typeByte: UInt8 {
+        switch self {
+        case .double: return 0x01
+        case .string: return 0x02
+        case .document: return 0x03
+        case .array: return 0x04
+        case .bool: return 0x08
+        case .date: return 0x09
+        case .null: return 0x0A
+        case .int32: return 0x10
+        case .int64: return 0x12
+        }
+    }
+
+    private func writePayload(to out: inout [UInt8]) {
+        switch self {
+        case let .double(d): withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+        case let .string(s):
+            let bytes = Array(s.utf8)
+            withUnsafeBytes(of: Int32(bytes.count + 1).littleEndian) { out.append(contentsOf: $0) }
+            out.append(contentsOf: bytes)
+            out.append(0)
+        case let .document(members): Self.writeDocument(members.lazy.map { ($0.0, $0.1) }, to: &out)
+        case let .array(items): Self.writeDocument(items.enumerated().lazy.map { (String($0.offset), $0.element) }, to: &out)
+        case let .bool(b): out.append(b ? 1 : 0)
+        case .null: break
+        case let .int32(i): withUnsafeBytes(of: i.littleEndian) { out.append(contentsOf: $0) }
+        case let .int64(i), let .date(i): withUnsafeBytes(of: i.littleEndian) { out.append(contentsOf: $0) }
+        }
+    }
+
+    // MARK: decoding
+
+    /// Decodes a document from raw BSON. Types the poller never writes (ObjectId, binary,
+    /// decimal, ...) come back as their nearest readable form or as null; it only reads back
+    /// what it stored.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> BSONValue {
+        var reader = Reader(bytes: bytes, position: 0)
+        return .document(try reader.document())
+    }
+
+    struct DecodeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position: Int
+
+        mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard position + MemoryLayout<T>.size <= bytes.count else { throw DecodeError(description: "BSON truncated") }
+            var v: T = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + MemoryLayout<T>.size)])) }
+            position += MemoryLayout<T>.size
+            return T(littleEndian: v)
+        }
+
+        mutating func cstring() throws -> String {
+            guard let end = bytes[position...].firstIndex(of: 0) else { throw DecodeError(description: "BSON key unterminated") }
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<end]), as: UTF8.self)
+            position = end + 1
+            return s
+        }
+
+        mutating func document() throws -> [(String, BSONValue)] {
+            let start = position
+            let length = Int(try read(Int32.self))
+            guard length >= 5, start + length <= bytes.count else { throw DecodeError(description: "BSON length out of range") }
+            var members: [(String, BSONValue)] = []
+            while position < start + length - 1 {
+                let type = try read(UInt8.self)
+                let key = try cstring()
+                members.append((key, try value(type)))
+            }
+            position = start + length
+            return members
+        }
+
+        mutating func value(_ type: UInt8) throws -> BSONValue {
+            switch type {
+            case 0x01: return .double(Double(bitPattern: try read(UInt64.self)))
+            case 0x02, 0x0D, 0x0E:
+                let n = Int(try read(Int32.self))
+                guard n >= 1, position + n <= bytes.count else { throw DecodeError(description: "BSON string out of range") }
+                let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + n - 1)]), as: UTF8.self)
+                position += n
+                return .string(s)
+            case 0x03: return .document(try document())
+            case 0x04: return .array(try document().map(\.1))
+            case 0x05:
+                let n = Int(try read(Int32.self))
+                position += 1 + n
+                return .null
+            case 0x07:
+                let hex = Hex.encode(UnsafeRawBufferPointer(rebasing: bytes[position..<min(position + 12, bytes.count)]))
+                position += 12
+                return .string(hex)
+            case 0x08: return .bool(try read(UInt8.self) != 0)
+            case 0x09: return .date(try read(Int64.self))
+            case 0x0A, 0x06, 0x7F, 0xFF: return .null
+            case 0x10: return .int32(try read(Int32.self))
+            case 0x11: return .int64(Int64(bitPattern: try read(UInt64.self)))
+            case 0x12: return .int64(try read(Int64.self))
+            case 0x13:
+                position += 16
+                return .null
+            default: throw DecodeError(description: "BSON type 0x\(String(type, radix: 16)) not supported")
+            }
+        }
+    }
+}
+
+extension BSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int32) { self = .int32(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(dictionaryLiteral elements: (String, BSONValue)...) { self = .document(elements) }
+    public init(arrayLiteral elements: BSONValue...) { self = .array(elements) }
+}

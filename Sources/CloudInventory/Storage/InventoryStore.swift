@@ -1,0 +1,258 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Identifies one poll everywhere it is stored: the poll record's `_id`, each instance's
+/// `LastPollId`, each event's `PollId` and the seed of the event ids.
+public struct PollContext: Sendable, Equatable {
+    public var pollId: String
+    public var account: String
+    public var arn: String
+    /// Whole seconds, so the live write and a replay from the spool store the same instant.
+    public var polledAt: Date
+
+    public init(pollId: String, account: String, arn: String, polledAt: Date) {
+        self.pollId = pollId
+        self.account = account
+        self.arn = arn
+        self.polledAt = polledAt
+    }
+
+    /// `20261125T114521Z-123456789012-1a2b3c4d`: sorts by time, unique per run.
+    public static func newPollId(account: String, at date: Date) -> String {
+        "\(UTCTime.amzDate(date))-\(account)-\(Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) }))"
+    }
+}
+
+/// The inventory's history in MongoDB: `instances` (current state of each instance ever seen),
+/// `events` (every observed change), `polls` (one record per poll).
+///
+/// Everything is idempotent: instance writes are keyed upserts, event ids derive from
+/// (poll, instance, type) and are written with `$setOnInsert`, and the poll record is an
+/// upsert. Replaying a poll, whole or in part, never duplicates anything.
+public final class InventoryStore {
+    public static let instances = "instances"
+    public static let events = "events"
+    public static let polls = "polls"
+
+    public let client: MongoClient
+    public let database: String
+    private let logger: Logger
+    private var indexesReady = false
+
+    public init(client: MongoClient, database: String, logger: Logger) {
+        self.client = client
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Answers only if the server is reachable; used before replaying the spool and by `--check`.
+    public func ping() throws(MongoError) {
+        try client.command(database, ["ping": 1])
+    }
+
+    /// Creates the indexes once per run. `createIndexes` is a no-op for indexes that exist.
+    public func ensureIndexes() throws(MongoError) {
+        guard !indexesReady else { return }
+        let specs: [(String, [(String, BSONValue, Bool)])] = [
+            (Self.instances, [
+                ("account_region_instance", ["Account": 1, "Region": 1, "InstanceId": 1], true),
+                ("state", ["State.Name": 1], false),
+                ("tags", ["Tags.Key": 1, "Tags.Value": 1], false),
+                ("last_seen", ["LastSeen": 1], false),
+                ("present", ["Account": 1, "Region": 1, "Present": 1, "LastSeen": 1], false),
+            ]),
+            (Self.events, [
+                ("instance_time", ["Account": 1, "Region": 1, "InstanceId": 1, "Time": 1], false),
+                ("time", ["Time": 1], false),
+                ("type_time", ["Type": 1, "Time": 1], false),
+            ]),
+            (Self.polls, [("started", ["StartedAt": 1], false)]),
+        ]
+        for (collection, indexes) in specs {
+            let list: [BSONValue] = indexes.map { name, key, unique in
+                var spec: [(String, BSONValue)] = [("key", key), ("name", .string(name))]
+                if unique { spec.append(("unique", true)) }
+                return .document(spec)
+            }
+            try client.command(database, .document([("createIndexes", .string(collection)), ("indexes", .array(list))]))
+        }
+        indexesReady = true
+    }
+
+    static func instanceKey(account: String, region: String, instanceId: String) -> String {
+        "\(account):\(region):\(instanceId)"
+    }
+
+    static func contentHash(_ instance: JSONValue) -> String {
+        var bytes: [UInt8] = []
+        instance.write(to: &bytes)
+        return Hex.encode(SHA256.hash(data: bytes).prefix(16))
+    }
+
+    static func eventId(_ poll: PollContext, _ key: String, _ type: String) -> String {
+        Hex.encode(SHA256.hash(data: Array("\(poll.pollId)|\(key)|\(type)".utf8)).prefix(12))
+    }
+
+    /// Fields an instance document carries besides EC2's own.
+    static let bookkeeping: Set<String> = ["_id", "Account", "FirstSeen", "LastSeen", "LastChanged", "LastPollId", "ContentHash", "Present", "VanishedAt"]
+
+    /// Writes one page of a region's instances: at most two reads and two bulk writes,
+    /// whatever the page size. Unchanged instances (same content hash) only have `LastSeen`
+    /// moved, by one `updateMany` for the whole page.
+    public func write(page: [JSONValue], region: String, poll: PollContext) throws(MongoError) {
+        guard !page.isEmpty else { return }
+        try ensureIndexes()
+        let when = BSONValue.date(poll.polledAt)
+        var byKey: [String: (instance: JSONValue, hash: String)] = [:]
+        var order: [String] = []
+        for instance in page {
+            guard let id = instance["InstanceId"]?.stringValue else { continue }
+            let key = Self.instanceKey(account: poll.account, region: region, instanceId: id)
+            if byKey[key] == nil { order.append(key) }
+            byKey[key] = (instance, Self.contentHash(instance))
+        }
+        let keys: [BSONValue] = order.map { .string($0) }
+        let light = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(keys)]],
+                                    projection: ["ContentHash": 1, "Present": 1, "LastSeen": 1])
+        var known: [String: BSONValue] = [:]
+        for doc in light { if let id = doc["_id"]?.stringValue { known[id] = doc } }
+
+        var unchanged: [BSONValue] = []
+        var changedKeys: [String] = []
+        for key in order {
+            guard let old = known[key] else { continue }
+            if let lastSeen = old["LastSeen"]?.dateValue, lastSeen > poll.polledAt { continue }  // a newer poll already wrote it
+            if old["ContentHash"]?.stringValue == byKey[key]!.hash, old["Present"]?.boolValue == true {
+                unchanged.append(.string(key))
+            } else {
+                changedKeys.append(key)
+            }
+        }
+        var previous: [String: BSONValue] = [:]
+        if !changedKeys.isEmpty {
+            for doc in try client.find(database, Self.instances, filter: ["_id": ["$in": .array(changedKeys.map { .string($0) })]]) {
+                if let id = doc["_id"]?.stringValue { previous[id] = doc }
+            }
+        }
+
+        var instanceWrites: [MongoClient.WriteModel] = []
+        var eventWrites: [MongoClient.WriteModel] = []
+        func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) {
+            let id = Self.eventId(poll, key, type)
+            let doc: BSONValue = .document([
+                ("_id", .string(id)), ("Account", .string(poll.account)), ("Region", .string(region)),
+                ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
+            ] + extra)
+            eventWrites.append(.updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true))
+        }
+
+        for key in order {
+            guard let (instance, hash) = byKey[key], let id = instance["InstanceId"]?.stringValue else { continue }
+            let old = known[key]
+            if old != nil && !changedKeys.contains(key) { continue }  // unchanged or stale
+            guard case let .object(members) = instance else { continue }
+            var set: [(String, BSONValue)] = [("Account", .string(poll.account))]
+            set += members.map { ($0.key, BSONValue($0.value)) }
+            set += [("LastSeen", when), ("LastPollId", .string(poll.pollId)), ("ContentHash", .string(hash)), ("Present", true)]
+            var unset: [(String, BSONValue)] = [("VanishedAt", "")]
+            if let before = previous[key] {
+                let wasPresent = before["Present"]?.boolValue ?? true
+                if !wasPresent { event(key, id, "reappeared", []) }
+                let diff = Self.diff(old: before, new: members)
+                if !diff.isEmpty {
+                    set.append(("LastChanged", when))
+                    if let state = diff.first(where: { $0.field == "State" }) {
+                        event(key, id, "state_changed", [("From", state.old["Name"] ?? .null), ("To", state.new["Name"] ?? .null)])
+                    }
+                    let others = diff.filter { $0.field != "State" }
+                    if !others.isEmpty {
+                        event(key, id, "changed", [("Changes", .array(others.map { .document([("Field", .string($0.field)), ("Old", $0.old), ("New", $0.new)]) }))])
+                    }
+                }
+                for field in diff where field.new == .null && !members.contains(where: { $0.key == field.field }) {
+                    unset.append((field.field, ""))
+                }
+            } else {
+                set.append(("LastChanged", when))
+                event(key, id, "appeared", [("State", BSONValue(instance["State"]?["Name"] ?? .null))])
+            }
+            instanceWrites.append(.updateOne(
+                filter: ["_id": .string(key)],
+                update: .document([("$set", .document(set)), ("$unset", .document(unset)), ("$setOnInsert", ["FirstSeen": when])]),
+                upsert: true))
+        }
+        if !unchanged.isEmpty {
+            instanceWrites.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
+                                              update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
+        }
+        // Events first: if the run dies between the two, a replay recomputes the same events
+        // (same ids, so no duplicates) and then writes the instances.
+        try client.bulkWrite(database, Self.events, eventWrites)
+        try client.bulkWrite(database, Self.instances, instanceWrites)
+    }
+
+    struct FieldChange {
+        var field: String
+        var old: BSONValue
+        var new: BSONValue
+    }
+
+    static func diff(old: BSONValue, new members: [JSONMember]) -> [FieldChange] {
+        var changes: [FieldChange] = []
+        var seen = Set<String>()
+        for member in members {
+            seen.insert(member.key)
+            let newValue = BSONValue(member.value)
+            let oldValue = old[member.key] ?? .null
+            if oldValue.json != newValue.json { changes.append(FieldChange(field: member.key, old: oldValue, new: newValue)) }
+        }
+        if case let .document(oldMembers) = old {
+            for (key, value) in oldMembers where !seen.contains(key) && !bookkeeping.contains(key) {
+                changes.append(FieldChange(field: key, old: value, new: .null))
+            }
+        }
+        return changes
+    }
+
+    /// Marks instances that a completely polled region no longer returns. Only call it for a
+    /// region whose poll finished without error: a partial region proves nothing. One query
+    /// finds them; one bulk per collection records them. Nothing is deleted.
+    public func markVanished(region: String, poll: PollContext) throws(MongoError) {
+        try ensureIndexes()
+        let when = BSONValue.date(poll.polledAt)
+        let gone = try client.find(database, Self.instances,
+                                   filter: ["Account": .string(poll.account), "Region": .string(region), "Present": true, "LastSeen": ["$lt": when]],
+                                   projection: ["InstanceId": 1, "State": 1])
+        guard !gone.isEmpty else { return }
+        var events: [MongoClient.WriteModel] = []
+        for doc in gone {
+            guard let key = doc["_id"]?.stringValue, let id = doc["InstanceId"]?.stringValue else { continue }
+            let eid = Self.eventId(poll, key, "vanished")
+            let event: BSONValue = .document([
+                ("_id", .string(eid)), ("Account", .string(poll.account)), ("Region", .string(region)), ("InstanceId", .string(id)),
+                ("Type", "vanished"), ("Time", when), ("PollId", .string(poll.pollId)), ("LastState", doc["State"]?["Name"] ?? .null),
+            ])
+            events.append(.updateOne(filter: ["_id": .string(eid)], update: ["$setOnInsert": event], upsert: true))
+        }
+        try client.bulkWrite(database, Self.events, events)
+        try client.bulkWrite(database, Self.instances, [.updateMany(
+            filter: ["_id": ["$in": .array(gone.compactMap { $0["_id"] })]],
+            update: ["$set": ["Present": false, "VanishedAt": when, "LastChanged": when]])])
+    }
+
+    /// The poll record: who, when, per-region outcome, counts by state, errors, version.
+    public func recordPoll(_ poll: PollContext, finishedAt: Date, outcomes: [RegionOutcome], countsByState: [String: Int], complete: Bool) throws(MongoError) {
+        try ensureIndexes()
+        let errors: [BSONValue] = outcomes.compactMap { $0.errorMessage.map { .string($0) } }
+        let record: BSONValue = .document([
+            ("StartedAt", .date(poll.polledAt)), ("FinishedAt", .date(finishedAt)),
+            ("Account", .string(poll.account)), ("Arn", .string(poll.arn)),
+            ("Regions", .array(outcomes.map { BSONValue($0.json) })),
+            ("InstancesByState", .document(countsByState.sorted { $0.key < $1.key }.map { ($0.key, .int64(Int64($0.value))) })),
+            ("InstanceCount", .int64(Int64(countsByState.values.reduce(0, +)))),
+            ("Errors", .array(errors)), ("Complete", .bool(complete)), ("Version", .string(InventoryVersion.current)),
+        ])
+        try client.bulkWrite(database, Self.polls, [.updateOne(filter: ["_id": .string(poll.pollId)], update: ["$set": record], upsert: true)])
+    }
+}

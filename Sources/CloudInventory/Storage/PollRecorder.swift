@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+
+/// Stores a poll as it streams: each page goes to the spool file and, while the database is
+/// healthy, to MongoDB. The first database failure stops database writes for this run; the
+/// spool file then becomes durable at the end, for the next run to replay.
+public struct PollRecorder: PollSink {
+    public let store: InventoryStore?
+    public let spool: Spool
+    private let logger: Logger
+    private var writer: Spool.Writer?
+    private var countsByState: [String: Int] = [:]
+
+    /// The database failure that stopped storage, if any. The caller exits 5 with it.
+    public private(set) var databaseError: MongoError?
+    /// Where this poll was spooled, when it was.
+    public private(set) var spooledTo: URL?
+    /// Set when even the spool failed: the poll is printed but stored nowhere.
+    public private(set) var spoolError: String?
+
+    public init(store: InventoryStore?, spool: Spool, initialError: MongoError? = nil, logger: Logger) {
+        self.store = store
+        self.spool = spool
+        self.databaseError = initialError
+        self.logger = logger
+    }
+
+    public mutating func begin(_ header: PollHeader) throws {
+        currentPoll = header.context
+        writer = spool.begin(header.context, regions: header.regions, logger: logger)
+    }
+
+    public mutating func instances(_ page: [JSONValue], region: String) throws {
+        for instance in page {
+            countsByState[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
+        }
+        do {
+            try writer?.appendPage(page, region: region)
+        } catch {
+            spoolError = "\(error)"
+            writer?.discard()
+            writer = nil
+        }
+        guard databaseError == nil, let store else { return }
+        do {
+            try store.write(page: page, region: region, poll: currentPoll!)
+        } catch {
+            fail(error)
+        }
+    }
+
+    private var currentPoll: PollContext?
+
+    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+        let finishedAt = Date()
+        if databaseError == nil, let store {
+            do {
+                try Self.finish(store: store, poll: header.context, finishedAt: finishedAt, outcomes: outcomes, countsByState: countsByState)
+            } catch {
+                fail(error)
+            }
+        }
+        guard let writer else { return }
+        if databaseError == nil {
+            writer.discard()
+            return
+        }
+        do {
+            try writer.appendEnd(finishedAt: finishedAt, outcomes: outcomes)
+            spooledTo = try writer.commit()
+        } catch {
+            spoolError = "\(error)"
+            writer.discard()
+        }
+    }
+
+    /// The per-poll epilogue: vanish marking for regions that finished cleanly, then the poll record.
+    static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [RegionOutcome], countsByState: [String: Int]) throws(MongoError) {
+        for outcome in outcomes where outcome.status == .complete {
+            try store.markVanished(region: outcome.region, poll: poll)
+        }
+        try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: countsByState,
+                             complete: outcomes.allSatisfy { $0.status == .complete })
+    }
+
+    private mutating func fail(_ error: MongoError) {
+        logger.error("database write failed; this poll goes to the spool", metadata: ["error": "\(error)"])
+        databaseError = error
+    }
+
+    /// Replays spooled polls, oldest first, each deleted only after it is fully written.
+    /// A file that cannot be read is moved aside with a warning. Stops at the first database
+    /// error and returns it: the rest stay for the next run.
+    public static func replay(spool: Spool, store: InventoryStore, logger: Logger) -> (replayed: Int, error: MongoError?) {
+        var replayed = 0
+        for file in spool.pending() {
+            let entry: Spool.Entry
+            do {
+                entry = try Spool.read(file)
+            } catch {
+                let moved = spool.quarantine(file)
+                logger.warning("corrupt spool file moved aside", metadata: ["file": "\(moved.path)", "error": "\(error)"])
+                continue
+            }
+            do {
+                var counts: [String: Int] = [:]
+                for page in entry.pages {
+                    try store.write(page: page.instances, region: page.region, poll: entry.poll)
+                    for instance in page.instances { counts[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1 }
+                }
+                try finish(store: store, poll: entry.poll, finishedAt: entry.finishedAt ?? entry.poll.polledAt, outcomes: entry.outcomes, countsByState: counts)
+            } catch {
+                return (replayed, error)
+            }
+            try? FileManager.default.removeItem(at: file)
+            replayed += 1
+            logger.notice("replayed spooled poll", metadata: ["poll": "\(entry.poll.pollId)"])
+        }
+        return (replayed, nil)
+    }
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""A MongoDB wire-protocol server for tests: MongoDB Inc.'s mockupdb speaks the protocol
+(OP_MSG and the legacy handshake), mongomock stores the data.
+
+    mongo_server.py --port-file FILE [--port N]
+
+Writes the port to FILE once listening; runs until stdin closes or SIGTERM.
+
+Besides the commands libmongoc and pymongo need, it answers two test-only commands:
+    {"testCommandLog": 1}                  -> {"log": [{"command", "collection", "count"}...]}
+    {"testFaults": 1, "hangupOn": "update", "times": 1}
+                                           -> the next matching command gets its connection
+                                              closed without a reply (a drop mid-bulk)
+"""
+import argparse
+import os
+import signal
+import sys
+import threading
+
+import mongomock
+from mockupdb import MockupDB
+
+WRITE_COMMANDS = {"insert": "documents", "update": "updates", "delete": "deletes"}
+
+
+class Backend:
+    def __init__(self):
+        self.client = mongomock.MongoClient()
+        self.log = []
+        self.hangup_on = None
+        self.hangup_times = 0
+        self.lock = threading.Lock()
+
+    def handle(self, request):
+        doc = request.doc
+        name = next(iter(doc))
+        lname = name.lower()
+        db = self.client[request.namespace or doc.get("$db", "admin")]
+        if lname in ("ismaster", "hello"):
+            return request.reply(ismaster=True, isWritablePrimary=True, helloOk=True, minWireVersion=0, maxWireVersion=13,
+                                 maxBsonObjectSize=16 * 1024 * 1024, maxMessageSizeBytes=48000000,
+                                 maxWriteBatchSize=100000)
+        collection = doc[name] if isinstance(doc[name], str) else None
+        if lname not in ("testcommandlog", "testfaults", "ping", "buildinfo", "endsessions"):
+            count = len(doc.get(WRITE_COMMANDS.get(name, ""), []) or [])
+            with self.lock:
+                self.log.append({"command": name, "collection": collection, "count": count})
+                if self.hangup_times > 0 and self.hangup_on == name:
+                    self.hangup_times -= 1
+                    return request.hangup()
+        try:
+            return request.reply(self.dispatch(name, doc, db, collection))
+        except mongomock.DuplicateKeyError as e:
+            return request.reply({"ok": 0, "errmsg": str(e), "code": 11000})
+        except Exception as e:  # a command this stand-in cannot serve: say so like a server would
+            return request.reply({"ok": 0, "errmsg": "%s: %s" % (type(e).__name__, e), "code": 59})
+
+    def dispatch(self, name, doc, db, collection):
+        lname = name.lower()
+        if lname in ("ping", "endsessions", "killcursors"):
+            return {"ok": 1}
+        if lname == "buildinfo":
+            return {"ok": 1, "version": "6.0.0-mockupdb", "versionArray": [6, 0, 0, 0]}
+        if lname == "testcommandlog":
+            with self.lock:
+                return {"ok": 1, "log": list(self.log)}
+        if lname == "testfaults":
+            with self.lock:
+                self.hangup_on = doc.get("hangupOn")
+                self.hangup_times = int(doc.get("times", 1))
+            return {"ok": 1}
+        coll = db[collection] if collection else None
+        if name == "insert":
+            errors, n = [], 0
+            for i, d in enumerate(doc["documents"]):
+                try:
+                    coll.insert_one(d)
+                    n += 1
+                except mongomock.DuplicateKeyError as e:
+                    errors.append({"index": i, "code": 11000, "errmsg": str(e)})
+                    if doc.get("ordered", True):
+                        break
+            reply = {"ok": 1, "n": n}
+            if errors:
+                reply["writeErrors"] = errors
+            return reply
+        if name == "update":
+            n = modified = 0
+            upserted = []
+            for i, u in enumerate(doc["updates"]):
+                spec = u["u"]
+                is_ops = isinstance(spec, dict) and spec and next(iter(spec)).startswith("$")
+                if u.get("multi"):
+                    r = coll.update_many(u["q"], spec, upsert=u.get("upsert", False))
+                elif is_ops:
+                    r = coll.update_one(u["q"], spec, upsert=u.get("upsert", False))
+                else:
+                    r = coll.replace_one(u["q"], spec, upsert=u.get("upsert", False))
+                if r.upserted_id is not None:
+                    upserted.append({"index": i, "_id": r.upserted_id})
+                    n += 1
+                else:
+                    n += r.matched_count
+                    modified += r.modified_count
+            reply = {"ok": 1, "n": n, "nModified": modified}
+            if upserted:
+                reply["upserted"] = upserted
+            return reply
+        if name == "delete":
+            n = 0
+            for d in doc["deletes"]:
+                n += (coll.delete_one(d["q"]) if d.get("limit") == 1 else coll.delete_many(d["q"])).deleted_count
+            return {"ok": 1, "n": n}
+        if name == "find":
+            cursor = coll.find(doc.get("filter", {}), doc.get("projection"))
+            if doc.get("sort"):
+                cursor = cursor.sort(list(doc["sort"].items()))
+            if doc.get("skip"):
+                cursor = cursor.skip(doc["skip"])
+            if doc.get("limit"):
+                cursor = cursor.limit(abs(doc["limit"]))
+            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.%s" % (db.name, collection), "firstBatch": list(cursor)}}
+        if name == "aggregate":
+            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.%s" % (db.name, collection), "firstBatch": list(coll.aggregate(doc["pipeline"]))}}
+        if name == "count":
+            return {"ok": 1, "n": coll.count_documents(doc.get("query", {}))}
+        if name == "createIndexes":
+            before = len(coll.index_information())
+            for index in doc["indexes"]:
+                coll.create_index(list(index["key"].items()), name=index.get("name"), unique=index.get("unique", False))
+            return {"ok": 1, "numIndexesBefore": before, "numIndexesAfter": len(coll.index_information())}
+        if name == "listIndexes":
+            info = coll.index_information()
+            batch = [dict(v, name=k, key=dict(v["key"]), v=2) for k, v in info.items()]
+            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.%s" % (db.name, collection), "firstBatch": batch}}
+        if name == "listCollections":
+            batch = [{"name": n, "type": "collection"} for n in db.list_collection_names()]
+            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.$cmd.listCollections" % db.name, "firstBatch": batch}}
+        if name == "drop":
+            coll.drop()
+            return {"ok": 1}
+        if name == "dropDatabase":
+            self.client.drop_database(db.name)
+            return {"ok": 1}
+        raise NotImplementedError("command %s" % name)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    backend = Backend()
+    server = MockupDB(port=args.port, auto_ismaster=False, verbose=False)
+    server.autoresponds(backend.handle)
+    port = server.run()
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(port))
+    os.replace(tmp, args.port_file)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
