@@ -35,7 +35,13 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included.", valueName: "n"))
     var maxAttempts: Int = 3
 
+    @Option(name: .long, help: ArgumentHelp("DescribeInstances page size, 5 to 1000.", valueName: "n"))
+    var pageSize: Int = 1000
+
     mutating func validate() throws {
+        guard (5...1000).contains(pageSize) else {
+            throw ValidationError("--page-size must be between 5 and 1000")
+        }
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of text, json, ndjson (got \"\(format)\")")
         }
@@ -132,7 +138,7 @@ struct InventoryPollerCommand: ParsableCommand {
         }
 
         let poller = Poller(
-            configuration: .init(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts)),
+            configuration: .init(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts), pageSize: pageSize),
             credentials: credentials, environment: environment, logger: logger)
         var sink = TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), database?.prepareRecorder() ?? PollRecorder?.none)
         do {

@@ -5,6 +5,8 @@
     mongo_server.py --port-file FILE [--port N]
 
 Writes the port to FILE once listening; runs until stdin closes or SIGTERM.
+SIGUSR1 takes the server down (connections refused), SIGUSR2 brings it back on the same port
+with its data intact: a database outage and recovery.
 
 Besides the commands libmongoc and pymongo need, it answers two test-only commands:
     {"testCommandLog": 1}                  -> {"log": [{"command", "collection", "count"}...]}
@@ -152,9 +154,28 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     backend = Backend()
-    server = MockupDB(port=args.port, auto_ismaster=False, verbose=False)
-    server.autoresponds(backend.handle)
-    port = server.run()
+
+    def start(port):
+        server = MockupDB(port=port, auto_ismaster=False, verbose=False)
+        server.autoresponds(backend.handle)
+        return server, server.run()
+
+    server, port = start(args.port)
+    holder = {"server": server}
+
+    def down(*_):
+        if holder["server"] is not None:
+            holder["server"].stop()
+            holder["server"] = None
+
+    def up(*_):
+        if holder["server"] is None:
+            holder["server"] = start(port)[0]
+
+    signal.signal(signal.SIGUSR1, down)
+    signal.signal(signal.SIGUSR2, up)
+    # A parent that spawned us from a worker thread may have left these blocked.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM])
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(port))
@@ -163,7 +184,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
-    server.stop()
+    down()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,13 @@ Control API (JSON over HTTP on control_url), for tests that need their own fault
     POST /imds/<id>/faults        {...}                                switch faults on or off
     POST /imds/<id>/expire                                             expire every live token
     GET  /imds/<id>/requests                                           [[method, path, status], ...]
+    POST /ec2/seed                {"region", "count"} -> {"ids"}       launch instances in a region of the test's own
+    POST /ec2/change              {"region", "stop", "start", "terminate", "vanish": [ids],
+                                   "tag": {id: {key: value}}, "launch": n} -> {"launched"}
+                                  "vanish" drops instances from moto outright, as EC2 forgets
+                                  terminated instances after an hour
+    POST /proxy                   {"rules": [...]} -> {"id", "url"}    a fault-injecting front for moto
+    GET  /proxy/<id>/calls        {"<region>/<action>": count}
 """
 import argparse
 import json
@@ -32,6 +39,7 @@ import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fault_proxy import FaultProxy  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
 
 ROLE_NAME = "inventory-poller"
@@ -73,6 +81,7 @@ class World:
         self.moto.start()
         self.moto_url = "http://127.0.0.1:%d" % port
         self.imds = {}
+        self.proxies = {}
         self.counts = {}
 
     def client(self, service, region="us-east-1", creds=None):
@@ -161,6 +170,37 @@ class World:
                 ec2.terminate_instances(InstanceIds=terminate)
             self.counts[region] = sum(len(ids) for _, ids in items)
 
+    def seed_region(self, region, count):
+        ec2 = self.client("ec2", region)
+        ids = []
+        for i in range(count):
+            r = ec2.run_instances(ImageId=AMIS[i % 2], MinCount=1, MaxCount=1, InstanceType=TYPES[i % len(TYPES)],
+                                  TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "%s-%02d" % (region, i)}]}])
+            ids.append(r["Instances"][0]["InstanceId"])
+        return ids
+
+    def change(self, body):
+        region = body["region"]
+        ec2 = self.client("ec2", region)
+        if body.get("stop"):
+            ec2.stop_instances(InstanceIds=body["stop"])
+        if body.get("start"):
+            ec2.start_instances(InstanceIds=body["start"])
+        if body.get("terminate"):
+            ec2.terminate_instances(InstanceIds=body["terminate"])
+        for instance_id, tags in (body.get("tag") or {}).items():
+            ec2.create_tags(Resources=[instance_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        launched = self.seed_region(region, body["launch"]) if body.get("launch") else []
+        if body.get("vanish"):
+            from moto.ec2.models import ec2_backends
+            backend = ec2_backends[self.account][region]
+            gone = set(body["vanish"])
+            for rid, reservation in list(backend.reservations.items()):
+                reservation.instances = [i for i in reservation.instances if i.id not in gone]
+                if not reservation.instances:
+                    del backend.reservations[rid]
+        return {"launched": launched}
+
     def new_imds(self, faults=None):
         server = IMDSServer(ROLE_NAME, self.role_credentials, REGIONS[0])
         if faults:
@@ -193,6 +233,8 @@ def control_handler(world):
             parts = self.path.strip("/").split("/")
             if parts[0] == "imds" and len(parts) == 3 and parts[2] == "requests" and parts[1] in world.imds:
                 self._reply(200, world.imds[parts[1]].state.requests)
+            elif parts[0] == "proxy" and len(parts) == 3 and parts[2] == "calls" and parts[1] in world.proxies:
+                self._reply(200, world.proxies[parts[1]].calls())
             else:
                 self._reply(404, {"error": "no such path"})
 
@@ -203,6 +245,15 @@ def control_handler(world):
                 if parts == ["imds"]:
                     ident, server = world.new_imds(body.get("faults"))
                     self._reply(200, {"id": ident, "url": server.url})
+                elif parts == ["ec2", "seed"]:
+                    self._reply(200, {"ids": world.seed_region(body["region"], int(body["count"]))})
+                elif parts == ["ec2", "change"]:
+                    self._reply(200, world.change(body))
+                elif parts == ["proxy"]:
+                    proxy = FaultProxy(world.moto_url, body.get("rules", []))
+                    ident = str(len(world.proxies) + 1)
+                    world.proxies[ident] = proxy
+                    self._reply(200, {"id": ident, "url": proxy.url})
                 elif parts[0] == "imds" and len(parts) == 3 and parts[1] in world.imds:
                     server = world.imds[parts[1]]
                     if parts[2] == "faults":

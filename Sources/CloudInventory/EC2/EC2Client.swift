@@ -17,12 +17,12 @@ public struct EC2Client: Sendable {
     /// the CLI's `Reservations[].Instances[]` entry plus `Region`, `ReservationId` and `OwnerId`.
     /// Returns the number of instances seen.
     @discardableResult
-    public func describeInstances(onPage: ([JSONValue]) throws -> Void) throws -> Int {
+    public func describeInstances(pageSize: Int = EC2Client.pageSize, onPage: ([JSONValue]) throws -> Void) throws -> Int {
         var nextToken: String?
         var total = 0
         var pages = 0
         repeat {
-            var parameters = [("MaxResults", String(Self.pageSize))]
+            var parameters = [("MaxResults", String(pageSize))]
             if let nextToken { parameters.append(("NextToken", nextToken)) }
             let body = try query.call("DescribeInstances", parameters)
             let page = try Self.decodeInstancesPage(body, region: region)

@@ -80,11 +80,14 @@ public struct Poller: Sendable {
         public var regions: [String]
         public var retry: RetryPolicy = RetryPolicy()
         public var requestTimeout: Duration = .seconds(30)
+        /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
+        public var pageSize: Int = EC2Client.pageSize
 
-        public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30)) {
+        public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
             self.retry = retry
             self.requestTimeout = requestTimeout
+            self.pageSize = pageSize
         }
     }
 
@@ -117,7 +120,7 @@ public struct Poller: Sendable {
             let ec2 = EC2Client(query: client(service: "ec2", region: region, apiVersion: EC2Client.apiVersion, http: http))
             var count = 0
             do {
-                try ec2.describeInstances { page in
+                try ec2.describeInstances(pageSize: configuration.pageSize) { page in
                     count += page.count
                     try sink.instances(page, region: region)
                 }

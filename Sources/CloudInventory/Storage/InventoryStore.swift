@@ -222,7 +222,8 @@ public final class InventoryStore {
         try ensureIndexes()
         let when = BSONValue.date(poll.polledAt)
         let gone = try client.find(database, Self.instances,
-                                   filter: ["Account": .string(poll.account), "Region": .string(region), "Present": true, "LastSeen": ["$lt": when]],
+                                   filter: ["Account": .string(poll.account), "Region": .string(region), "Present": true,
+                                            "LastPollId": ["$ne": .string(poll.pollId)], "LastSeen": ["$lte": when]],
                                    projection: ["InstanceId": 1, "State": 1])
         guard !gone.isEmpty else { return }
         var events: [MongoClient.WriteModel] = []

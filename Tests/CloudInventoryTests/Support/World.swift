@@ -94,25 +94,25 @@ struct World: Sendable {
 
     /// A fresh IMDS server serving the world's role, with `faults` switched on from the start.
     func newIMDS(faults: [String: Any] = [:]) throws -> IMDSHandle {
-        let reply = try control("POST", "/imds", ["faults": faults]) as! [String: Any]
+        let reply = try controlCall("POST", "/imds", ["faults": faults]) as! [String: Any]
         return IMDSHandle(id: reply["id"] as! String, url: reply["url"] as! String)
     }
 
     func setFaults(_ imds: IMDSHandle, _ faults: [String: Any]) throws {
-        _ = try control("POST", "/imds/\(imds.id)/faults", faults)
+        _ = try controlCall("POST", "/imds/\(imds.id)/faults", faults)
     }
 
     func expireTokens(_ imds: IMDSHandle) throws {
-        _ = try control("POST", "/imds/\(imds.id)/expire", [:])
+        _ = try controlCall("POST", "/imds/\(imds.id)/expire", [:])
     }
 
     /// `[(method, path, status)]` in arrival order.
     func requests(_ imds: IMDSHandle) throws -> [(String, String, Int)] {
-        let list = try control("GET", "/imds/\(imds.id)/requests", nil) as! [[Any]]
+        let list = try controlCall("GET", "/imds/\(imds.id)/requests", nil) as! [[Any]]
         return list.map { ($0[0] as! String, $0[1] as! String, $0[2] as! Int) }
     }
 
-    private func control(_ method: String, _ path: String, _ body: [String: Any]?) throws -> Any {
+    func controlCall(_ method: String, _ path: String, _ body: [String: Any]?) throws -> Any {
         let http = HTTPClient(logger: Logger(label: "test-control"))
         defer { http.close() }
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
