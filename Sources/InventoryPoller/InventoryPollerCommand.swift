@@ -146,7 +146,7 @@ struct InventoryPollerCommand: ParsableCommand {
             var status = ExitStatus.success
             let failed = outcomes.filter { $0.status == .failed }
             if !failed.isEmpty {
-                Self.writeError("\(failed.count) of \(outcomes.count) regions failed: " + failed.map { "\($0.region): \($0.errorCode ?? "error")" }.joined(separator: ", "))
+                Self.writeError("\(failed.count) of \(outcomes.count) slices failed: " + failed.map { "\($0.slice): \($0.errorCode ?? "error")" }.joined(separator: ", "))
                 status = .aws
             }
             if let recorder = sink.second, let database, let error = recorder.databaseError {

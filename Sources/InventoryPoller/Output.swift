@@ -49,10 +49,9 @@ struct FormattingSink: PollSink {
 
     mutating func begin(_ header: PollHeader) throws {
         timestamp = UTCTime.iso8601(header.polledAt)
-        account = header.identity.account
         switch format {
         case .text:
-            out.write("\(timestamp)\tpoll\taccount=\(header.identity.account)\tarn=\(header.identity.arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
+            out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(header.identity.arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
         case .json:
             // Instances stream first; Regions follow once every region has finished.
             out.write("{\"PolledAt\":\(JSONValue.string(timestamp).serialized()),\"Account\":\(JSONValue.string(header.identity.account).serialized()),\"Arn\":\(JSONValue.string(header.identity.arn).serialized()),\"Instances\":[")
@@ -62,7 +61,7 @@ struct FormattingSink: PollSink {
         out.flush()
     }
 
-    mutating func instances(_ page: [JSONValue], region: String) throws {
+    mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
         for instance in page {
             switch format {
             case .text:
@@ -75,7 +74,7 @@ struct FormattingSink: PollSink {
             case .ndjson:
                 guard case let .object(members) = instance else { continue }
                 var bytes: [UInt8] = []
-                JSONValue.object([JSONMember("PolledAt", .string(timestamp)), JSONMember("Account", accountValue)] + members).write(to: &bytes)
+                JSONValue.object([JSONMember("PolledAt", .string(timestamp)), JSONMember("Account", .string(slice.account))] + members).write(to: &bytes)
                 bytes.append(UInt8(ascii: "\n"))
                 out.write(bytes: bytes)
             }
@@ -84,10 +83,7 @@ struct FormattingSink: PollSink {
         out.flush()
     }
 
-    private var account: String = ""
-    private var accountValue: JSONValue { .string(account) }
-
-    mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+    mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
         if format == .json {
             out.write("],\"Regions\":")
             out.write(JSONValue.array(outcomes.map(\.json)).serialized())

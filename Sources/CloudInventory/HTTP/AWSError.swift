@@ -6,6 +6,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         case transport(HTTPError)
         case malformedResponse(String)
         case credentials(String)
+        case cancelled
     }
 
     private let code: Code
@@ -26,6 +27,21 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
 
     public static func credentials(_ operation: String, _ reason: String) -> AWSError {
         AWSError(code: .credentials(reason), operation: operation)
+    }
+
+    public static func cancelled(_ operation: String) -> AWSError {
+        AWSError(code: .cancelled, operation: operation)
+    }
+
+    public var isCancelled: Bool {
+        if case .cancelled = code { return true }
+        if case let .transport(e) = code { return e.kind == .cancelled }
+        return false
+    }
+
+    var isTimeout: Bool {
+        if case let .transport(e) = code { return e.kind == .timeout }
+        return false
     }
 
     /// AWS's error code (`UnauthorizedOperation`), or nil for transport and parse failures.
@@ -75,7 +91,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             return Self.throttlingCodes.contains(code) || Self.transientCodes.contains(code) || [500, 502, 503, 504].contains(status)
         case let .transport(error):
             return error.isRetryable
-        case .malformedResponse, .credentials:
+        case .malformedResponse, .credentials, .cancelled:
             return false
         }
     }
@@ -92,6 +108,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             return "\(operation) returned an unreadable response: \(reason)"
         case let .credentials(reason):
             return "\(operation): \(reason)"
+        case .cancelled:
+            return "\(operation): interrupted"
         }
     }
 }

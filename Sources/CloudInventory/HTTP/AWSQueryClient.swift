@@ -1,6 +1,22 @@
 import Foundation
 import Logging
 
+/// The run-wide shared state every AWS call takes part in.
+public struct RunContext: Sendable {
+    public var statistics: RunStatistics
+    public var quota: RetryQuota
+    public var budgets: RequestBudgets
+    public var cancellation: CancellationFlag
+
+    public init(statistics: RunStatistics = RunStatistics(), quota: RetryQuota = RetryQuota(),
+                budgets: RequestBudgets = RequestBudgets(), cancellation: CancellationFlag = CancellationFlag()) {
+        self.statistics = statistics
+        self.quota = quota
+        self.budgets = budgets
+        self.cancellation = cancellation
+    }
+}
+
 /// Calls one AWS Query-protocol service (EC2, STS) in one region: form-encoded POST,
 /// SigV4-signed, XML back, errors turned into `AWSError`, retries per `RetryPolicy`.
 public final class AWSQueryClient: Sendable {
@@ -21,30 +37,53 @@ public final class AWSQueryClient: Sendable {
     private let credentials: any CredentialProvider
     private let http: HTTPClient
     private let logger: Logger
+    private let run: RunContext
+    /// `account/region`: the key of the request budget and of throttle counts.
+    private let slice: String
     private let clock: @Sendable () -> Date
 
     public init(endpoint: ServiceEndpoint, configuration: Configuration, credentials: any CredentialProvider,
-                http: HTTPClient, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+                http: HTTPClient, logger: Logger, run: RunContext = RunContext(), account: String = "",
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.endpoint = endpoint
         self.configuration = configuration
         self.credentials = credentials
         self.http = http
         self.logger = logger
+        self.run = run
+        self.slice = "\(account)/\(endpoint.region)"
         self.clock = clock
     }
 
     /// Performs `action` and returns the raw XML body of a successful response.
     public func call(_ action: String, _ parameters: [(String, String)] = []) throws(AWSError) -> [UInt8] {
         let operation = "\(endpoint.service):\(action)"
+        let bucket = run.budgets.bucket(slice)
         var attempt = 1
+        var quotaSpent: Int?
         while true {
+            if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
+            bucket.acquire(cancellation: run.cancellation)
             do {
-                return try attemptCall(action, parameters, operation: operation)
+                let body = try attemptCall(action, parameters, operation: operation)
+                run.quota.release(quotaSpent)
+                return body
             } catch {
-                guard error.isRetryable, attempt < configuration.retry.maxAttempts else { throw error }
+                if error.isThrottling { run.statistics.throttle(slice: slice) }
+                guard error.isRetryable, attempt < configuration.retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
+                guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
+                    logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
+                    throw error
+                }
+                quotaSpent = (quotaSpent ?? 0) + cost
+                run.statistics.retry()
                 let delay = configuration.retry.delay(beforeRetry: attempt)
-                logger.notice("retrying", metadata: ["operation": "\(operation)", "region": "\(endpoint.region)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
+                var remaining = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                while remaining > 0, !run.cancellation.isCancelled {
+                    Thread.sleep(forTimeInterval: min(remaining, 0.1))
+                    remaining -= 0.1
+                }
                 attempt += 1
             }
         }
@@ -80,6 +119,7 @@ public final class AWSQueryClient: Sendable {
         } catch {
             throw AWSError.transport(operation, error)
         }
+        run.statistics.request(bytes: response.body.count)
         guard (200..<300).contains(response.status) else {
             throw Self.error(from: response, operation: operation)
         }

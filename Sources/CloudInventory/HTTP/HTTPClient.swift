@@ -46,6 +46,8 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         case connectionReset
         case tls
         case invalidURL
+        /// The run was asked to stop and the transfer was abandoned.
+        case cancelled
         case other
     }
 
@@ -82,6 +84,7 @@ public final class HTTPClient: Sendable {
 
     private let state: Mutex<State>
     private let logger: Logger
+    private let cancellation: CancellationFlag?
 
     /// `curl_global_init` must run once before any thread uses libcurl. Touching this from
     /// `main` before starting tasks satisfies that; the lazy `static let` covers library users.
@@ -89,9 +92,10 @@ public final class HTTPClient: Sendable {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }()
 
-    public init(logger: Logger) {
+    public init(logger: Logger, cancellation: CancellationFlag? = nil) {
         _ = Self.globalInitialization
         self.logger = logger
+        self.cancellation = cancellation
         self.state = Mutex(State(handle: curl_easy_init()))
     }
 
@@ -119,7 +123,7 @@ public final class HTTPClient: Sendable {
             guard let h = state.handle else {
                 return .failure(HTTPError(kind: .other, host: host, detail: "HTTP client used after close()"))
             }
-            let result = Self.perform(request, handle: h, host: host)
+            let result = Self.perform(request, handle: h, host: host, cancellation: cancellation)
             state.statistics.requests += 1
             state.statistics.bytesSent += request.body.count
             var connects = 0
@@ -142,11 +146,17 @@ public final class HTTPClient: Sendable {
     private final class Accumulator {
         var body: [UInt8] = []
         var headers: [(String, String)] = []
+        let cancellation: CancellationFlag?
+        init(cancellation: CancellationFlag?) { self.cancellation = cancellation }
     }
 
-    private static func perform(_ request: HTTPRequest, handle h: UnsafeMutableRawPointer, host: String) -> Result<HTTPResponse, HTTPError> {
+    private static func perform(_ request: HTTPRequest, handle h: UnsafeMutableRawPointer, host: String,
+                                cancellation: CancellationFlag?) -> Result<HTTPResponse, HTTPError> {
         curl_easy_reset(h)  // keeps live connections, clears per-request options
-        let accumulator = Accumulator()
+        if cancellation?.isCancelled == true {
+            return .failure(HTTPError(kind: .cancelled, host: host, detail: "cancelled before sending"))
+        }
+        let accumulator = Accumulator(cancellation: cancellation)
         let context = Unmanaged.passUnretained(accumulator).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -200,6 +210,16 @@ public final class HTTPClient: Sendable {
                     }
                     return n
                 }
+                if cancellation != nil {
+                    // Polled several times a second during a transfer: a stop request aborts it.
+                    ccurl_setopt_long(h, CURLOPT_NOPROGRESS, 0)
+                    ccurl_setopt_pointer(h, CURLOPT_XFERINFODATA, context)
+                    ccurl_setopt_xferinfo_function(h) { userdata, _, _, _, _ in
+                        guard let userdata else { return 0 }
+                        let acc = Unmanaged<Accumulator>.fromOpaque(userdata).takeUnretainedValue()
+                        return acc.cancellation?.isCancelled == true ? 1 : 0
+                    }
+                }
                 switch request.method {
                 case "GET":
                     ccurl_setopt_long(h, CURLOPT_HTTPGET, 1)
@@ -238,6 +258,7 @@ public final class HTTPClient: Sendable {
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE: return .connectionReset
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE: return .tls
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: return .invalidURL
+        case CURLE_ABORTED_BY_CALLBACK: return .cancelled
         default: return .other
         }
     }

@@ -1,23 +1,48 @@
 import Foundation
 import Logging
+import Synchronization
 
-/// What a poll found in one region. A failed region has an error and no instances counted as
-/// complete; later stages (the database's vanish logic) only trust `.complete` regions.
-public struct RegionOutcome: Sendable, Equatable {
+/// One (account, region) pair: the unit that is polled, succeeds or fails on its own.
+public struct SliceID: Sendable, Hashable, CustomStringConvertible {
+    public var account: String
+    public var region: String
+
+    public init(account: String, region: String) {
+        self.account = account
+        self.region = region
+    }
+
+    public var description: String { "\(account)/\(region)" }
+}
+
+/// What a poll found in one slice. A failed slice has an error; later stages (the database's
+/// vanish logic) only trust `.complete` slices.
+public struct SliceOutcome: Sendable, Equatable {
     public enum Status: String, Sendable {
         case complete = "ok"
         case failed = "error"
     }
 
-    public var region: String
+    public var slice: SliceID
     public var status: Status
     public var instanceCount: Int
     public var errorCode: String?
     public var errorMessage: String?
 
+    public init(slice: SliceID, status: Status, instanceCount: Int, errorCode: String? = nil, errorMessage: String? = nil) {
+        self.slice = slice
+        self.status = status
+        self.instanceCount = instanceCount
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+    }
+
+    public var region: String { slice.region }
+
     public var json: JSONValue {
         var members = [
-            JSONMember("Region", .string(region)),
+            JSONMember("Account", .string(slice.account)),
+            JSONMember("Region", .string(slice.region)),
             JSONMember("Status", .string(status.rawValue)),
             JSONMember("InstanceCount", .int(Int64(instanceCount))),
         ]
@@ -33,7 +58,17 @@ public struct PollHeader: Sendable {
     /// Whole seconds: what is printed is what is stored.
     public var polledAt: Date
     public var identity: CallerIdentity
-    public var regions: [String]
+    public var slices: [SliceID]
+
+    public var regions: [String] {
+        var seen = Set<String>()
+        return slices.map(\.region).filter { seen.insert($0).inserted }
+    }
+
+    public var accounts: [String] {
+        var seen = Set<String>()
+        return slices.map(\.account).filter { seen.insert($0).inserted }
+    }
 
     public var context: PollContext {
         PollContext(pollId: pollId, account: identity.account, arn: identity.arn, polledAt: polledAt)
@@ -41,11 +76,12 @@ public struct PollHeader: Sendable {
 }
 
 /// Receives a poll as it happens, page by page, so nothing needs the whole fleet in memory.
-/// Calls arrive in order: `begin`, then any number of `instances`, then `end`.
+/// Calls arrive in order, one at a time: `begin`, any number of `instances` (pages of
+/// different slices interleave), then `end`.
 public protocol PollSink {
     mutating func begin(_ header: PollHeader) throws
-    mutating func instances(_ page: [JSONValue], region: String) throws
-    mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws
+    mutating func instances(_ page: [JSONValue], slice: SliceID) throws
+    mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws
 }
 
 /// Hands every event to two sinks in turn: stdout formatting and storage, say.
@@ -63,21 +99,36 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
         try second.begin(header)
     }
 
-    public mutating func instances(_ page: [JSONValue], region: String) throws {
-        try first.instances(page, region: region)
-        try second.instances(page, region: region)
+    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
+        try first.instances(page, slice: slice)
+        try second.instances(page, slice: slice)
     }
 
-    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+    public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
         try first.end(header, outcomes: outcomes)
         try second.end(header, outcomes: outcomes)
     }
 }
 
-/// One poll: who am I (STS), then every page of DescribeInstances in every region.
+/// A sink that may be absent: storage, when no database is configured.
+extension Optional: PollSink where Wrapped: PollSink {
+    public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
+    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws { try self?.instances(page, slice: slice) }
+    public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws { try self?.end(header, outcomes: outcomes) }
+}
+
+/// One poll: who am I (STS), which accounts (AssumeRole) and regions (DescribeRegions), then
+/// every page of DescribeInstances in every slice, with bounded parallelism.
 public struct Poller: Sendable {
     public struct Configuration: Sendable {
+        /// Regions to poll. With `allRegions`, the first one is only where DescribeRegions is asked.
         public var regions: [String]
+        public var allRegions: Bool = false
+        /// Role ARNs to assume, one per account. Empty: poll the caller's own account.
+        public var assumeRoles: [String] = []
+        public var externalId: String?
+        public var sessionName: String = AssumeRoleCredentialProvider.sessionName(host: ProcessInfo.processInfo.hostName)
+        public var concurrency: Int = 8
         public var retry: RetryPolicy = RetryPolicy()
         public var requestTimeout: Duration = .seconds(30)
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
@@ -95,53 +146,175 @@ public struct Poller: Sendable {
     public let credentials: any CredentialProvider
     public let environment: Environment
     public let logger: Logger
+    public let run: RunContext
 
-    public init(configuration: Configuration, credentials: any CredentialProvider, environment: Environment, logger: Logger) {
+    public init(configuration: Configuration, credentials: any CredentialProvider, environment: Environment, logger: Logger, run: RunContext = RunContext()) {
         self.configuration = configuration
         self.credentials = credentials
         self.environment = environment
         self.logger = logger
+        self.run = run
+    }
+
+    private struct Account {
+        var id: String
+        var provider: any CredentialProvider
+        var failure: AWSError?
     }
 
     /// Runs the poll into `sink`. Throws only when nothing could be polled at all (no
-    /// credentials, STS failed); a failing region is reported in its outcome instead.
-    public func run<Sink: PollSink>(into sink: inout Sink, http: HTTPClient) throws -> [RegionOutcome] {
+    /// credentials, STS failed); a failing slice is reported in its outcome instead.
+    public func run<Sink: PollSink>(into sink: inout Sink, http: HTTPClient) throws -> [SliceOutcome] {
         precondition(!configuration.regions.isEmpty, "at least one region")
         let polledAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let stsRegion = configuration.regions[0]
-        let sts = STSClient(query: client(service: "sts", region: stsRegion, apiVersion: STSClient.apiVersion, http: http))
-        let identity = try sts.getCallerIdentity()
-        logger.info("polling", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)", "regions": "\(configuration.regions.joined(separator: ","))"])
-        let header = PollHeader(pollId: PollContext.newPollId(account: identity.account, at: polledAt),
-                                polledAt: polledAt, identity: identity, regions: configuration.regions)
-        try sink.begin(header)
-        var outcomes: [RegionOutcome] = []
-        for region in configuration.regions {
-            let ec2 = EC2Client(query: client(service: "ec2", region: region, apiVersion: EC2Client.apiVersion, http: http))
-            var count = 0
-            do {
-                try ec2.describeInstances(pageSize: configuration.pageSize) { page in
-                    count += page.count
-                    try sink.instances(page, region: region)
+        let home = configuration.regions[0]
+        let identity = try STSClient(query: client(service: "sts", region: home, apiVersion: STSClient.apiVersion,
+                                                   credentials: credentials, account: "", http: http)).getCallerIdentity()
+
+        var accounts: [Account] = []
+        if configuration.assumeRoles.isEmpty {
+            accounts = [Account(id: identity.account, provider: credentials)]
+        } else {
+            let stsForRoles = client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: credentials,
+                                     account: identity.account, http: HTTPClient(logger: logger, cancellation: run.cancellation))
+            for arn in configuration.assumeRoles {
+                let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
+                                                                sessionName: configuration.sessionName, sts: stsForRoles)
+                do {
+                    _ = try provider.credentials()
+                    accounts.append(Account(id: provider.account, provider: provider))
+                } catch {
+                    let failure = error as? AWSError ?? AWSError.credentials("sts:AssumeRole", "\(error)")
+                    logger.error("assume role failed", metadata: ["role": "\(arn)", "error": "\(failure)"])
+                    accounts.append(Account(id: provider.account, provider: provider, failure: failure))
                 }
-                outcomes.append(RegionOutcome(region: region, status: .complete, instanceCount: count))
-                logger.info("region polled", metadata: ["region": "\(region)", "instances": "\(count)"])
-            } catch let error as AWSError {
-                if error.isCredentialFailure { throw error }
-                logger.error("region failed", metadata: ["region": "\(region)", "error": "\(error)"])
-                outcomes.append(RegionOutcome(region: region, status: .failed, instanceCount: count,
-                                              errorCode: error.errorCode, errorMessage: error.description))
             }
         }
-        try sink.end(header, outcomes: outcomes)
-        return outcomes
+
+        var planned: [SliceID] = []
+        var failures: [SliceID: AWSError] = [:]
+        for account in accounts {
+            var regions = configuration.regions
+            if account.failure == nil, configuration.allRegions {
+                do {
+                    let ec2 = EC2Client(query: client(service: "ec2", region: home, apiVersion: EC2Client.apiVersion,
+                                                      credentials: account.provider, account: account.id, http: http))
+                    regions = try ec2.describeRegions().filter(\.isEnabled).map(\.name).sorted()
+                } catch {
+                    logger.error("DescribeRegions failed", metadata: ["account": "\(account.id)", "error": "\(error)"])
+                    regions = [home]
+                    failures[SliceID(account: account.id, region: home)] = error as? AWSError ?? .malformed("ec2:DescribeRegions", "\(error)")
+                }
+            }
+            for region in regions {
+                let slice = SliceID(account: account.id, region: region)
+                planned.append(slice)
+                if let f = account.failure { failures[slice] = f }
+            }
+        }
+
+        let slices = planned
+        let failed = failures
+        logger.info("polling", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)", "slices": "\(slices.count)"])
+        let header = PollHeader(pollId: PollContext.newPollId(account: identity.account, at: polledAt), polledAt: polledAt,
+                                identity: identity, slices: slices)
+        try sink.begin(header)
+
+        // Workers fetch and decode in parallel; the sink sees one page at a time, under a lock.
+        let shared = SharedSink(sink)
+        let outcomes = Mutex<[SliceID: SliceOutcome]>([:])
+        let next = Mutex(0)
+        let providers = Dictionary(accounts.map { ($0.id, $0.provider) }, uniquingKeysWith: { a, _ in a })
+        let workerCount = max(1, min(configuration.concurrency, slices.count))
+        let group = DispatchGroup()
+        for _ in 0..<workerCount {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                let workerHTTP = HTTPClient(logger: logger, cancellation: run.cancellation)
+                defer { workerHTTP.close() }
+                while true {
+                    let index: Int = next.withLock { i in defer { i += 1 }; return i }
+                    guard index < slices.count else { return }
+                    let slice = slices[index]
+                    let outcome: SliceOutcome
+                    if let failure = failed[slice] {
+                        outcome = SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: failure.errorCode, errorMessage: failure.description)
+                    } else if run.cancellation.isCancelled {
+                        outcome = SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: "Interrupted", errorMessage: "not polled: the run was interrupted")
+                    } else {
+                        outcome = poll(slice, credentials: providers[slice.account]!, http: workerHTTP, into: shared)
+                    }
+                    outcomes.withLock { $0[slice] = outcome }
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        sink = shared.take()
+        if let error = shared.error { throw error }
+        let ordered = outcomes.withLock { o in slices.compactMap { o[$0] } }
+        try sink.end(header, outcomes: ordered)
+        return ordered
     }
 
-    func client(service: String, region: String, apiVersion: String, http: HTTPClient) -> AWSQueryClient {
+    private func poll(_ slice: SliceID, credentials: any CredentialProvider, http: HTTPClient, into shared: SharedSink<some PollSink>) -> SliceOutcome {
+        let ec2 = EC2Client(query: client(service: "ec2", region: slice.region, apiVersion: EC2Client.apiVersion,
+                                          credentials: credentials, account: slice.account, http: http))
+        var count = 0
+        do {
+            try ec2.describeInstances(pageSize: configuration.pageSize) { page in
+                count += page.count
+                try shared.instances(page, slice: slice)
+            }
+            logger.info("slice polled", metadata: ["slice": "\(slice)", "instances": "\(count)"])
+            return SliceOutcome(slice: slice, status: .complete, instanceCount: count)
+        } catch let error as AWSError {
+            logger.error("slice failed", metadata: ["slice": "\(slice)", "error": "\(error)"])
+            return SliceOutcome(slice: slice, status: .failed, instanceCount: count,
+                                errorCode: error.isCancelled ? "Interrupted" : error.errorCode, errorMessage: error.description)
+        } catch {
+            // The sink failed (stdout closed): nothing more can be delivered.
+            return SliceOutcome(slice: slice, status: .failed, instanceCount: count, errorCode: "Output", errorMessage: "\(error)")
+        }
+    }
+
+    func client(service: String, region: String, apiVersion: String, credentials: any CredentialProvider, account: String, http: HTTPClient) -> AWSQueryClient {
         AWSQueryClient(
             endpoint: ServiceEndpoint.resolve(service: service, region: region, environment: environment),
             configuration: .init(apiVersion: apiVersion, retry: configuration.retry, timeout: configuration.requestTimeout),
-            credentials: credentials, http: http, logger: logger)
+            credentials: credentials, http: http, logger: logger, run: run, account: account)
+    }
+}
+
+/// Serializes sink access across worker threads. The first sink error is kept and stops
+/// delivery; the poll then ends with it.
+final class SharedSink<Sink: PollSink>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sink: Sink
+    private(set) var error: Error?
+
+    init(_ sink: Sink) {
+        self.sink = sink
+    }
+
+    func instances(_ page: [JSONValue], slice: SliceID) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let error { throw error }
+        do {
+            try sink.instances(page, slice: slice)
+        } catch {
+            self.error = error
+            throw error
+        }
+    }
+
+    func take() -> Sink {
+        lock.lock()
+        defer { lock.unlock() }
+        return sink
     }
 }
 
@@ -150,8 +323,8 @@ public struct Poller: Sendable {
 public enum RegionResolver {
     public struct Error: Swift.Error, Sendable, CustomStringConvertible {
         public let description: String
-        /// True when the region was simply not given anywhere (a configuration error, exit 2),
-        /// false when it was given but is not a region name.
+        /// True when the region was simply not given anywhere, false when it was given but is
+        /// not a region name.
         public let missing: Bool
     }
 
@@ -179,11 +352,4 @@ public enum RegionResolver {
         }
         return regions
     }
-}
-
-/// A sink that may be absent: storage, when no database is configured.
-extension Optional: PollSink where Wrapped: PollSink {
-    public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
-    public mutating func instances(_ page: [JSONValue], region: String) throws { try self?.instances(page, region: region) }
-    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws { try self?.end(header, outcomes: outcomes) }
 }

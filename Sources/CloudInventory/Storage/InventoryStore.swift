@@ -100,7 +100,9 @@ public final class InventoryStore {
     /// Writes one page of a region's instances: at most two reads and two bulk writes,
     /// whatever the page size. Unchanged instances (same content hash) only have `LastSeen`
     /// moved, by one `updateMany` for the whole page.
-    public func write(page: [JSONValue], region: String, poll: PollContext) throws(MongoError) {
+    public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
+        let region = slice.region
+        let account = slice.account
         guard !page.isEmpty else { return }
         try ensureIndexes()
         let when = BSONValue.date(poll.polledAt)
@@ -108,7 +110,7 @@ public final class InventoryStore {
         var order: [String] = []
         for instance in page {
             guard let id = instance["InstanceId"]?.stringValue else { continue }
-            let key = Self.instanceKey(account: poll.account, region: region, instanceId: id)
+            let key = Self.instanceKey(account: account, region: region, instanceId: id)
             if byKey[key] == nil { order.append(key) }
             byKey[key] = (instance, Self.contentHash(instance))
         }
@@ -141,7 +143,7 @@ public final class InventoryStore {
         func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) {
             let id = Self.eventId(poll, key, type)
             let doc: BSONValue = .document([
-                ("_id", .string(id)), ("Account", .string(poll.account)), ("Region", .string(region)),
+                ("_id", .string(id)), ("Account", .string(account)), ("Region", .string(region)),
                 ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
             ] + extra)
             eventWrites.append(.updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true))
@@ -152,7 +154,7 @@ public final class InventoryStore {
             let old = known[key]
             if old != nil && !changedKeys.contains(key) { continue }  // unchanged or stale
             guard case let .object(members) = instance else { continue }
-            var set: [(String, BSONValue)] = [("Account", .string(poll.account))]
+            var set: [(String, BSONValue)] = [("Account", .string(account))]
             set += members.map { ($0.key, BSONValue($0.value)) }
             set += [("LastSeen", when), ("LastPollId", .string(poll.pollId)), ("ContentHash", .string(hash)), ("Present", true)]
             var unset: [(String, BSONValue)] = [("VanishedAt", "")]
@@ -218,11 +220,12 @@ public final class InventoryStore {
     /// Marks instances that a completely polled region no longer returns. Only call it for a
     /// region whose poll finished without error: a partial region proves nothing. One query
     /// finds them; one bulk per collection records them. Nothing is deleted.
-    public func markVanished(region: String, poll: PollContext) throws(MongoError) {
+    public func markVanished(slice: SliceID, poll: PollContext) throws(MongoError) {
+        let region = slice.region
         try ensureIndexes()
         let when = BSONValue.date(poll.polledAt)
         let gone = try client.find(database, Self.instances,
-                                   filter: ["Account": .string(poll.account), "Region": .string(region), "Present": true,
+                                   filter: ["Account": .string(slice.account), "Region": .string(region), "Present": true,
                                             "LastPollId": ["$ne": .string(poll.pollId)], "LastSeen": ["$lte": when]],
                                    projection: ["InstanceId": 1, "State": 1])
         guard !gone.isEmpty else { return }
@@ -231,7 +234,7 @@ public final class InventoryStore {
             guard let key = doc["_id"]?.stringValue, let id = doc["InstanceId"]?.stringValue else { continue }
             let eid = Self.eventId(poll, key, "vanished")
             let event: BSONValue = .document([
-                ("_id", .string(eid)), ("Account", .string(poll.account)), ("Region", .string(region)), ("InstanceId", .string(id)),
+                ("_id", .string(eid)), ("Account", .string(slice.account)), ("Region", .string(region)), ("InstanceId", .string(id)),
                 ("Type", "vanished"), ("Time", when), ("PollId", .string(poll.pollId)), ("LastState", doc["State"]?["Name"] ?? .null),
             ])
             events.append(.updateOne(filter: ["_id": .string(eid)], update: ["$setOnInsert": event], upsert: true))
@@ -243,7 +246,7 @@ public final class InventoryStore {
     }
 
     /// The poll record: who, when, per-region outcome, counts by state, errors, version.
-    public func recordPoll(_ poll: PollContext, finishedAt: Date, outcomes: [RegionOutcome], countsByState: [String: Int], complete: Bool) throws(MongoError) {
+    public func recordPoll(_ poll: PollContext, finishedAt: Date, outcomes: [SliceOutcome], countsByState: [String: Int], complete: Bool) throws(MongoError) {
         try ensureIndexes()
         let errors: [BSONValue] = outcomes.compactMap { $0.errorMessage.map { .string($0) } }
         let record: BSONValue = .document([

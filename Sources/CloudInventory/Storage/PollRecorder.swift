@@ -27,15 +27,15 @@ public struct PollRecorder: PollSink {
 
     public mutating func begin(_ header: PollHeader) throws {
         currentPoll = header.context
-        writer = spool.begin(header.context, regions: header.regions, logger: logger)
+        writer = spool.begin(header.context, slices: header.slices, logger: logger)
     }
 
-    public mutating func instances(_ page: [JSONValue], region: String) throws {
+    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
         for instance in page {
             countsByState[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
         }
         do {
-            try writer?.appendPage(page, region: region)
+            try writer?.appendPage(page, slice: slice)
         } catch {
             spoolError = "\(error)"
             writer?.discard()
@@ -43,7 +43,7 @@ public struct PollRecorder: PollSink {
         }
         guard databaseError == nil, let store else { return }
         do {
-            try store.write(page: page, region: region, poll: currentPoll!)
+            try store.write(page: page, slice: slice, poll: currentPoll!)
         } catch {
             fail(error)
         }
@@ -51,7 +51,7 @@ public struct PollRecorder: PollSink {
 
     private var currentPoll: PollContext?
 
-    public mutating func end(_ header: PollHeader, outcomes: [RegionOutcome]) throws {
+    public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
         let finishedAt = Date()
         if databaseError == nil, let store {
             do {
@@ -75,9 +75,9 @@ public struct PollRecorder: PollSink {
     }
 
     /// The per-poll epilogue: vanish marking for regions that finished cleanly, then the poll record.
-    static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [RegionOutcome], countsByState: [String: Int]) throws(MongoError) {
+    static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [SliceOutcome], countsByState: [String: Int]) throws(MongoError) {
         for outcome in outcomes where outcome.status == .complete {
-            try store.markVanished(region: outcome.region, poll: poll)
+            try store.markVanished(slice: outcome.slice, poll: poll)
         }
         try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: countsByState,
                              complete: outcomes.allSatisfy { $0.status == .complete })
@@ -105,7 +105,7 @@ public struct PollRecorder: PollSink {
             do {
                 var counts: [String: Int] = [:]
                 for page in entry.pages {
-                    try store.write(page: page.instances, region: page.region, poll: entry.poll)
+                    try store.write(page: page.instances, slice: page.slice, poll: entry.poll)
                     for instance in page.instances { counts[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1 }
                 }
                 try finish(store: store, poll: entry.poll, finishedAt: entry.finishedAt ?? entry.poll.polledAt, outcomes: entry.outcomes, countsByState: counts)

@@ -10,8 +10,8 @@ import Logging
 /// files oldest first and deletes each one only after its write succeeded.
 ///
 /// File layout, one JSON object per line:
-///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Regions"}
-///     {"Kind":"page","Region","Instances":[...]}            (any number)
+///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Slices":[{"Account","Region"}]}
+///     {"Kind":"page","Account","Region","Instances":[...]}            (any number)
 ///     {"Kind":"end","FinishedAt","Outcomes":[...]}
 public struct Spool: Sendable {
     public let directory: URL
@@ -54,7 +54,7 @@ public struct Spool: Sendable {
 
     /// Starts a spool file for `poll`. Returns nil (with a logged warning) when the spool
     /// directory is unusable: the poll still proceeds, it just has no safety net.
-    public func begin(_ poll: PollContext, regions: [String], logger: Logger) -> Writer? {
+    public func begin(_ poll: PollContext, slices: [SliceID], logger: Logger) -> Writer? {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let writer = try Writer(directory: directory, name: "\(poll.pollId).ndjson")
@@ -62,7 +62,7 @@ public struct Spool: Sendable {
                 JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
                 JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
                 JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
-                JSONMember("Regions", .array(regions.map { .string($0) })),
+                JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
             ]))
             return writer
         } catch {
@@ -105,11 +105,12 @@ public struct Spool: Sendable {
             }
         }
 
-        public func appendPage(_ instances: [JSONValue], region: String) throws {
-            try append(.object([JSONMember("Kind", "page"), JSONMember("Region", .string(region)), JSONMember("Instances", .array(instances))]))
+        public func appendPage(_ instances: [JSONValue], slice: SliceID) throws {
+            try append(.object([JSONMember("Kind", "page"), JSONMember("Account", .string(slice.account)), JSONMember("Region", .string(slice.region)),
+                                JSONMember("Instances", .array(instances))]))
         }
 
-        public func appendEnd(finishedAt: Date, outcomes: [RegionOutcome]) throws {
+        public func appendEnd(finishedAt: Date, outcomes: [SliceOutcome]) throws {
             try append(.object([JSONMember("Kind", "end"), JSONMember("FinishedAt", .string(UTCTime.iso8601(finishedAt))),
                                 JSONMember("Outcomes", .array(outcomes.map(\.json)))]))
         }
@@ -136,10 +137,9 @@ public struct Spool: Sendable {
     /// A spooled poll read back: header, pages in order, and the outcomes if it finished.
     public struct Entry {
         public var poll: PollContext
-        public var regions: [String]
-        public var pages: [(region: String, instances: [JSONValue])]
+        public var pages: [(slice: SliceID, instances: [JSONValue])]
         public var finishedAt: Date?
-        public var outcomes: [RegionOutcome]
+        public var outcomes: [SliceOutcome]
     }
 
     public static func read(_ url: URL) throws -> Entry {
@@ -154,18 +154,19 @@ public struct Spool: Sendable {
                     throw Error(description: "spool header incomplete")
                 }
                 entry = Entry(poll: PollContext(pollId: id, account: account, arn: value["Arn"]?.stringValue ?? "", polledAt: at),
-                              regions: value["Regions"]?.arrayValue?.compactMap(\.stringValue) ?? [], pages: [], finishedAt: nil, outcomes: [])
+                              pages: [], finishedAt: nil, outcomes: [])
             case "page":
-                guard entry != nil, let region = value["Region"]?.stringValue, let instances = value["Instances"]?.arrayValue else {
+                guard entry != nil, let account = value["Account"]?.stringValue, let region = value["Region"]?.stringValue,
+                      let instances = value["Instances"]?.arrayValue else {
                     throw Error(description: "spool page before header or incomplete")
                 }
-                entry!.pages.append((region, instances))
+                entry!.pages.append((SliceID(account: account, region: region), instances))
             case "end":
                 guard entry != nil else { throw Error(description: "spool end before header") }
                 entry!.finishedAt = value["FinishedAt"]?.stringValue.flatMap(UTCTime.parse)
                 entry!.outcomes = (value["Outcomes"]?.arrayValue ?? []).compactMap { o in
-                    guard let region = o["Region"]?.stringValue else { return nil }
-                    return RegionOutcome(region: region, status: o["Status"]?.stringValue == "ok" ? .complete : .failed,
+                    guard let region = o["Region"]?.stringValue, let account = o["Account"]?.stringValue else { return nil }
+                    return SliceOutcome(slice: SliceID(account: account, region: region), status: o["Status"]?.stringValue == "ok" ? .complete : .failed,
                                          instanceCount: Int(o["InstanceCount"]?.intValue ?? 0),
                                          errorCode: o["ErrorCode"]?.stringValue, errorMessage: o["Error"]?.stringValue)
                 }

@@ -1,0 +1,120 @@
+import Foundation
+import Synchronization
+
+/// Set once when the run is asked to stop (SIGTERM, SIGINT). Checked before every request
+/// and by libcurl's progress callback, so in-flight transfers are abandoned within a moment.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Counters for the run summary and the metrics file. Shared by every worker.
+public final class RunStatistics: Sendable {
+    public struct Snapshot: Sendable {
+        public var requests = 0
+        public var retries = 0
+        public var throttles = 0
+        public var bytesReceived = 0
+        public var throttlesBySlice: [String: Int] = [:]
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func request(bytes: Int) { state.withLock { $0.requests += 1; $0.bytesReceived += bytes } }
+    func retry() { state.withLock { $0.retries += 1 } }
+    func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
+}
+
+/// The SDKs' retry quota: retries spend tokens, successes earn a little back, so a failing
+/// endpoint cannot multiply the load by the attempt count for long.
+public final class RetryQuota: Sendable {
+    public static let initialTokens = 500
+    static let retryCost = 5
+    static let timeoutCost = 10
+    private let tokens = Mutex(RetryQuota.initialTokens)
+
+    public init() {}
+
+    /// Takes the cost of one retry, or says no when the quota is spent.
+    func acquire(timeout: Bool) -> Int? {
+        let cost = timeout ? Self.timeoutCost : Self.retryCost
+        return tokens.withLock { t in
+            guard t >= cost else { return nil }
+            t -= cost
+            return cost
+        }
+    }
+
+    /// A success gives back what its retries took, or one token when it needed none.
+    func release(_ cost: Int?) {
+        tokens.withLock { $0 = min(Self.initialTokens, $0 + (cost ?? 1)) }
+    }
+}
+
+/// A client-side request budget for one (account, region): a token bucket kept below EC2's
+/// own, so a run over many accounts and regions paces itself instead of being throttled.
+public final class TokenBucket: Sendable {
+    private struct State {
+        var tokens: Double
+        var last: ContinuousClock.Instant
+    }
+
+    public let rate: Double
+    public let burst: Double
+    private let state: Mutex<State>
+
+    public init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+        state = Mutex(State(tokens: burst, last: .now))
+    }
+
+    /// Blocks until a token is available (or the run is cancelled).
+    func acquire(cancellation: CancellationFlag?) {
+        while true {
+            let wait: Double = state.withLock { s in
+                let now = ContinuousClock.now
+                let elapsed = now - s.last
+                s.tokens = min(burst, s.tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                s.last = now
+                if s.tokens >= 1 {
+                    s.tokens -= 1
+                    return 0
+                }
+                return (1 - s.tokens) / rate
+            }
+            if wait == 0 || cancellation?.isCancelled == true { return }
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+}
+
+/// One budget per key, created on first use.
+public final class RequestBudgets: Sendable {
+    public let rate: Double
+    public let burst: Double
+    private let buckets = Mutex<[String: TokenBucket]>([:])
+
+    /// Defaults well under EC2's non-mutating API bucket (100 burst, 20/s refill).
+    public init(rate: Double = 10, burst: Double = 20) {
+        self.rate = rate
+        self.burst = burst
+    }
+
+    func bucket(_ key: String) -> TokenBucket {
+        buckets.withLock { b in
+            if let existing = b[key] { return existing }
+            let new = TokenBucket(rate: rate, burst: burst)
+            b[key] = new
+            return new
+        }
+    }
+}
