@@ -7,23 +7,24 @@ enum ExitStatus: Int32, CaseIterable {
     case credentials = 3
     case aws = 4
     case database = 5
+    case locked = 75
+    case interrupted = 130
+    case terminated = 143
 
     var meaning: String {
         switch self {
         case .success: return "success"
         case .usage: return "usage or configuration error"
         case .credentials: return "credentials unavailable"
-        case .aws: return "an AWS call failed after retries (other regions are still printed)"
+        case .aws: return "an AWS call failed after retries (the other slices are still printed and stored)"
         case .database: return "the database could not be written; the poll was spooled for the next run"
+        case .locked: return "another run holds the lock (EX_TEMPFAIL)"
+        case .interrupted: return "interrupted by SIGINT; what was complete was stored or spooled"
+        case .terminated: return "stopped by SIGTERM; what was complete was stored or spooled"
         }
     }
 
     static var table: String {
-        allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
+        allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n")
     }
-}
-
-/// Ends the run with a status after the one-line message has been written.
-struct ExitWith: Error {
-    let status: ExitStatus
 }

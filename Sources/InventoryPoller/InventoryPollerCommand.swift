@@ -7,15 +7,16 @@ import Logging
 struct InventoryPollerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inventory-poller",
-        abstract: "Record the AWS account's EC2 inventory: who am I (STS), then every instance in the chosen regions.",
+        abstract: "Record the AWS account's EC2 inventory: who am I (STS), then every instance in the chosen regions and accounts.",
         discussion: """
         Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set, \
         else the instance role from IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the \
         endpoint, AWS_EC2_METADATA_DISABLED=true turns it off).
         Regions: --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the instance's own region.
         Endpoints: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL override the defaults.
-        Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning).
-        Results go to stdout; logs go to stderr.
+        Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
+        CM_SPOOL_DIR holds polls the database could not take.
+        Results go to stdout; logs, and a one-line JSON run summary, go to stderr.
 
         Exit codes:
         \(ExitStatus.table)
@@ -25,6 +26,18 @@ struct InventoryPollerCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"))
     var region: [String] = []
+
+    @Flag(name: .long, help: "Poll every region enabled for the account (DescribeRegions).")
+    var allRegions = false
+
+    @Option(name: .long, help: ArgumentHelp("Role to assume in another account; repeat for several.", valueName: "arn"))
+    var assumeRole: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("External ID for --assume-role.", valueName: "id"))
+    var externalId: String?
+
+    @Option(name: .long, help: ArgumentHelp("Slices (account, region) polled at once.", valueName: "n"))
+    var concurrency: Int = 8
 
     @Option(name: .long, help: ArgumentHelp("Output format: text, json or ndjson.", valueName: "format"))
     var format: String = "text"
@@ -38,19 +51,30 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("DescribeInstances page size, 5 to 1000.", valueName: "n"))
     var pageSize: Int = 1000
 
+    @Option(name: .long, help: ArgumentHelp("Overlap lock (default /run/lock/inventory-poller.lock, or the user's runtime directory).", valueName: "path"))
+    var lockFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Wait up to this long for a running poll to finish instead of exiting 75.", valueName: "seconds"))
+    var lockWait: Double = 0
+
+    @Option(name: .long, help: ArgumentHelp("Write Prometheus textfile-collector metrics here, atomically.", valueName: "path"))
+    var metricsFile: String?
+
+    @Flag(name: .long, help: "Preflight: check credentials, identity, EC2 permission, regions and the database; print a checklist.")
+    var check = false
+
     mutating func validate() throws {
-        guard (5...1000).contains(pageSize) else {
-            throw ValidationError("--page-size must be between 5 and 1000")
-        }
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of text, json, ndjson (got \"\(format)\")")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \"\(logLevel)\")")
         }
-        guard (1...10).contains(maxAttempts) else {
-            throw ValidationError("--max-attempts must be between 1 and 10")
-        }
+        guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
+        guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        guard lockWait >= 0 else { throw ValidationError("--lock-wait must not be negative") }
+        if externalId != nil && assumeRole.isEmpty { throw ValidationError("--external-id needs --assume-role") }
     }
 
     static func main() {
@@ -79,88 +103,5 @@ struct InventoryPollerCommand: ParsableCommand {
 
     static func writeError(_ line: String) {
         FileHandle.standardError.write(Data("inventory-poller: \(line)\n".utf8))
-    }
-
-    /// Runs the poll and maps each failure to its documented exit status with one line on stderr.
-    func execute() -> ExitStatus {
-        let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "inventory-poller")
-        let environment = Environment.process
-        let http = HTTPClient(logger: logger)
-        defer { http.close() }
-        let imds = IMDSClient(configuration: .init(environment: environment), http: http, logger: logger)
-
-        // A region given but malformed is a usage error before anything touches the network.
-        var regions: [String] = []
-        do {
-            regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: nil)
-        } catch where !error.missing {
-            Self.writeError(error.description)
-            return .usage
-        } catch {}
-
-        // Credentials before asking IMDS for the region: when IMDS is down, its own message
-        // (hop limit, no role) is the one to show, not a consequential "no region".
-        let credentials = CredentialChain.standard(environment: environment, imds: imds)
-        do {
-            guard let creds = try credentials.credentials() else { throw CredentialError("no credentials") }
-            logger.info("credentials", metadata: ["source": "\(creds.source)"])
-        } catch {
-            Self.writeError("credentials unavailable: \(error)")
-            return .credentials
-        }
-
-        if regions.isEmpty {
-            do {
-                regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: imds)
-            } catch {
-                Self.writeError(error.description)
-                return .usage
-            }
-        }
-
-        let database: Database?
-        switch Database.open(environment: environment, logger: logger) {
-        case let .failure(message):
-            Self.writeError(message)
-            return .usage
-        case let .success(db):
-            database = db
-        }
-        defer { database?.close() }
-        if database == nil {
-            logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
-        }
-
-        let poller = Poller(
-            configuration: .init(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts), pageSize: pageSize),
-            credentials: credentials, environment: environment, logger: logger)
-        var sink = TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), database?.prepareRecorder() ?? PollRecorder?.none)
-        do {
-            let outcomes = try poller.run(into: &sink, http: http)
-            var status = ExitStatus.success
-            let failed = outcomes.filter { $0.status == .failed }
-            if !failed.isEmpty {
-                Self.writeError("\(failed.count) of \(outcomes.count) slices failed: " + failed.map { "\($0.slice): \($0.errorCode ?? "error")" }.joined(separator: ", "))
-                status = .aws
-            }
-            if let recorder = sink.second, let database, let error = recorder.databaseError {
-                let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
-                Self.writeError("\(error) (\(database.uri.redacted)); \(whereTo)")
-                status = .database
-            }
-            return status
-        } catch let error as AWSError where error.isCredentialFailure {
-            Self.writeError("credentials unavailable: \(error)")
-            return .credentials
-        } catch {
-            Self.writeError("\(error)")
-            return .aws
-        }
     }
 }

@@ -43,7 +43,13 @@ from fault_proxy import FaultProxy  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
 
 ROLE_NAME = "inventory-poller"
-POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity"]
+POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity", "sts:AssumeRole"]
+# More accounts for --assume-role: in B the poller's role may poll; in C it may only ask who it is.
+ACCOUNT_B = "111111111111"
+ACCOUNT_C = "222222222222"
+ROLE_B = "arn:aws:iam::%s:role/inventory-poller" % ACCOUNT_B
+ROLE_C_DENIED = "arn:aws:iam::%s:role/inventory-poller" % ACCOUNT_C
+ACCOUNT_B_REGIONS = {"us-east-1": 5, "eu-west-1": 3}
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 AMIS = ["ami-1e749f67", "ami-03cf127a"]
 TYPES = ["t3.micro", "m5.large", "c5.xlarge", "t3.small"]
@@ -119,6 +125,27 @@ class World:
             "AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"],
             "Token": creds["SessionToken"], "Expiration": creds["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def setup_second_account(self):
+        """Roles in account B are made in moto's IAM backend directly: no identity exists in
+        that account yet to make them through the API. Everything after that goes through it."""
+        from moto.iam.models import iam_backends
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                     "Principal": {"AWS": "arn:aws:iam::%s:root" % self.account}}]})
+        for account, name, actions in ((ACCOUNT_B, "world-admin", "*"), (ACCOUNT_B, "inventory-poller", POLLER_ACTIONS),
+                                       (ACCOUNT_C, "inventory-poller", ["sts:GetCallerIdentity"])):
+            iam = iam_backends[account]["aws"]
+            iam.create_role(name, trust, "/", None, "", [], "43200")
+            iam.put_role_policy(name, "policy", json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+        creds = self.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/world-admin" % ACCOUNT_B,
+                                               RoleSessionName="world-setup")["Credentials"]
+        b = {"AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"], "SessionToken": creds["SessionToken"]}
+        for region, count in ACCOUNT_B_REGIONS.items():
+            ec2 = self.client("ec2", region, creds=b)
+            for i in range(count):
+                ec2.run_instances(ImageId=AMIS[0], MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                  TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "b-%s-%d" % (region, i)}]}])
 
     def seed(self):
         plan = SIZES[self.size]
@@ -280,6 +307,7 @@ def main():
     world = World(args.size)
     world.setup_identities()
     world.seed()
+    world.setup_second_account()
     _, default_imds = world.new_imds()
     control = ThreadingHTTPServer(("127.0.0.1", 0), control_handler(world))
     control.daemon_threads = True
@@ -295,6 +323,10 @@ def main():
         "admin_credentials": world.admin,
         "limited_credentials": world.limited,
         "regions": REGIONS,
+        "account_b": ACCOUNT_B,
+        "role_b": ROLE_B,
+        "role_c_denied": ROLE_C_DENIED,
+        "account_b_counts": ACCOUNT_B_REGIONS,
         "counts": world.counts,
         "pid": os.getpid(),
     }

@@ -66,6 +66,16 @@ public struct EC2Client: Sendable {
         return InstancesPage(instances: instances, nextToken: token?.isEmpty == false ? token : nil)
     }
 
+    /// Asks EC2 whether DescribeInstances would be allowed, without doing it (`DryRun`).
+    /// EC2 answers `DryRunOperation` when it would; `UnauthorizedOperation` when not.
+    public func canDescribeInstances() throws(AWSError) {
+        do {
+            _ = try query.call("DescribeInstances", [("DryRun", "true"), ("MaxResults", "5")])
+        } catch where error.errorCode == "DryRunOperation" {
+            return
+        }
+    }
+
     public struct RegionInfo: Sendable, Equatable {
         public var name: String
         public var endpoint: String

@@ -42,4 +42,12 @@ public enum RegionName {
         guard parts.count >= 3, let last = parts.last, last.allSatisfy(\.isASCII), Int(last) != nil else { return false }
         return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
     }
+
+    /// `aws`, `aws-cn` or `aws-us-gov`. Credentials never cross partitions, so a region list
+    /// is kept to the home region's partition.
+    public static func partition(_ name: String) -> String {
+        if name.hasPrefix("cn-") { return "aws-cn" }
+        if name.hasPrefix("us-gov-") { return "aws-us-gov" }
+        return "aws"
+    }
 }

@@ -180,6 +180,10 @@ public struct Poller: Sendable {
             for arn in configuration.assumeRoles {
                 let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
                                                                 sessionName: configuration.sessionName, sts: stsForRoles)
+                // One role per account: two would make the same slices twice.
+                if accounts.contains(where: { $0.id == provider.account }) {
+                    throw CredentialError("two --assume-role ARNs name account \(provider.account)")
+                }
                 do {
                     _ = try provider.credentials()
                     accounts.append(Account(id: provider.account, provider: provider))
@@ -199,7 +203,8 @@ public struct Poller: Sendable {
                 do {
                     let ec2 = EC2Client(query: client(service: "ec2", region: home, apiVersion: EC2Client.apiVersion,
                                                       credentials: account.provider, account: account.id, http: http))
-                    regions = try ec2.describeRegions().filter(\.isEnabled).map(\.name).sorted()
+                    let partition = RegionName.partition(home)
+                    regions = try ec2.describeRegions().filter { $0.isEnabled && RegionName.partition($0.name) == partition }.map(\.name).sorted()
                 } catch {
                     logger.error("DescribeRegions failed", metadata: ["account": "\(account.id)", "error": "\(error)"])
                     regions = [home]
@@ -280,7 +285,8 @@ public struct Poller: Sendable {
         }
     }
 
-    func client(service: String, region: String, apiVersion: String, credentials: any CredentialProvider, account: String, http: HTTPClient) -> AWSQueryClient {
+    /// A Query client for `service` in `region`, sharing this poll's retry policy, budgets and statistics.
+    public func client(service: String, region: String, apiVersion: String, credentials: any CredentialProvider, account: String, http: HTTPClient) -> AWSQueryClient {
         AWSQueryClient(
             endpoint: ServiceEndpoint.resolve(service: service, region: region, environment: environment),
             configuration: .init(apiVersion: apiVersion, retry: configuration.retry, timeout: configuration.requestTimeout),

@@ -9,7 +9,7 @@ public struct PollRecorder: PollSink {
     public let spool: Spool
     private let logger: Logger
     private var writer: Spool.Writer?
-    private var countsByState: [String: Int] = [:]
+    private var counts = InstanceCounts()
 
     /// The database failure that stopped storage, if any. The caller exits 5 with it.
     public private(set) var databaseError: MongoError?
@@ -31,9 +31,7 @@ public struct PollRecorder: PollSink {
     }
 
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
-        for instance in page {
-            countsByState[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
-        }
+        counts.add(page, slice: slice)
         do {
             try writer?.appendPage(page, slice: slice)
         } catch {
@@ -55,7 +53,7 @@ public struct PollRecorder: PollSink {
         let finishedAt = Date()
         if databaseError == nil, let store {
             do {
-                try Self.finish(store: store, poll: header.context, finishedAt: finishedAt, outcomes: outcomes, countsByState: countsByState)
+                try Self.finish(store: store, poll: header.context, finishedAt: finishedAt, outcomes: outcomes, counts: counts)
             } catch {
                 fail(error)
             }
@@ -75,11 +73,11 @@ public struct PollRecorder: PollSink {
     }
 
     /// The per-poll epilogue: vanish marking for regions that finished cleanly, then the poll record.
-    static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [SliceOutcome], countsByState: [String: Int]) throws(MongoError) {
+    static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [SliceOutcome], counts: InstanceCounts) throws(MongoError) {
         for outcome in outcomes where outcome.status == .complete {
             try store.markVanished(slice: outcome.slice, poll: poll)
         }
-        try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: countsByState,
+        try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: counts.byState,
                              complete: outcomes.allSatisfy { $0.status == .complete })
     }
 
@@ -103,12 +101,12 @@ public struct PollRecorder: PollSink {
                 continue
             }
             do {
-                var counts: [String: Int] = [:]
+                var counts = InstanceCounts()
                 for page in entry.pages {
                     try store.write(page: page.instances, slice: page.slice, poll: entry.poll)
-                    for instance in page.instances { counts[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1 }
+                    counts.add(page.instances, slice: page.slice)
                 }
-                try finish(store: store, poll: entry.poll, finishedAt: entry.finishedAt ?? entry.poll.polledAt, outcomes: entry.outcomes, countsByState: counts)
+                try finish(store: store, poll: entry.poll, finishedAt: entry.finishedAt ?? entry.poll.polledAt, outcomes: entry.outcomes, counts: counts)
             } catch {
                 return (replayed, error)
             }
