@@ -49,7 +49,7 @@ extension InventoryPollerCommand {
         var report = RunReport(started: started)
         let status = poll(context, report: &report)
         report.finish(status: status, statistics: run.statistics.snapshot)
-        report.writeSummary()
+        if status != .usage { report.writeSummary() }
         if let metricsFile {
             do {
                 try report.writeMetrics(to: metricsFile)

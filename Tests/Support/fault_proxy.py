@@ -5,12 +5,13 @@ a rule matches, answers with a fault instead. The region and action are read fro
 request: the Authorization header's credential scope and the form body's Action.
 
 A rule: {"action": "DescribeInstances", "region": "eu-west-1" (optional), "skip": 0, "times": 1,
-         "fault": "throttle" | "status500" | "status503" | "truncate" | "reset"}
+         "fault": "throttle" | "status500" | "status503" | "truncate" | "reset" | "delay", "seconds": 5}
   skip:  let this many matching calls through first
   times: then fault this many (-1: forever)
 """
 import http.client
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,8 +47,8 @@ class FaultProxy:
                 rule["seen"] += 1
                 skip, times = rule.get("skip", 0), rule.get("times", 1)
                 if rule["seen"] > skip and (times < 0 or rule["seen"] <= skip + times):
-                    return rule["fault"]
-        return None
+                    return rule["fault"], rule.get("seconds", 5)
+        return None, 0
 
     def _handler(proxy):
         class Handler(BaseHTTPRequestHandler):
@@ -64,7 +65,9 @@ class FaultProxy:
                 if "Credential=" in auth:
                     scope = auth.split("Credential=")[1].split(",")[0].split("/")
                     region = scope[2] if len(scope) > 2 else ""
-                fault = proxy._decide(region, action)
+                fault, seconds = proxy._decide(region, action)
+                if fault == "delay":
+                    time.sleep(seconds)
                 if fault == "reset":
                     self.close_connection = True
                     self.connection.shutdown(2)

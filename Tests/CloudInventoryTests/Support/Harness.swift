@@ -87,6 +87,46 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
                          stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
+/// A process started in the background; `finish()` waits for it and collects its output.
+final class RunningProcess: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe(), err = Pipe()
+    private var outData = Data(), errData = Data()
+    private let group = DispatchGroup()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        group.enter()
+        DispatchQueue.global().async { self.outData = self.out.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+        group.enter()
+        DispatchQueue.global().async { self.errData = self.err.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func finish(timeout: TimeInterval = 120) -> ProcessResult {
+        let killer = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+        group.wait()
+        process.waitUntilExit()
+        killer.cancel()
+        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// The run summary: the last stderr line, as JSON.
+func summary(of result: ProcessResult) -> [String: Any]? {
+    guard let line = result.stderr.split(separator: "\n").last(where: { $0.hasPrefix("{\"event\":\"summary\"") }) else { return nil }
+    return (try? parseJSON(String(line))) as? [String: Any]
+}
+
 func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
     var env = Harness.baseEnvironment()
     env["PYTHONIOENCODING"] = "utf-8"

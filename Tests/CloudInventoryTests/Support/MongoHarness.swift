@@ -137,6 +137,11 @@ extension World {
         let url: String
     }
 
+    /// `{"<region>/<action>": calls}` the proxy has seen.
+    func proxyCalls(_ proxy: ProxyHandle) throws -> [String: Int] {
+        try controlCall("GET", "/proxy/\(proxy.id)/calls", nil) as? [String: Int] ?? [:]
+    }
+
     func newProxy(rules: [[String: Any]]) throws -> ProxyHandle {
         let reply = try controlCall("POST", "/proxy", ["rules": rules]) as! [String: Any]
         return ProxyHandle(id: reply["id"] as! String, url: reply["url"] as! String)

@@ -17,6 +17,10 @@ struct World: Sendable {
     let roleCredentials: [String: String]
     let adminCredentials: [String: String]
     let limitedCredentials: [String: String]
+    let accountB: String
+    let roleB: String
+    let roleCDenied: String
+    let accountBCounts: [String: Int]
 
     static func shared() async throws -> World {
         try await Holder.shared.world()
@@ -71,6 +75,10 @@ struct World: Sendable {
         roleCredentials = object["role_credentials"] as! [String: String]
         adminCredentials = object["admin_credentials"] as! [String: String]
         limitedCredentials = object["limited_credentials"] as! [String: String]
+        accountB = object["account_b"] as! String
+        roleB = object["role_b"] as! String
+        roleCDenied = object["role_c_denied"] as! String
+        accountBCounts = object["account_b_counts"] as! [String: Int]
     }
 
     /// Environment for the poller as on an EC2 host: no keys, IMDS and endpoints pointed here.
@@ -81,8 +89,19 @@ struct World: Sendable {
         return env
     }
 
+    /// Runs the poller. Each run gets a lock file of its own unless the test names one, so
+    /// parallel tests never meet at the overlap lock by accident.
     func poll(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
-        try runProcess(Harness.pollerBinary, arguments, environment: environment ?? pollerEnvironment())
+        try runProcess(Harness.pollerBinary, Self.withLock(arguments), environment: environment ?? pollerEnvironment())
+    }
+
+    func startPoll(_ arguments: [String], environment: [String: String]? = nil) throws -> RunningProcess {
+        try RunningProcess(Harness.pollerBinary, Self.withLock(arguments), environment: environment ?? pollerEnvironment())
+    }
+
+    static func withLock(_ arguments: [String]) -> [String] {
+        arguments.contains("--lock-file") || arguments.contains("--check") ? arguments
+            : arguments + ["--lock-file", Harness.temporaryDirectory().appendingPathComponent("lock").path]
     }
 
     // MARK: control API
