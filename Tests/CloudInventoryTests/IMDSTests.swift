@@ -60,7 +60,7 @@ import Testing
         let (client, http) = Self.client(imds.url)
         defer { http.close() }
         _ = try client.get("meta-data/placement/region")
-        Thread.sleep(forTimeInterval: 1.2)
+        pause(1.2)
         _ = try client.get("meta-data/placement/region")
         let log = try world.requests(imds)
         #expect(log.filter { $0.0 == "PUT" }.count == 2)

@@ -125,7 +125,7 @@ import Testing
         // The first run holds the lock once its PID is in the file (and until the proxy lets it go).
         for _ in 0..<600 {
             if !((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty { break }
-            Thread.sleep(forTimeInterval: 0.05)  // blocking on purpose: an await here can be starved by the other tests
+            pause(0.05)
         }
         try #require(first.process.isRunning)
         let second = try world.poll(["--region", "eu-west-1", "--lock-file", lock])
@@ -148,7 +148,7 @@ import Testing
         // Wait until eu-west-1 is done and ap-southeast-2 hangs in the proxy, then stop the run.
         for _ in 0..<200 {
             if (try? world.proxyCalls(proxy))?["ap-southeast-2/DescribeInstances"] != nil, (try? mongo.snapshot().instances.count) ?? 0 > 0 { break }
-            Thread.sleep(forTimeInterval: 0.05)  // blocking on purpose: an await here can be starved by the other tests
+            pause(0.05)
         }
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 20)

@@ -137,3 +137,9 @@ func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil) thro
 func parseJSON(_ text: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
 }
+
+/// Blocks this thread. Tests that watch another process use it instead of `Task.sleep`: an
+/// await can be starved for seconds when the other tests hold every cooperative thread.
+func pause(_ seconds: Double) {
+    usleep(UInt32(seconds * 1_000_000))
+}
