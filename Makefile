@@ -4,13 +4,16 @@ PYTHON       := $(CURDIR)/.build-venv/bin/python
 RELEASE_FLAGS = -c release --static-swift-stdlib
 export CLOUD_INVENTORY_PYTHON := $(PYTHON)
 
-.PHONY: help setup build release test demo clean generate bench bench-smoke
+.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy
 
 help:
 	@echo "make demo     run the poller end to end against the bundled local AWS world"
 	@echo "make test     run every test against real local peers (moto, IMDSv2, botocore)"
 	@echo "make build    debug build"
 	@echo "make release  release binary with the Swift runtime linked in (.build/release/inventory-poller)"
+	@echo "make deploy TARGET='user@host ...' DB_NAME=name [SSH_PORT= SSH_KEY= SCHEDULE= FLAGS= EXTRA_ENV=] (DB_URI from the environment)"
+	@echo "make undeploy TARGET='user@host ...' [PURGE=1]"
+	@echo "make test-deploy  deploy into a debootstrapped Debian root over SSH and check every step"
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
 	@echo "make generate regenerate the EC2 model table from botocore"
@@ -40,6 +43,23 @@ bench: setup release
 bench-smoke: setup
 	$(SWIFT) build --product inventory-poller
 	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-size 1000
+
+# Deployment (deploy/provision.sh). DB_URI is passed to the script in its environment, never
+# as an argument; prefer `read -rs DB_URI; export DB_URI` over putting it on the make line.
+BINARY   ?= .build/release/inventory-poller
+SSH_PORT ?= 22
+export DB_URI
+provision_args = $(foreach t,$(TARGET),--target $(t)) --ssh-port $(SSH_PORT) $(if $(SSH_KEY),--ssh-key $(SSH_KEY))
+
+deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release)
+	@deploy/provision.sh deploy $(provision_args) --binary "$(BINARY)" --db-name "$(DB_NAME)" \
+	  $(if $(SCHEDULE),--schedule "$(SCHEDULE)") $(if $(FLAGS),--flags "$(FLAGS)") $(foreach e,$(EXTRA_ENV),--env "$(e)")
+
+undeploy:
+	@deploy/provision.sh undeploy $(provision_args) $(if $(filter 1,$(PURGE)),--purge)
+
+test-deploy: setup release
+	deploy/test-deploy.sh
 
 generate: setup
 	$(PYTHON) scripts/generate-ec2-model.py

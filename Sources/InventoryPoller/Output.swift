@@ -13,8 +13,10 @@ struct StandardOutput {
         if buffer.count > 1 << 16 { flush() }
     }
 
-    mutating func write(bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
+    /// Serializes straight into the output buffer: no intermediate copy per document.
+    mutating func write(json value: JSONValue, newline: Bool = false) {
+        value.write(to: &buffer)
+        if newline { buffer.append(UInt8(ascii: "\n")) }
         if buffer.count > 1 << 16 { flush() }
     }
 
@@ -68,15 +70,10 @@ struct FormattingSink: PollSink {
                 out.write(Self.textLine(instance, timestamp: timestamp))
             case .json:
                 if wroteInstance { out.write(",") }
-                var bytes: [UInt8] = []
-                instance.write(to: &bytes)
-                out.write(bytes: bytes)
+                out.write(json: instance)
             case .ndjson:
                 guard case let .object(members) = instance else { continue }
-                var bytes: [UInt8] = []
-                JSONValue.object([JSONMember("PolledAt", .string(timestamp)), JSONMember("Account", .string(slice.account))] + members).write(to: &bytes)
-                bytes.append(UInt8(ascii: "\n"))
-                out.write(bytes: bytes)
+                out.write(json: .object([JSONMember("PolledAt", .string(timestamp)), JSONMember("Account", .string(slice.account))] + members), newline: true)
             }
             wroteInstance = true
         }

@@ -26,6 +26,28 @@ from mockupdb import MockupDB
 WRITE_COMMANDS = {"insert": "documents", "update": "updates", "delete": "deletes"}
 
 
+def _fast_iter_documents(original):
+    """mongomock scans every document for every filter; look `_id` equality and `_id` $in up
+    directly instead, so a 10,000-instance poll takes seconds, not many minutes. Any other
+    filter takes mongomock's own path."""
+    def iterate(self, filter):
+        if isinstance(filter, dict) and len(filter) == 1 and "_id" in filter:
+            key = filter["_id"]
+            if isinstance(key, dict) and set(key) == {"$in"}:
+                ids = key["$in"]
+            elif not isinstance(key, dict):
+                ids = [key]
+            else:
+                return original(self, filter)
+            store = self._store
+            return (store[i] for i in list(ids) if isinstance(i, (str, int)) and i in store)
+        return original(self, filter)
+    return iterate
+
+
+mongomock.collection.Collection._iter_documents = _fast_iter_documents(mongomock.collection.Collection._iter_documents)
+
+
 class Backend:
     def __init__(self):
         self.client = mongomock.MongoClient()

@@ -24,8 +24,7 @@ public struct EC2Client: Sendable {
         repeat {
             var parameters = [("MaxResults", String(pageSize))]
             if let nextToken { parameters.append(("NextToken", nextToken)) }
-            let body = try query.call("DescribeInstances", parameters)
-            let page = try Self.decodeInstancesPage(body, region: region)
+            let page = try fetchPage(parameters)
             pages += 1
             total += page.instances.count
             try onPage(page.instances)
@@ -37,32 +36,38 @@ public struct EC2Client: Sendable {
         return total
     }
 
+    /// One page, decoded. The response body dies here, before the page goes to the sink.
+    private func fetchPage(_ parameters: [(String, String)]) throws(AWSError) -> InstancesPage {
+        try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)
+    }
+
     struct InstancesPage {
         var instances: [JSONValue]
         var nextToken: String?
     }
 
+    /// Decodes one reservation at a time and flattens it at once, so a page never exists
+    /// twice in memory (as reservations and as instances).
     static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
-        var decoder = ShapeDecoder(body)
-        let document: JSONValue
+        var instances: [JSONValue] = []
+        var token: String?
         do {
-            document = try decoder.decodeDocument(as: EC2Model.describeInstancesResult).value
+            var decoder = ShapeDecoder(body)
+            try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
+                                    scalar: { name, value in if name == "NextToken" { token = value } }) { reservation in
+                let extra = [
+                    JSONMember("Region", .string(region)),
+                    JSONMember("ReservationId", reservation["ReservationId"] ?? .null),
+                    JSONMember("OwnerId", reservation["OwnerId"] ?? .null),
+                ]
+                for instance in reservation["Instances"]?.arrayValue ?? [] {
+                    guard case let .object(members) = instance else { continue }
+                    instances.append(.object(members + extra))
+                }
+            }
         } catch {
             throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }
-        var instances: [JSONValue] = []
-        for reservation in document["Reservations"]?.arrayValue ?? [] {
-            let extra = [
-                JSONMember("Region", .string(region)),
-                JSONMember("ReservationId", reservation["ReservationId"] ?? .null),
-                JSONMember("OwnerId", reservation["OwnerId"] ?? .null),
-            ]
-            for instance in reservation["Instances"]?.arrayValue ?? [] {
-                guard case let .object(members) = instance else { continue }
-                instances.append(.object(members + extra))
-            }
-        }
-        let token = document["NextToken"]?.stringValue
         return InstancesPage(instances: instances, nextToken: token?.isEmpty == false ? token : nil)
     }
 

@@ -56,6 +56,64 @@ struct ShapeDecoder {
         }
     }
 
+    /// Streams the root structure `shape`: each item of its list member `list` is decoded and
+    /// handed to `body` on its own; the root's scalar members go to `scalar`; the rest is skipped.
+    mutating func forEachItem(of shape: Int, list: String, scalar: (String, String) -> Void,
+                              _ body: (JSONValue) -> Void) throws(XMLError) {
+        guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
+        var root: Range<Int>?
+        while root == nil {
+            switch try scanner.next() {
+            case let .start(name): root = name
+            case .text: continue
+            case .end: throw XMLError.malformed("end tag before any element", at: scanner.position)
+            case .eof: throw XMLError.malformed("empty document", at: scanner.position)
+            }
+        }
+        while true {
+            switch try scanner.next() {
+            case let .start(child):
+                guard let m = member(members, named: child) else {
+                    try scanner.skipElement(startName: child)
+                    continue
+                }
+                switch shapes[members[m].shape] {
+                case .scalar:
+                    scalar(members[m].name, try scanner.readText(startName: child))
+                case let .list(_, _, itemShape) where members[m].name == list:
+                    loop: while true {
+                        switch try scanner.next() {
+                        case let .start(item):
+                            if scanner.name(item, equals: "item") {
+                                body(try decode(shape: itemShape, element: item))
+                            } else {
+                                try scanner.skipElement(startName: item)
+                            }
+                        case .text: continue
+                        case let .end(name):
+                            guard scanner.sameName(name, child) else {
+                                throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
+                            }
+                            break loop
+                        case .eof:
+                            throw XMLError.malformed("document ends inside <\(scanner.name(child))>", at: scanner.position)
+                        }
+                    }
+                default:
+                    try scanner.skipElement(startName: child)
+                }
+            case .text: continue
+            case let .end(name):
+                guard scanner.sameName(name, root!) else {
+                    throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
+                }
+                return
+            case .eof:
+                throw XMLError.malformed("document ends inside <\(scanner.name(root!))>", at: scanner.position)
+            }
+        }
+    }
+
     mutating func decode(shape index: Int, element: Range<Int>) throws(XMLError) -> JSONValue {
         switch shapes[index] {
         case let .scalar(kind):
@@ -115,7 +173,7 @@ struct ShapeDecoder {
         let count = range.count
         let first = scanner.bytes[range.lowerBound]
         for (i, m) in members.enumerated() where m.xmlBytes.count == count && m.xmlBytes[0] == first {
-            if scanner.bytes[range].elementsEqual(m.xmlBytes) { return i }
+            if m.xmlBytes.withUnsafeBytes({ scanner.equal(range, $0.baseAddress!) }) { return i }
         }
         return nil
     }

@@ -207,6 +207,10 @@ public final class HTTPClient: Sendable {
                         let name = String(line[..<colon])
                         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
                         acc.headers.append((name, value))
+                        // Size the body once: a 4 MB page must not grow by doubling to 8.
+                        if name.lowercased() == "content-length", let length = Int(value), length < 1 << 30 {
+                            acc.body.reserveCapacity(length)
+                        }
                     }
                     return n
                 }

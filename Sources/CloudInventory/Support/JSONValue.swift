@@ -73,8 +73,19 @@ public enum JSONValue: Sendable, Equatable {
     private static let hex = Array("0123456789abcdef".utf8)
 
     static func writeString(_ s: String, to out: inout [UInt8]) {
+        var copy = s
+        copy.withUTF8 { writeString(utf8: $0, to: &out) }
+    }
+
+    /// Copies runs that need no escaping in one go: most strings are one run.
+    static func writeString(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
+        var runStart = 0
+        for i in 0..<buffer.count {
+            let b = buffer[i]
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
+            runStart = i + 1
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -88,6 +99,7 @@ public enum JSONValue: Sendable, Equatable {
             default: out.append(b)
             }
         }
+        if runStart < buffer.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }
         out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A minimal pull scanner for the XML that AWS Query services return.
 ///
 /// Why not Foundation's `XMLParser`: on Linux it is libxml2 behind a delegate that builds a
@@ -27,6 +31,12 @@ struct XMLScanner {
         String(decoding: bytes[range], as: UTF8.self)
     }
 
+    /// Byte equality of two ranges of the buffer (or of a range and other bytes), by memcmp.
+    @inline(__always)
+    func equal(_ range: Range<Int>, _ other: UnsafeRawPointer) -> Bool {
+        bytes.withUnsafeBytes { memcmp($0.baseAddress! + range.lowerBound, other, range.count) == 0 }
+    }
+
     /// True when the bytes in `range` spell `literal`, without allocating.
     func name(_ range: Range<Int>, equals literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
@@ -41,7 +51,8 @@ struct XMLScanner {
     }
 
     func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
-        a.count == b.count && bytes[a].elementsEqual(bytes[b])
+        guard a.count == b.count else { return false }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
     }
 
     mutating func next() throws(XMLError) -> Event {
@@ -52,13 +63,14 @@ struct XMLScanner {
         let count = bytes.count
         while position < count {
             if bytes[position] != UInt8(ascii: "<") {
-                // Text up to the next tag.
+                // Text up to the next tag, found with memchr: text runs are most of the bytes.
                 let start = position
-                var needsDecoding = false
-                while position < count, bytes[position] != UInt8(ascii: "<") {
-                    if bytes[position] == UInt8(ascii: "&") { needsDecoding = true }
-                    position += 1
+                let (end, needsDecoding) = bytes.withUnsafeBytes { raw -> (Int, Bool) in
+                    let base = raw.baseAddress!
+                    let end = memchr(base + start, Int32(UInt8(ascii: "<")), count - start).map { UnsafeRawPointer($0) - base } ?? count
+                    return (end, memchr(base + start, Int32(UInt8(ascii: "&")), end - start) != nil)
                 }
+                position = end
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
             // Markup.

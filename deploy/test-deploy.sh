@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# `make test-deploy`: deploy into a throwaway Debian root over real SSH and check every step.
+#
+# The root is made once with debootstrap (minbase + openssh-server) and cached as a tarball
+# under .build/; each run unpacks a fresh copy, starts sshd inside it on a loopback port with
+# generated keys, starts the local AWS world and a test MongoDB on the host (the root shares
+# the host's network), then runs `make deploy` / `make undeploy` against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT_TAR=.build/deploy-root-bookworm.tar
+WORK=.build/deploy-test
+PYTHON=${CLOUD_INVENTORY_PYTHON:-.build-venv/bin/python}
+fail() { echo "test-deploy: FAIL: $*" >&2; exit 1; }
+pass() { echo "test-deploy: ok: $*"; }
+
+for p in debootstrap openssh-client; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$p" >/dev/null
+done
+
+if [ ! -f "$ROOT_TAR" ]; then
+  echo "test-deploy: building the Debian root with debootstrap (cached in $ROOT_TAR)"
+  rm -rf .build/deploy-root.tmp
+  debootstrap --variant=minbase --include=openssh-server,sudo bookworm .build/deploy-root.tmp http://deb.debian.org/debian >/dev/null
+  tar -C .build/deploy-root.tmp -cf "$ROOT_TAR.tmp" .
+  mv "$ROOT_TAR.tmp" "$ROOT_TAR"
+  rm -rf .build/deploy-root.tmp
+fi
+
+root=$(realpath -m "$WORK/root")
+cleanup() {
+  set +e
+  [ -n "${sshd_pid:-}" ] && kill "$sshd_pid" 2>/dev/null
+  exec 3>&- 4>&- 2>/dev/null
+  umount -l "$root/proc" "$root/dev" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+umount -l "$root/proc" "$root/dev" 2>/dev/null || true
+rm -rf "$WORK"
+mkdir -p "$root"
+tar -C "$root" -xf "$ROOT_TAR"
+mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+echo deploy-test-host > "$root/etc/hostname"
+
+# SSH: a client key for root, host keys, sshd on a free loopback port.
+ssh-keygen -q -t ed25519 -N "" -f "$WORK/id_ed25519"
+mkdir -p "$root/root/.ssh" "$root/run/sshd"
+cp "$WORK/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+chmod 700 "$root/root/.ssh"; chmod 600 "$root/root/.ssh/authorized_keys"
+chroot "$root" ssh-keygen -A >/dev/null
+port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chroot "$root" /usr/sbin/sshd -D -p "$port" -o ListenAddress=127.0.0.1 -o PermitRootLogin=prohibit-password -o UsePAM=no &
+sshd_pid=$!
+export SSH_KNOWN_HOSTS="$WORK/known_hosts"
+for _ in $(seq 1 100); do ssh -p "$port" -i "$WORK/id_ed25519" -o BatchMode=yes -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" -o StrictHostKeyChecking=accept-new root@127.0.0.1 true 2>/dev/null && break; sleep 0.2; done
+pass "sshd in the Debian root on 127.0.0.1:$port"
+
+# The local AWS world and a MongoDB, both on the host's loopback.
+mkfifo "$WORK/world.in" "$WORK/mongo.in"
+"$PYTHON" Tests/Support/world.py --state "$WORK/world.json" --size demo < "$WORK/world.in" &
+exec 3>"$WORK/world.in"
+"$PYTHON" Tests/Support/mongo_server.py --port-file "$WORK/mongo.port" < "$WORK/mongo.in" &
+exec 4>"$WORK/mongo.in"
+for _ in $(seq 1 600); do [ -f "$WORK/world.json" ] && [ -f "$WORK/mongo.port" ] && break; sleep 0.2; done
+state() { "$PYTHON" -c "import json; print(json.load(open('$WORK/world.json'))$1)"; }
+export DB_URI="mongodb://127.0.0.1:$(cat "$WORK/mongo.port")/?appname=deploy-test"
+deploy_args=(TARGET=root@127.0.0.1 SSH_PORT="$port" SSH_KEY="$WORK/id_ed25519" DB_NAME=inventory
+  EXTRA_ENV="AWS_ENDPOINT_URL=$(state "['moto_url']") AWS_EC2_METADATA_SERVICE_ENDPOINT=$(state "['imds_url']") AWS_REGION=eu-west-1")
+
+in_root() { chroot "$root" "$@"; }
+
+# 1. First deploy.
+make -s deploy "${deploy_args[@]}" > "$WORK/deploy1.log" 2>&1 || { cat "$WORK/deploy1.log"; fail "first deploy"; }
+grep -q "changed: binary" "$WORK/deploy1.log" || fail "first deploy did not install the binary"
+grep -q "check passed" "$WORK/deploy1.log" || { cat "$WORK/deploy1.log"; fail "--check after deploy"; }
+! grep -qF "$DB_URI" "$WORK/deploy1.log" || fail "the DB URI appeared in deploy output"
+pass "first deploy, --check passed, URI not in output"
+
+[ "$(in_root stat -c '%a %U:%G' /usr/local/bin/inventory-poller)" = "755 root:root" ] || fail "binary mode"
+in_root getent passwd inventory-poller | grep -q ':/nonexistent:/usr/sbin/nologin$' || fail "service user"
+[ "$(in_root stat -c '%a %U:%G' /etc/inventory-poller/env)" = "640 root:inventory-poller" ] || fail "env file mode"
+grep -qF "CM_DB_URI='$DB_URI'" "$root/etc/inventory-poller/env" || fail "env file URI"
+grep -q "^CM_DB_NAME='inventory'" "$root/etc/inventory-poller/env" || fail "env file DB name"
+for d in /var/lib/inventory-poller/spool /var/log/inventory-poller; do
+  [ "$(in_root stat -c '%a %U' "$d")" = "750 inventory-poller" ] || fail "$d mode"
+done
+minute=$(( $(printf '%s' deploy-test-host | cksum | cut -d' ' -f1) % 60 ))
+grep -q "^$minute \* \* \* \* inventory-poller " "$root/etc/cron.d/inventory-poller" || { cat "$root/etc/cron.d/inventory-poller"; fail "cron line"; }
+grep -q -- "--lock-file /run/lock/inventory-poller.lock" "$root/etc/cron.d/inventory-poller" || fail "cron uses the lock"
+grep -q "create 0640 inventory-poller inventory-poller" "$root/etc/logrotate.d/inventory-poller" || fail "logrotate rule"
+pass "binary, user, modes, env file, cron at minute $minute, logrotate"
+
+# 2. The cron command, run once as cron would run it.
+cron_command=$(grep " inventory-poller " "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
+in_root runuser -u inventory-poller -- /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin; $cron_command" || fail "cron command exit $?"
+grep -q '"event":"summary","exitCode":0' "$root/var/log/inventory-poller/poller.log" || { cat "$root/var/log/inventory-poller/poller.log"; fail "poll log"; }
+grep -qP '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\ti-' "$root/var/log/inventory-poller/poller.log" || fail "instances in the log"
+polls=$("$PYTHON" -c "import pymongo; print(pymongo.MongoClient('$DB_URI').inventory.polls.count_documents({}))")
+[ "$polls" = 1 ] || fail "poll stored ($polls)"
+pass "the cron command polled the local AWS world and stored the poll"
+
+# 3. A second deploy changes nothing.
+make -s deploy "${deploy_args[@]}" > "$WORK/deploy2.log" 2>&1 || { cat "$WORK/deploy2.log"; fail "second deploy"; }
+grep -q "no changes" "$WORK/deploy2.log" && ! grep -q "changed:" "$WORK/deploy2.log" || { cat "$WORK/deploy2.log"; fail "second deploy changed something"; }
+pass "second deploy: no changes"
+
+# 4. An upgrade replaces the binary atomically (a new inode, renamed over the old one).
+inode_before=$(in_root stat -c %i /usr/local/bin/inventory-poller)
+cp .build/release/inventory-poller "$WORK/upgraded"; printf '\0' >> "$WORK/upgraded"
+make -s deploy "${deploy_args[@]}" BINARY="$WORK/upgraded" > "$WORK/deploy3.log" 2>&1 || { cat "$WORK/deploy3.log"; fail "upgrade"; }
+grep -q "changed: binary" "$WORK/deploy3.log" || fail "upgrade did not replace the binary"
+[ "$(grep -c changed: "$WORK/deploy3.log")" = 1 ] || fail "upgrade changed more than the binary"
+[ "$(in_root stat -c %i /usr/local/bin/inventory-poller)" != "$inode_before" ] || fail "binary rewritten in place"
+cmp -s "$WORK/upgraded" "$root/usr/local/bin/inventory-poller" || fail "upgraded binary content"
+! ls "$root/usr/local/bin/" | grep -q '^\.inventory-poller' || fail "leftover temporary binary"
+pass "upgrade: binary replaced by rename"
+
+# 5. Undeploy removes everything but the spool and the log.
+make -s undeploy TARGET=root@127.0.0.1 SSH_PORT="$port" SSH_KEY="$WORK/id_ed25519" > "$WORK/undeploy.log" 2>&1 || fail "undeploy"
+for f in /usr/local/bin/inventory-poller /etc/cron.d/inventory-poller /etc/logrotate.d/inventory-poller /etc/inventory-poller; do
+  [ ! -e "$root$f" ] || fail "$f still there"
+done
+! in_root getent passwd inventory-poller >/dev/null || fail "user still there"
+[ -d "$root/var/lib/inventory-poller/spool" ] && [ -f "$root/var/log/inventory-poller/poller.log" ] || fail "spool or log removed"
+make -s undeploy TARGET=root@127.0.0.1 SSH_PORT="$port" SSH_KEY="$WORK/id_ed25519" PURGE=1 > /dev/null 2>&1 || fail "purge"
+[ ! -e "$root/var/lib/inventory-poller" ] || fail "purge kept the spool"
+pass "undeploy (spool and log kept), then purge"
+echo "test-deploy: all passed"
