@@ -32,18 +32,17 @@ cleanup() {
   set +e
   [ -n "${sshd_pid:-}" ] && kill "$sshd_pid" 2>/dev/null
   exec 3>&- 4>&- 2>/dev/null
-  umount -l "$root/proc" "$root/dev" 2>/dev/null
+  umount -R -l "$root/dev" 2>/dev/null; umount -l "$root/proc" 2>/dev/null
   wait 2>/dev/null
 }
 trap cleanup EXIT
-umount -l "$root/proc" "$root/dev" 2>/dev/null || true
+umount -R -l "$root/dev" 2>/dev/null || true; umount -l "$root/proc" 2>/dev/null || true
 rm -rf "$WORK"
 mkdir -p "$root"
 tar -C "$root" -xf "$ROOT_TAR"
 mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
+mount --rbind /dev "$root/dev"   # with /dev/shm, which libmongoc's counters use
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-echo deploy-test-host > "$root/etc/hostname"
 
 # SSH: a client key for root, host keys, sshd on a free loopback port.
 ssh-keygen -q -t ed25519 -N "" -f "$WORK/id_ed25519"
@@ -87,14 +86,14 @@ grep -q "^CM_DB_NAME='inventory'" "$root/etc/inventory-poller/env" || fail "env 
 for d in /var/lib/inventory-poller/spool /var/log/inventory-poller; do
   [ "$(in_root stat -c '%a %U' "$d")" = "750 inventory-poller" ] || fail "$d mode"
 done
-minute=$(( $(printf '%s' deploy-test-host | cksum | cut -d' ' -f1) % 60 ))
+minute=$(( $(printf '%s' "$(in_root hostname)" | cksum | cut -d' ' -f1) % 60 ))
 grep -q "^$minute \* \* \* \* inventory-poller " "$root/etc/cron.d/inventory-poller" || { cat "$root/etc/cron.d/inventory-poller"; fail "cron line"; }
 grep -q -- "--lock-file /run/lock/inventory-poller.lock" "$root/etc/cron.d/inventory-poller" || fail "cron uses the lock"
 grep -q "create 0640 inventory-poller inventory-poller" "$root/etc/logrotate.d/inventory-poller" || fail "logrotate rule"
 pass "binary, user, modes, env file, cron at minute $minute, logrotate"
 
 # 2. The cron command, run once as cron would run it.
-cron_command=$(grep " inventory-poller " "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
+cron_command=$(grep '^[0-9*]' "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
 in_root runuser -u inventory-poller -- /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin; $cron_command" || fail "cron command exit $?"
 grep -q '"event":"summary","exitCode":0' "$root/var/log/inventory-poller/poller.log" || { cat "$root/var/log/inventory-poller/poller.log"; fail "poll log"; }
 grep -qP '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\ti-' "$root/var/log/inventory-poller/poller.log" || fail "instances in the log"

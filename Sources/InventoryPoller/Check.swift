@@ -94,9 +94,9 @@ extension InventoryPollerCommand {
             do {
                 try database.store.ping()
                 try database.store.ensureIndexes()
-                line(true, "database", "\(database.uri.redacted) \(database.store.database): ping, indexes")
+                line(true, "database", "\(database.uri.hosts)/\(database.store.database): ping, indexes")
             } catch {
-                line(false, "database", "\(error) (\(database.uri.redacted))", failing: .database)
+                line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: .database)
             }
             let pending = database.spool.pending().count
             line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")

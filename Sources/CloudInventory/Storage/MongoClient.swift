@@ -72,6 +72,14 @@ public struct MongoURI: Sendable {
 
     /// The URI as given, with the password replaced by `****`. Safe for any message.
     public let redacted: String
+    /// Just `host[:port],...`: for output that must not carry the URI at all (deploy logs).
+    public var hosts: String {
+        guard let scheme = raw.range(of: "://") else { return "?" }
+        var rest = raw[scheme.upperBound...]
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        return String(rest)
+    }
     public let redactor: Redactor
     let raw: String
 
