@@ -45,15 +45,8 @@ struct ShapeDecoder {
 
     /// Finds the root element and decodes it as `shape`. Returns the root's name too.
     mutating func decodeDocument(as shape: Int) throws(XMLError) -> (root: String, value: JSONValue) {
-        while true {
-            switch try scanner.next() {
-            case let .start(name):
-                return (scanner.name(name), try decode(shape: shape, element: name))
-            case .text: continue
-            case .end: throw XMLError.malformed("end tag before any element", at: scanner.position)
-            case .eof: throw XMLError.malformed("empty document", at: scanner.position)
-            }
-        }
+        let root = try scanner.root()
+        return (scanner.name(root), try decode(shape: shape, element: root))
     }
 
     /// Streams the root structure `shape`: each item of its list member `list` is decoded and
@@ -61,57 +54,33 @@ struct ShapeDecoder {
     mutating func forEachItem(of shape: Int, list: String, scalar: (String, String) -> Void,
                               _ body: (JSONValue) -> Void) throws(XMLError) {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
-        var root: Range<Int>?
-        while root == nil {
-            switch try scanner.next() {
-            case let .start(name): root = name
-            case .text: continue
-            case .end: throw XMLError.malformed("end tag before any element", at: scanner.position)
-            case .eof: throw XMLError.malformed("empty document", at: scanner.position)
+        let root = try scanner.root()
+        while let child = try scanner.nextChild(of: root) {
+            guard let m = member(members, named: child) else {
+                try scanner.skipElement(startName: child)
+                continue
+            }
+            switch shapes[members[m].shape] {
+            case .scalar:
+                scalar(members[m].name, try scanner.readText(startName: child))
+            case let .list(_, _, itemShape) where members[m].name == list:
+                while let item = try nextItem(of: child) {
+                    body(try decode(shape: itemShape, element: item))
+                }
+            default:
+                try scanner.skipElement(startName: child)
             }
         }
-        while true {
-            switch try scanner.next() {
-            case let .start(child):
-                guard let m = member(members, named: child) else {
-                    try scanner.skipElement(startName: child)
-                    continue
-                }
-                switch shapes[members[m].shape] {
-                case .scalar:
-                    scalar(members[m].name, try scanner.readText(startName: child))
-                case let .list(_, _, itemShape) where members[m].name == list:
-                    loop: while true {
-                        switch try scanner.next() {
-                        case let .start(item):
-                            if scanner.name(item, equals: "item") {
-                                body(try decode(shape: itemShape, element: item))
-                            } else {
-                                try scanner.skipElement(startName: item)
-                            }
-                        case .text: continue
-                        case let .end(name):
-                            guard scanner.sameName(name, child) else {
-                                throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
-                            }
-                            break loop
-                        case .eof:
-                            throw XMLError.malformed("document ends inside <\(scanner.name(child))>", at: scanner.position)
-                        }
-                    }
-                default:
-                    try scanner.skipElement(startName: child)
-                }
-            case .text: continue
-            case let .end(name):
-                guard scanner.sameName(name, root!) else {
-                    throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
-                }
-                return
-            case .eof:
-                throw XMLError.malformed("document ends inside <\(scanner.name(root!))>", at: scanner.position)
-            }
+    }
+
+    /// The next `<item>` of a list element; other children are skipped. EC2 names every list
+    /// entry `item`; anything else would be a model change.
+    private mutating func nextItem(of list: Range<Int>) throws(XMLError) -> Range<Int>? {
+        while let child = try scanner.nextChild(of: list) {
+            if scanner.name(child, equals: "item") { return child }
+            try scanner.skipElement(startName: child)
         }
+        return nil
     }
 
     mutating func decode(shape index: Int, element: Range<Int>) throws(XMLError) -> JSONValue {
@@ -121,22 +90,11 @@ struct ShapeDecoder {
             return try Self.scalar(kind, text, at: scanner.position)
         case let .structure(_, members):
             var values = [JSONValue?](repeating: nil, count: members.count)
-            loop: while true {
-                switch try scanner.next() {
-                case let .start(child):
-                    if let m = member(members, named: child) {
-                        values[m] = try decode(shape: members[m].shape, element: child)
-                    } else {
-                        try scanner.skipElement(startName: child)
-                    }
-                case .text: continue
-                case let .end(name):
-                    guard scanner.sameName(name, element) else {
-                        throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
-                    }
-                    break loop
-                case .eof:
-                    throw XMLError.malformed("document ends inside <\(scanner.name(element))>", at: scanner.position)
+            while let child = try scanner.nextChild(of: element) {
+                if let m = member(members, named: child) {
+                    values[m] = try decode(shape: members[m].shape, element: child)
+                } else {
+                    try scanner.skipElement(startName: child)
                 }
             }
             var object: [JSONMember] = []
@@ -147,25 +105,10 @@ struct ShapeDecoder {
             return .object(object)
         case let .list(_, _, memberShape):
             var items: [JSONValue] = []
-            while true {
-                switch try scanner.next() {
-                case let .start(child):
-                    // EC2 names every list entry `item`; anything else would be a model change.
-                    if scanner.name(child, equals: "item") {
-                        items.append(try decode(shape: memberShape, element: child))
-                    } else {
-                        try scanner.skipElement(startName: child)
-                    }
-                case .text: continue
-                case let .end(name):
-                    guard scanner.sameName(name, element) else {
-                        throw XMLError.malformed("mismatched end tag </\(scanner.name(name))>", at: scanner.position)
-                    }
-                    return .array(items)
-                case .eof:
-                    throw XMLError.malformed("document ends inside <\(scanner.name(element))>", at: scanner.position)
-                }
+            while let item = try nextItem(of: element) {
+                items.append(try decode(shape: memberShape, element: item))
             }
+            return .array(items)
         }
     }
 

@@ -155,6 +155,33 @@ struct XMLScanner {
         }
     }
 
+    /// The next child element of `element` (whose start tag was read), or nil at its end tag.
+    /// Text between children is ignored; a wrong end tag or the end of the document is an error.
+    mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
+        while true {
+            switch try next() {
+            case let .start(child): return child
+            case .text: continue
+            case let .end(name):
+                guard sameName(name, element) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
+                return nil
+            case .eof: throw XMLError.malformed("document ends inside <\(self.name(element))>", at: position)
+            }
+        }
+    }
+
+    /// The root element's start tag.
+    mutating func root() throws(XMLError) -> Range<Int> {
+        while true {
+            switch try next() {
+            case let .start(name): return name
+            case .text: continue
+            case .end: throw XMLError.malformed("end tag before any element", at: position)
+            case .eof: throw XMLError.malformed("no root element", at: position)
+            }
+        }
+    }
+
     /// Skips the rest of the element whose start tag was just returned.
     mutating func skipElement(startName: Range<Int>) throws(XMLError) {
         var depth = 1
@@ -252,18 +279,7 @@ struct XMLNode: Sendable {
 
     static func parse(_ bytes: [UInt8]) throws(XMLError) -> XMLNode {
         var scanner = XMLScanner(bytes)
-        while true {
-            switch try scanner.next() {
-            case let .start(name):
-                return try build(&scanner, name: name)
-            case .text:
-                continue
-            case .end:
-                throw XMLError.malformed("end tag before any element", at: scanner.position)
-            case .eof:
-                throw XMLError.malformed("no root element", at: scanner.position)
-            }
-        }
+        return try build(&scanner, name: try scanner.root())
     }
 
     private static func build(_ scanner: inout XMLScanner, name: Range<Int>) throws(XMLError) -> XMLNode {
