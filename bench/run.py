@@ -73,7 +73,7 @@ def machine():
 
 def db_path(poller, env, n):
     """One poll of n instances into the test MongoDB server; round trips from its own command log."""
-    mongo, text = start(os.path.join(ROOT, "Tests", "Support", "mongo_server.py"), [])
+    mongo, text = start(os.path.join(ROOT, "Tests", "Support", "mongo_server.py"), ["--no-unique-checks"])
     port = int(text)
     try:
         spool = tempfile.mkdtemp()

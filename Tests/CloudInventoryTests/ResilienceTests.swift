@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CloudInventory
 import Foundation
+import Logging
 import Testing
 
 /// Breadth (all regions, many accounts), faults (throttling, resets, truncated XML, slow
@@ -205,5 +207,34 @@ import Testing
         #expect((s["requests"] as? Int ?? 0) >= 3)
         #expect((s["instances"] as? [String: Int])?["running"] ?? 0 > 0)
         #expect(s["bytesReceived"] as? Int ?? 0 > 0)
+    }
+}
+
+/// Assumed-role credentials are renewed as they near expiry, and reused until then.
+@Suite struct AssumeRoleRefreshTests {
+    struct Fixed: CredentialProvider {
+        let value: Credentials
+        func credentials() throws -> Credentials? { value }
+    }
+
+    @Test func credentialsAreReusedThenRenewedNearExpiry() async throws {
+        let world = try await World.shared()
+        let base = Fixed(value: Credentials(accessKeyId: world.roleCredentials["AccessKeyId"]!, secretAccessKey: world.roleCredentials["SecretAccessKey"]!,
+                                            sessionToken: world.roleCredentials["Token"]))
+        let http = HTTPClient(logger: Logger(label: "test"))
+        defer { http.close() }
+        let sts = AWSQueryClient(endpoint: .resolve(service: "sts", region: "us-east-1", environment: Environment(["AWS_ENDPOINT_URL": world.motoURL])),
+                                 configuration: .init(apiVersion: STSClient.apiVersion), credentials: base, http: http, logger: Logger(label: "test"))
+        // STS grants an hour; a margin of five minutes reuses them...
+        let lasting = try AssumeRoleCredentialProvider(roleArn: world.roleB, externalId: nil, sessionName: "test", sts: sts)
+        let a = try #require(try lasting.credentials())
+        #expect(try lasting.credentials()?.accessKeyId == a.accessKeyId)
+        #expect(a.expiration != nil && a.source.hasPrefix("assume-role:"))
+        // ...while credentials already inside the margin are renewed on every use.
+        let expiring = try AssumeRoleCredentialProvider(roleArn: world.roleB, externalId: nil, sessionName: "test", sts: sts, refreshMargin: 7200)
+        let first = try #require(try expiring.credentials())
+        let second = try #require(try expiring.credentials())
+        #expect(first.accessKeyId != second.accessKeyId)
+        #expect(http.statistics.requests == 3)
     }
 }

@@ -2,7 +2,11 @@
 """A MongoDB wire-protocol server for tests: MongoDB Inc.'s mockupdb speaks the protocol
 (OP_MSG and the legacy handshake), mongomock stores the data.
 
-    mongo_server.py --port-file FILE [--port N]
+    mongo_server.py --port-file FILE [--port N] [--no-unique-checks]
+
+--no-unique-checks is for the benchmark only: mongomock checks a unique index by scanning the
+collection on every write, which makes a 10,000-instance poll take many minutes; the benchmark
+counts round trips, not mongomock's index enforcement.
 
 Writes the port to FILE once listening; runs until stdin closes or SIGTERM.
 SIGUSR1 takes the server down (connections refused), SIGUSR2 brings it back on the same port
@@ -174,7 +178,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-unique-checks", action="store_true")
     args = parser.parse_args()
+    if args.no_unique_checks:
+        mongomock.collection.Collection._ensure_uniques = lambda self, new_obj, **kwargs: None
     backend = Backend()
 
     def start(port):

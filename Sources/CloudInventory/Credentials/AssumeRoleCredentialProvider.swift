@@ -13,9 +13,12 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
     public let account: String
     private let sts: AWSQueryClient
     private let cache = Mutex<Credentials?>(nil)
-    private let refreshMargin: TimeInterval = 300
+    /// Renew when this close to expiry. Five minutes leaves room for one slow page.
+    public let refreshMargin: TimeInterval
 
-    public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient) throws(CredentialError) {
+    public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
+                refreshMargin: TimeInterval = 300) throws(CredentialError) {
+        self.refreshMargin = refreshMargin
         let parts = roleArn.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4].count == 12, parts[4].allSatisfy(\.isNumber),
               parts[5].hasPrefix("role/") else {
