@@ -16,7 +16,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .success: return "success"
         case .usage: return "usage or configuration error"
         case .credentials: return "credentials unavailable"
-        case .aws: return "an AWS call failed after retries (the other slices are still printed and stored)"
+        case .aws: return "an AWS call failed after retries; other slices still printed and stored"
         case .database: return "the database could not be written; the poll was spooled for the next run"
         case .locked: return "another run holds the lock (EX_TEMPFAIL)"
         case .interrupted: return "interrupted by SIGINT; what was complete was stored or spooled"
