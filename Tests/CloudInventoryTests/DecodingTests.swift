@@ -158,3 +158,34 @@ import Testing
         }
     }
 }
+
+@Suite struct TimestampRenderingTests {
+    /// The text fast path and the date path must render every EC2 form identically.
+    @Test(arguments: ["2024-05-01T10:00:00.000Z", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.123Z",
+                      "2024-05-01T10:00:00.123456Z", "1999-12-31T23:59:59.999Z"])
+    func fastPathMatchesTheDatePath(_ text: String) throws {
+        let viaDate = UTCTime.cliTimestamp(try #require(UTCTime.parse(text)))
+        #expect(UTCTime.cliTimestamp(utcText: text) == viaDate)
+    }
+
+    @Test func otherFormsFallBack() {
+        #expect(UTCTime.cliTimestamp(utcText: "2024-05-01T12:00:00+02:00") == nil)
+        #expect(UTCTime.cliTimestamp(utcText: "yesterday") == nil)
+    }
+}
+
+@Suite struct JSONWriterTests {
+    /// Strings long enough for the word-at-a-time path, with something to escape at every
+    /// offset, must read back as themselves.
+    @Test func escapesAtEveryOffsetRoundTrip() throws {
+        for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "🚀"] {
+            for offset in 0..<20 {
+                let s = String(repeating: "a", count: offset) + special + String(repeating: "b", count: 19 - offset)
+                let text = JSONValue.array([.string(s)]).serialized()
+                let back = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String]
+                #expect(back == [s], "offset \(offset) \(special.unicodeScalars.first!.value)")
+                #expect(try JSONValue.parse(Array(text.utf8)) == .array([.string(s)]))
+            }
+        }
+    }
+}

@@ -51,8 +51,8 @@ public struct EC2Client: Sendable {
     static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
         var instances: [JSONValue] = []
         var token: String?
+        var decoder = ShapeDecoder(body)
         do {
-            var decoder = ShapeDecoder(body)
             try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
                                     scalar: { name, value in if name == "NextToken" { token = value } }) { reservation in
                 let extra = [

@@ -89,18 +89,24 @@ struct ShapeDecoder {
             let text = try scanner.readText(startName: element)
             return try Self.scalar(kind, text, at: scanner.position)
         case let .structure(_, members):
-            var values = [JSONValue?](repeating: nil, count: members.count)
+            // Fields keep the order EC2 sends them in (stable, so content hashes are too). A
+            // repeated element replaces the earlier one, as in botocore.
+            var object: [JSONMember] = []
+            var seen: (UInt64, UInt64) = (0, 0)  // members already present; EC2 structures have < 128
             while let child = try scanner.nextChild(of: element) {
                 if let m = member(members, named: child) {
-                    values[m] = try decode(shape: members[m].shape, element: child)
+                    let value = try decode(shape: members[m].shape, element: child)
+                    let bit: UInt64 = 1 << UInt64(m & 63)
+                    let repeated = m < 64 ? seen.0 & bit != 0 : m < 128 ? seen.1 & bit != 0 : object.contains { $0.key == members[m].name }
+                    if m < 64 { seen.0 |= bit } else if m < 128 { seen.1 |= bit }
+                    if repeated, let i = object.firstIndex(where: { $0.key == members[m].name }) {
+                        object[i].value = value
+                    } else {
+                        object.append(JSONMember(members[m].name, value))
+                    }
                 } else {
                     try scanner.skipElement(startName: child)
                 }
-            }
-            var object: [JSONMember] = []
-            object.reserveCapacity(values.count)
-            for (i, value) in values.enumerated() {
-                if let value { object.append(JSONMember(members[i].name, value)) }
             }
             return .object(object)
         case let .list(_, _, memberShape):
@@ -130,7 +136,7 @@ struct ShapeDecoder {
         case .boolean:
             return .bool(text == "true")
         case .integer:
-            guard let v = Int64(text.trimmingCharacters(in: .whitespaces)) else {
+            guard let v = Int64(text) ?? Int64(text.trimmingCharacters(in: .whitespaces)) else {
                 throw XMLError.malformed("\"\(text.prefix(40))\" is not an integer", at: offset)
             }
             return .int(v)
@@ -140,6 +146,7 @@ struct ShapeDecoder {
             }
             return .double(v)
         case .timestamp:
+            if let fast = UTCTime.cliTimestamp(utcText: text) { return .string(fast) }
             guard let date = UTCTime.parse(text) else { return .string(text) }
             return .string(UTCTime.cliTimestamp(date))
         }

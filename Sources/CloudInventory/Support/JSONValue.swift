@@ -77,26 +77,41 @@ public enum JSONValue: Sendable, Equatable {
         copy.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
-    /// Copies runs that need no escaping in one go: most strings are one run.
+    /// Copies runs that need no escaping in one go: most strings are one run. Eight bytes at a
+    /// time are tested for anything to escape (a control byte, `"` or `\\`) with the classic
+    /// "has zero byte" / "has byte less than" word tricks; only a hit falls back to bytes.
     static func writeString(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for i in 0..<buffer.count {
+        var i = 0
+        if let base = buffer.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= buffer.count {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+                let control = (word &- ones &* 0x20) & ~word & highs
+                let special = control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+                if special != 0 { break }
+                i += 8
+            }
+        }
+        while i < buffer.count {
             let b = buffer[i]
+            i += 1
             guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
-            runStart = i + 1
+            if runStart < i - 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<(i - 1)])) }
+            runStart = i
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
             case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
+            default:
                 out.append(contentsOf: "\\u00".utf8)
                 out.append(hex[Int(b >> 4)])
                 out.append(hex[Int(b & 0x0F)])
-            default: out.append(b)
             }
         }
         if runStart < buffer.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }

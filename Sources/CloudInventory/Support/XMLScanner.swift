@@ -23,6 +23,7 @@ struct XMLScanner {
     private(set) var position = 0
     private var pendingEnd: Range<Int>?
 
+    /// Borrows the document, no copy: a page is megabytes and peak memory is a target.
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
@@ -60,16 +61,21 @@ struct XMLScanner {
             pendingEnd = nil
             return .end(name: end)
         }
+        guard !bytes.isEmpty else { return .eof }
+        // Scan through a raw pointer: no bounds checks or reference counting in the hot loop.
+        let document = bytes
+        return try document.withUnsafeBufferPointer { (bytes) throws(XMLError) -> Event in try scan(bytes) }
+    }
+
+    private mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+        let base = UnsafeRawPointer(bytes.baseAddress!)
         let count = bytes.count
         while position < count {
             if bytes[position] != UInt8(ascii: "<") {
                 // Text up to the next tag, found with memchr: text runs are most of the bytes.
                 let start = position
-                let (end, needsDecoding) = bytes.withUnsafeBytes { raw -> (Int, Bool) in
-                    let base = raw.baseAddress!
-                    let end = memchr(base + start, Int32(UInt8(ascii: "<")), count - start).map { UnsafeRawPointer($0) - base } ?? count
-                    return (end, memchr(base + start, Int32(UInt8(ascii: "&")), end - start) != nil)
-                }
+                let end = memchr(base + start, Int32(UInt8(ascii: "<")), count - start).map { UnsafeRawPointer($0) - base } ?? count
+                let needsDecoding = memchr(base + start, Int32(UInt8(ascii: "&")), end - start) != nil
                 position = end
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
