@@ -13,6 +13,12 @@ struct StandardOutput {
         if buffer.count > 1 << 16 { flush() }
     }
 
+    /// A large pre-rendered block goes out directly, without a copy through the buffer.
+    mutating func write(raw bytes: [UInt8]) {
+        flush()
+        Self.writeAll(bytes)
+    }
+
     /// Serializes straight into the output buffer: no intermediate copy per document.
     mutating func write(json value: JSONValue, newline: Bool = false) {
         value.write(to: &buffer)
@@ -22,7 +28,12 @@ struct StandardOutput {
 
     mutating func flush() {
         guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { raw in
+        Self.writeAll(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private static func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
@@ -30,7 +41,6 @@ struct StandardOutput {
                 offset += n
             }
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 }
 
@@ -77,6 +87,16 @@ struct FormattingSink: PollSink {
             }
             wroteInstance = true
         }
+        out.flush()
+    }
+
+    /// JSON pages arrive pre-rendered; other formats need the values.
+    mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        guard format == .json else { return try instances(page.values(), slice: slice) }
+        guard page.count > 0 else { return }
+        if wroteInstance { out.write(",") }
+        out.write(raw: page.json)
+        wroteInstance = true
         out.flush()
     }
 

@@ -110,6 +110,7 @@ extension InventoryPollerCommand {
         configuration.assumeRoles = assumeRole
         configuration.externalId = externalId
         configuration.concurrency = concurrency
+        configuration.renderJSON = OutputFormat(rawValue: format) == .json && database == nil
         let poller = Poller(configuration: configuration, credentials: credentials, environment: environment, logger: logger, run: context.run)
         var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
                            database?.prepareRecorder() ?? PollRecorder?.none)
@@ -151,6 +152,7 @@ struct CountingSink: PollSink {
     var counts = InstanceCounts()
     mutating func begin(_ header: PollHeader) throws {}
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws { counts.add(page, slice: slice) }
+    mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { counts.add(states: page.states, slice: slice) }
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {}
 }
 

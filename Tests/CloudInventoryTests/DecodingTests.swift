@@ -189,3 +189,36 @@ import Testing
         }
     }
 }
+
+@Suite struct RenderedPathTests {
+    /// The rendered fast path and the value tree must give the same bytes for the same page:
+    /// reservations with several instances, entities, empty values, ids after the instances.
+    @Test func renderedPageEqualsTheValueTree() throws {
+        let page = """
+        <?xml version="1.0"?><DescribeInstancesResponse><requestId>x</requestId><reservationSet>
+        <item><reservationId>r-1</reservationId><ownerId>111</ownerId><instancesSet>
+          <item><instanceId>i-1</instanceId><instanceState><code>16</code><name>running</name></instanceState>
+            <launchTime>2024-05-01T10:00:00.000Z</launchTime><ebsOptimized>true</ebsOptimized>
+            <tagSet><item><key>a&amp;b</key><value/></item><item><key>q"uote</key><value>&lt;x&gt; é 🚀</value></item></tagSet>
+            <networkInterfaceSet><item><groupSet><item><groupId>sg-1</groupId></item></groupSet><attachment><deviceIndex>0</deviceIndex></attachment></item></networkInterfaceSet>
+            <unknownNewField><deep>1</deep></unknownNewField></item>
+          <item><instanceId>i-2</instanceId><instanceState><code>80</code><name>stopped</name></instanceState><blockDeviceMapping/></item>
+        </instancesSet></item>
+        <item><instancesSet><item><instanceId>i-3</instanceId></item></instancesSet><ownerId>222</ownerId><reservationId>r-2</reservationId></item>
+        </reservationSet><nextToken>abc+/=</nextToken></DescribeInstancesResponse>
+        """
+        let bytes = Array(page.utf8)
+        let tree = try EC2Client.decodeInstancesPage(bytes, region: "eu-west-1")
+        let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1")
+        var expected: [UInt8] = []
+        for (i, instance) in tree.instances.enumerated() {
+            if i > 0 { expected.append(UInt8(ascii: ",")) }
+            instance.write(to: &expected)
+        }
+        #expect(String(decoding: rendered.json, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        #expect(rendered.count == 3)
+        #expect(rendered.states == ["running": 1, "stopped": 1, "unknown": 1])
+        #expect(rendered.nextToken == tree.nextToken)
+        #expect(try rendered.values() == tree.instances)
+    }
+}

@@ -36,6 +36,42 @@ public struct EC2Client: Sendable {
         return total
     }
 
+    /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
+    /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
+    @discardableResult
+    public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, onPage: (RenderedPage) throws -> Void) throws -> Int {
+        var nextToken: String?
+        var total = 0
+        repeat {
+            var parameters = [("MaxResults", String(pageSize))]
+            if let nextToken { parameters.append(("NextToken", nextToken)) }
+            let page = try fetchRenderedPage(parameters)
+            total += page.count
+            try onPage(page)
+            if let token = page.nextToken, token == nextToken {
+                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance")
+            }
+            nextToken = page.nextToken
+        } while nextToken != nil
+        return total
+    }
+
+    private func fetchRenderedPage(_ parameters: [(String, String)]) throws(AWSError) -> RenderedPage {
+        let body = try query.call("DescribeInstances", parameters)
+        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region) { return page }
+        // Anything unusual (a repeated element, malformed XML) takes the exact path, which
+        // either handles it or reports the error properly.
+        let values = try Self.decodeInstancesPage(body, region: region)
+        var json: [UInt8] = []
+        var states: [String: Int] = [:]
+        for (i, instance) in values.instances.enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            instance.write(to: &json)
+            states[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
+        }
+        return RenderedPage(json: json, count: values.instances.count, states: states, nextToken: values.nextToken)
+    }
+
     /// One page, decoded. The response body dies here, before the page goes to the sink.
     private func fetchPage(_ parameters: [(String, String)]) throws(AWSError) -> InstancesPage {
         try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)

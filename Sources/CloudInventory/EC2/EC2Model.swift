@@ -37,7 +37,7 @@ enum EC2Model {
 /// Decodes one element, and everything below it, into JSON by the model table.
 struct ShapeDecoder {
     var scanner: XMLScanner
-    private let shapes = EC2Model.shapes
+    let shapes = EC2Model.shapes
 
     init(_ bytes: [UInt8]) {
         scanner = XMLScanner(bytes)
@@ -75,7 +75,7 @@ struct ShapeDecoder {
 
     /// The next `<item>` of a list element; other children are skipped. EC2 names every list
     /// entry `item`; anything else would be a model change.
-    private mutating func nextItem(of list: Range<Int>) throws(XMLError) -> Range<Int>? {
+    mutating func nextItem(of list: Range<Int>) throws(XMLError) -> Range<Int>? {
         while let child = try scanner.nextChild(of: list) {
             if scanner.name(child, equals: "item") { return child }
             try scanner.skipElement(startName: child)
@@ -118,7 +118,7 @@ struct ShapeDecoder {
         }
     }
 
-    private func member(_ members: [EC2Model.Member], named range: Range<Int>) -> Int? {
+    func member(_ members: [EC2Model.Member], named range: Range<Int>) -> Int? {
         let count = range.count
         let first = scanner.bytes[range.lowerBound]
         for (i, m) in members.enumerated() where m.xmlBytes.count == count && m.xmlBytes[0] == first {

@@ -14,5 +14,13 @@ public struct InstanceCounts: Sendable {
         }
     }
 
+    /// From a rendered page, which carries its counts.
+    public mutating func add(states: [String: Int], slice: SliceID) {
+        for (state, n) in states {
+            byState[state, default: 0] += n
+            bySlice[slice, default: [:]][state, default: 0] += n
+        }
+    }
+
     public var total: Int { byState.values.reduce(0, +) }
 }

@@ -81,7 +81,16 @@ public struct PollHeader: Sendable {
 public protocol PollSink {
     mutating func begin(_ header: PollHeader) throws
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws
+    /// A page already rendered as JSON (the poller's fast path for JSON output). By default
+    /// it is parsed back into values and handed to `instances`.
+    mutating func rendered(_ page: RenderedPage, slice: SliceID) throws
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws
+}
+
+extension PollSink {
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        try instances(page.values(), slice: slice)
+    }
 }
 
 /// Hands every event to two sinks in turn: stdout formatting and storage, say.
@@ -104,6 +113,11 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
         try second.instances(page, slice: slice)
     }
 
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        try first.rendered(page, slice: slice)
+        try second.rendered(page, slice: slice)
+    }
+
     public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
         try first.end(header, outcomes: outcomes)
         try second.end(header, outcomes: outcomes)
@@ -114,6 +128,7 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
 extension Optional: PollSink where Wrapped: PollSink {
     public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws { try self?.instances(page, slice: slice) }
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { try self?.rendered(page, slice: slice) }
     public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws { try self?.end(header, outcomes: outcomes) }
 }
 
@@ -133,6 +148,9 @@ public struct Poller: Sendable {
         public var requestTimeout: Duration = .seconds(30)
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
         public var pageSize: Int = EC2Client.pageSize
+        /// Hand pages to the sink pre-rendered as JSON. Only worth it when every sink writes
+        /// JSON (no database): the others would parse it back.
+        public var renderJSON: Bool = false
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -269,9 +287,16 @@ public struct Poller: Sendable {
                                           credentials: credentials, account: slice.account, http: http))
         var count = 0
         do {
-            try ec2.describeInstances(pageSize: configuration.pageSize) { page in
-                count += page.count
-                try shared.instances(page, slice: slice)
+            if configuration.renderJSON {
+                try ec2.describeRenderedInstances(pageSize: configuration.pageSize) { page in
+                    count += page.count
+                    try shared.deliver { try $0.rendered(page, slice: slice) }
+                }
+            } else {
+                try ec2.describeInstances(pageSize: configuration.pageSize) { page in
+                    count += page.count
+                    try shared.deliver { try $0.instances(page, slice: slice) }
+                }
             }
             logger.info("slice polled", metadata: ["slice": "\(slice)", "instances": "\(count)"])
             return SliceOutcome(slice: slice, status: .complete, instanceCount: count)
@@ -305,12 +330,12 @@ final class SharedSink<Sink: PollSink>: @unchecked Sendable {
         self.sink = sink
     }
 
-    func instances(_ page: [JSONValue], slice: SliceID) throws {
+    func deliver(_ body: (inout Sink) throws -> Void) throws {
         lock.lock()
         defer { lock.unlock() }
         if let error { throw error }
         do {
-            try sink.instances(page, slice: slice)
+            try body(&sink)
         } catch {
             self.error = error
             throw error
