@@ -53,8 +53,7 @@ import Testing
     @Test func throttledTwiceThenSuccessIsCompleteAndCounted() async throws {
         let world = try await World.shared()
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": 2, "fault": "throttle"]])
-        var env = world.pollerEnvironment()
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(endpoint: proxy.url)
         let result = try world.poll(["--region", Self.regions, "--format", "json"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         #expect((try document(result)["Instances"] as? [Any])?.count == world.counts["eu-west-1"]! + world.counts["ap-southeast-2"]!)
@@ -66,8 +65,7 @@ import Testing
     @Test func throttledPastTheAttemptsFailsOnlyThatSlice() async throws {
         let world = try await World.shared()
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": -1, "fault": "throttle"]])
-        var env = world.pollerEnvironment()
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(endpoint: proxy.url)
         let result = try world.poll(["--region", Self.regions, "--format", "json", "--max-attempts", "2"], environment: env)
         #expect(result.status == 4)
         let byslice = slices(try document(result))
@@ -79,8 +77,7 @@ import Testing
     @Test func truncatedXMLIsAClearSliceError() async throws {
         let world = try await World.shared()
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": 1, "fault": "truncate"]])
-        var env = world.pollerEnvironment()
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(endpoint: proxy.url)
         let result = try world.poll(["--region", Self.regions, "--format", "json"], environment: env)
         #expect(result.status == 4)
         let failed = slices(try document(result))["\(world.account)/eu-west-1"]
@@ -91,8 +88,7 @@ import Testing
     @Test func aConnectionResetIsRetried() async throws {
         let world = try await World.shared()
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": 1, "fault": "reset"]])
-        var env = world.pollerEnvironment()
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(endpoint: proxy.url)
         let result = try world.poll(["--region", Self.regions], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(summary(of: result)?["retries"] as? Int == 1)
@@ -110,8 +106,7 @@ import Testing
         // Every token lives one second; a slow region makes the run outlast several of them.
         let imds = try world.newIMDS(faults: ["token_ttl_cap": 1])
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": 1, "fault": "delay", "seconds": 2]])
-        var env = world.pollerEnvironment(imds: imds.url)
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(imds: imds.url, endpoint: proxy.url)
         let result = try world.poll(["--region", "eu-west-1"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try world.requests(imds).allSatisfy { $0.2 == 200 })
@@ -121,8 +116,7 @@ import Testing
         let world = try await World.shared()
         let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
         let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "times": 1, "fault": "delay", "seconds": 8]])
-        var env = world.pollerEnvironment()
-        env["AWS_ENDPOINT_URL"] = proxy.url
+        let env = world.pollerEnvironment(endpoint: proxy.url)
         let first = try world.startPoll(["--region", "eu-west-1", "--lock-file", lock], environment: env)
         // The first run holds the lock once its PID is in the file (and until the proxy lets it go).
         for _ in 0..<600 {

@@ -149,8 +149,7 @@ extension World {
 
     /// The environment for a poll that stores into `mongo`, spooling under `spool`.
     func storingEnvironment(_ mongo: TestMongo, spool: URL, endpoint: String? = nil) -> [String: String] {
-        var env = pollerEnvironment()
-        if let endpoint { env["AWS_ENDPOINT_URL"] = endpoint }
+        var env = pollerEnvironment(endpoint: endpoint)
         env["CM_DB_URI"] = mongo.uri
         env["CM_DB_NAME"] = mongo.database
         env["CM_SPOOL_DIR"] = spool.path

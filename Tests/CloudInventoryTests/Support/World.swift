@@ -82,9 +82,9 @@ struct World: Sendable {
     }
 
     /// Environment for the poller as on an EC2 host: no keys, IMDS and endpoints pointed here.
-    func pollerEnvironment(imds: String? = nil) -> [String: String] {
+    func pollerEnvironment(imds: String? = nil, endpoint: String? = nil) -> [String: String] {
         var env = Harness.baseEnvironment()
-        env["AWS_ENDPOINT_URL"] = motoURL
+        env["AWS_ENDPOINT_URL"] = endpoint ?? motoURL
         env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds ?? imdsURL
         return env
     }
