@@ -22,8 +22,7 @@ struct RunReport {
     mutating func finish(status: ExitStatus, statistics: RunStatistics.Snapshot) {
         self.status = status
         self.statistics = statistics
-        let elapsed = ContinuousClock.now - started
-        duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        duration = (ContinuousClock.now - started) / .seconds(1)
     }
 
     var summary: JSONValue {

@@ -18,40 +18,34 @@ public struct EC2Client: Sendable {
     /// Returns the number of instances seen.
     @discardableResult
     public func describeInstances(pageSize: Int = EC2Client.pageSize, onPage: ([JSONValue]) throws -> Void) throws -> Int {
-        var nextToken: String?
-        var total = 0
-        var pages = 0
-        repeat {
-            var parameters = [("MaxResults", String(pageSize))]
-            if let nextToken { parameters.append(("NextToken", nextToken)) }
-            let page = try fetchPage(parameters)
-            pages += 1
-            total += page.instances.count
-            try onPage(page.instances)
-            if let token = page.nextToken, token == nextToken {
-                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance after page \(pages)")
-            }
-            nextToken = page.nextToken
-        } while nextToken != nil
-        return total
+        try paginate(pageSize: pageSize, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
     }
 
     /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
     @discardableResult
     public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, onPage: (RenderedPage) throws -> Void) throws -> Int {
+        try paginate(pageSize: pageSize, fetch: fetchRenderedPage, next: { ($0.count, $0.nextToken) }, onPage: onPage)
+    }
+
+    /// Follows `NextToken` with `MaxResults` until EC2 stops returning one.
+    private func paginate<Page>(pageSize: Int, fetch: ([(String, String)]) throws(AWSError) -> Page,
+                                next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void) throws -> Int {
         var nextToken: String?
         var total = 0
+        var pages = 0
         repeat {
             var parameters = [("MaxResults", String(pageSize))]
             if let nextToken { parameters.append(("NextToken", nextToken)) }
-            let page = try fetchRenderedPage(parameters)
-            total += page.count
+            let page = try fetch(parameters)
+            let (count, token) = next(page)
+            pages += 1
+            total += count
             try onPage(page)
-            if let token = page.nextToken, token == nextToken {
-                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance")
+            if let token, token == nextToken {
+                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance after page \(pages)")
             }
-            nextToken = page.nextToken
+            nextToken = token
         } while nextToken != nil
         return total
     }

@@ -79,7 +79,7 @@ public final class AWSQueryClient: Sendable {
                 run.statistics.retry()
                 let delay = configuration.retry.delay(beforeRetry: attempt)
                 logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-                var remaining = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                var remaining = delay / .seconds(1)
                 while remaining > 0, !run.cancellation.isCancelled {
                     Thread.sleep(forTimeInterval: min(remaining, 0.1))
                     remaining -= 0.1

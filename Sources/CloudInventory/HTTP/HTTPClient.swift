@@ -172,7 +172,7 @@ public final class HTTPClient: Sendable {
             headerList = curl_slist_append(headerList, "Content-Type:")
         }
 
-        let timeoutMs = max(1, Int(request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000))
+        let timeoutMs = max(1, Int((request.timeout / .milliseconds(1)).rounded()))
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPtr in
             request.body.withUnsafeBufferPointer { bodyPtr in
                 ccurl_setopt_string(h, CURLOPT_URL, request.url)

@@ -16,8 +16,7 @@ public struct RetryPolicy: Sendable {
     /// The sleep before retry number `attempt` (1 for the first retry): uniform in
     /// `[0, min(maxDelay, base * 2^attempt)]`.
     public func delay(beforeRetry attempt: Int) -> Duration {
-        let ceiling = min(Double(maxDelay.components.seconds) + Double(maxDelay.components.attoseconds) / 1e18,
-                          (Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18) * pow(2, Double(attempt)))
+        let ceiling = min(maxDelay / .seconds(1), baseDelay / .seconds(1) * pow(2, Double(attempt)))
         return .nanoseconds(Int64(Double.random(in: 0...ceiling) * 1e9))
     }
 }

@@ -226,7 +226,7 @@ public struct Poller: Sendable {
                 } catch {
                     logger.error("DescribeRegions failed", metadata: ["account": "\(account.id)", "error": "\(error)"])
                     regions = [home]
-                    failures[SliceID(account: account.id, region: home)] = error as? AWSError ?? .malformed("ec2:DescribeRegions", "\(error)")
+                    failures[SliceID(account: account.id, region: home)] = error
                 }
             }
             for region in regions {

@@ -121,14 +121,14 @@ public final class InventoryStore {
         for doc in light { if let id = doc["_id"]?.stringValue { known[id] = doc } }
 
         var unchanged: [BSONValue] = []
-        var changedKeys: [String] = []
+        var changedKeys: Set<String> = []
         for key in order {
             guard let old = known[key] else { continue }
             if let lastSeen = old["LastSeen"]?.dateValue, lastSeen > poll.polledAt { continue }  // a newer poll already wrote it
             if old["ContentHash"]?.stringValue == byKey[key]!.hash, old["Present"]?.boolValue == true {
                 unchanged.append(.string(key))
             } else {
-                changedKeys.append(key)
+                changedKeys.insert(key)
             }
         }
         var previous: [String: BSONValue] = [:]

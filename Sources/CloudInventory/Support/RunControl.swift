@@ -83,7 +83,7 @@ public final class TokenBucket: Sendable {
             let wait: Double = state.withLock { s in
                 let now = ContinuousClock.now
                 let elapsed = now - s.last
-                s.tokens = min(burst, s.tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                s.tokens = min(burst, s.tokens + rate * (elapsed / .seconds(1)))
                 s.last = now
                 if s.tokens >= 1 {
                     s.tokens -= 1
