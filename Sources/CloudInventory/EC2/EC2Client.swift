@@ -12,10 +12,15 @@ public struct EC2Client: Sendable {
 
     public var region: String { query.endpoint.region }
 
+    /// The most pages one slice may take: 100,000 pages of 1000 is a hundred million
+    /// instances, far past any account's limit, yet it ends a server that pages forever
+    /// with fresh tokens (repeated tokens end sooner, at the first repeat).
+    public static let maxPages = 100_000
+
     /// Pages through DescribeInstances, handing each page's instances to `onPage` as they
     /// arrive, so memory stays at one page however large the fleet. Each instance document is
     /// the CLI's `Reservations[].Instances[]` entry plus `Region`, `ReservationId` and `OwnerId`.
-    /// Returns the number of instances seen.
+    /// An instance EC2 lists on two pages is handed over once. Returns the number handed over.
     @discardableResult
     public func describeInstances(pageSize: Int = EC2Client.pageSize, onPage: ([JSONValue]) throws -> Void) throws -> Int {
         try paginate(pageSize: pageSize, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
@@ -28,34 +33,46 @@ public struct EC2Client: Sendable {
         try paginate(pageSize: pageSize, fetch: fetchRenderedPage, next: { ($0.count, $0.nextToken) }, onPage: onPage)
     }
 
-    /// Follows `NextToken` with `MaxResults` until EC2 stops returning one.
-    private func paginate<Page>(pageSize: Int, fetch: ([(String, String)]) throws(AWSError) -> Page,
+    /// Follows `NextToken` with `MaxResults` until EC2 stops returning one. A token seen
+    /// before in this slice (a cycle, however long) or a page past `maxPages` is an error:
+    /// pagination always ends, and a slice that did not end properly marks nothing vanished.
+    /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats.
+    private func paginate<Page>(pageSize: Int, fetch: ([(String, String)], inout Set<String>) throws(AWSError) -> Page,
                                 next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void) throws -> Int {
         var nextToken: String?
+        var tokens = Set<String>()
+        var seen = Set<String>()
         var total = 0
         var pages = 0
         repeat {
+            guard pages < Self.maxPages else {
+                throw AWSError.malformed("ec2:DescribeInstances", "more than \(Self.maxPages) pages: pagination does not end")
+            }
             var parameters = [("MaxResults", String(pageSize))]
             if let nextToken { parameters.append(("NextToken", nextToken)) }
-            let page = try fetch(parameters)
+            let page = try fetch(parameters, &seen)
             let (count, token) = next(page)
             pages += 1
             total += count
             try onPage(page)
-            if let token, token == nextToken {
-                throw AWSError.malformed("ec2:DescribeInstances", "NextToken did not advance after page \(pages)")
+            if let token, !tokens.insert(token).inserted {
+                throw AWSError.malformed("ec2:DescribeInstances", "page \(pages) repeats an earlier NextToken: pagination would never end")
             }
             nextToken = token
         } while nextToken != nil
         return total
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)]) throws(AWSError) -> RenderedPage {
+    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>) throws(AWSError) -> RenderedPage {
         let body = try query.call("DescribeInstances", parameters)
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region) { return page }
-        // Anything unusual (a repeated element, malformed XML) takes the exact path, which
-        // either handles it or reports the error properly.
-        let values = try Self.decodeInstancesPage(body, region: region)
+        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region), page.instanceIds.count == page.count,
+           Self.allNew(page.instanceIds, in: &seen) {
+            return page
+        }
+        // Anything unusual (a repeated element or instance, an instance without an id,
+        // malformed XML) takes the exact path, which either handles it or reports the error.
+        var values = try Self.decodeInstancesPage(body, region: region)
+        values.instances = dropRepeats(values.instances, seen: &seen)
         var json: [UInt8] = []
         var states: [String: Int] = [:]
         for (i, instance) in values.instances.enumerated() {
@@ -63,12 +80,37 @@ public struct EC2Client: Sendable {
             instance.write(to: &json)
             states[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
         }
-        return RenderedPage(json: json, count: values.instances.count, states: states, nextToken: values.nextToken)
+        return RenderedPage(json: json, count: values.instances.count, states: states, nextToken: values.nextToken,
+                            instanceIds: values.instances.compactMap { $0["InstanceId"]?.stringValue })
     }
 
     /// One page, decoded. The response body dies here, before the page goes to the sink.
-    private func fetchPage(_ parameters: [(String, String)]) throws(AWSError) -> InstancesPage {
-        try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)
+    private func fetchPage(_ parameters: [(String, String)], seen: inout Set<String>) throws(AWSError) -> InstancesPage {
+        var page = try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)
+        page.instances = dropRepeats(page.instances, seen: &seen)
+        return page
+    }
+
+    /// Adds `ids` to `seen` and returns true when none was there and none repeats; leaves
+    /// `seen` unchanged otherwise.
+    private static func allNew(_ ids: [String], in seen: inout Set<String>) -> Bool {
+        let page = Set(ids)
+        guard page.count == ids.count, seen.isDisjoint(with: page) else { return false }
+        seen.formUnion(page)
+        return true
+    }
+
+    /// The instances whose id was not handed over yet (instances without an id are kept).
+    private func dropRepeats(_ instances: [JSONValue], seen: inout Set<String>) -> [JSONValue] {
+        let kept = instances.filter { instance in
+            guard let id = instance["InstanceId"]?.stringValue else { return true }
+            return seen.insert(id).inserted
+        }
+        if kept.count < instances.count {
+            query.logger.notice("EC2 listed instances twice; each is kept once",
+                                metadata: ["region": "\(region)", "repeats": "\(instances.count - kept.count)"])
+        }
+        return kept
     }
 
     struct InstancesPage {
@@ -128,10 +170,14 @@ public struct EC2Client: Sendable {
         } catch {
             throw AWSError.malformed("ec2:DescribeRegions", error.description)
         }
-        return (document["Regions"]?.arrayValue ?? []).compactMap { r in
+        let regions: [RegionInfo] = (document["Regions"]?.arrayValue ?? []).compactMap { r in
             guard let name = r["RegionName"]?.stringValue else { return nil }
             return RegionInfo(name: name, endpoint: r["Endpoint"]?.stringValue ?? "",
                               optInStatus: r["OptInStatus"]?.stringValue ?? "opt-in-not-required")
         }
+        // Every account has regions: none means the answer is not what it claims to be, and
+        // polling no region would report an empty inventory as complete.
+        guard !regions.isEmpty else { throw AWSError.malformed("ec2:DescribeRegions", "the response lists no region") }
+        return regions
     }
 }

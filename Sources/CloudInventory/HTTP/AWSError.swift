@@ -78,6 +78,21 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     ]
     static let transientCodes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"]
 
+    /// Codes that say the request's date was out of AWS's window, and codes that may mean it
+    /// (a signature dated too far off does not verify). The same two lists as the AWS SDKs'
+    /// clock-skew providers. Which of these really is skew is decided by the response's
+    /// `Date` header: see `SigningClock.correct`.
+    static let clockSkewCodes: Set<String> = [
+        "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture",
+        "InvalidSignatureException", "AuthFailure", "SignatureDoesNotMatch",
+    ]
+
+    /// True when the error may come from the host clock being off AWS's.
+    var mayBeClockSkew: Bool {
+        guard let errorCode else { return false }
+        return Self.clockSkewCodes.contains(errorCode)
+    }
+
     public var isThrottling: Bool {
         guard let errorCode else { return false }
         return Self.throttlingCodes.contains(errorCode)

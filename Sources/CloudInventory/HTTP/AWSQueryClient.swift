@@ -1,34 +1,34 @@
 import Foundation
 import Logging
 
-/// The run-wide shared state every AWS call takes part in.
-public struct RunContext: Sendable {
-    public var statistics: RunStatistics
-    public var quota: RetryQuota
-    public var budgets: RequestBudgets
-    public var cancellation: CancellationFlag
-
-    public init(statistics: RunStatistics = RunStatistics(), quota: RetryQuota = RetryQuota(),
-                budgets: RequestBudgets = RequestBudgets(), cancellation: CancellationFlag = CancellationFlag()) {
-        self.statistics = statistics
-        self.quota = quota
-        self.budgets = budgets
-        self.cancellation = cancellation
-    }
-}
-
 /// Calls one AWS Query-protocol service (EC2, STS) in one region: form-encoded POST,
 /// SigV4-signed, XML back, errors turned into `AWSError`, retries per `RetryPolicy`.
+/// A body is returned only once `QueryResponse.verify` has seen that it answers the action
+/// asked, so no caller ever reads an error page as an empty result.
 public final class AWSQueryClient: Sendable {
     public struct Configuration: Sendable {
         public var apiVersion: String
+        /// The XML namespace of the service's model. Nil: the one `modelNamespace` knows for
+        /// the service, if any.
+        public var xmlNamespace: String?
         public var retry: RetryPolicy = RetryPolicy()
         public var timeout: Duration = .seconds(30)
 
-        public init(apiVersion: String, retry: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30)) {
+        public init(apiVersion: String, xmlNamespace: String? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30)) {
             self.apiVersion = apiVersion
+            self.xmlNamespace = xmlNamespace
             self.retry = retry
             self.timeout = timeout
+        }
+    }
+
+    /// The namespace each service's model declares (botocore's `metadata.xmlNamespace`;
+    /// the wire form ends in `/`). Responses must carry it or none.
+    public static func modelNamespace(service: String, apiVersion: String) -> String? {
+        switch service {
+        case "ec2": return "http://ec2.amazonaws.com/doc/\(apiVersion)/"
+        case "sts": return "https://sts.amazonaws.com/doc/\(apiVersion)/"
+        default: return nil
         }
     }
 
@@ -36,15 +36,14 @@ public final class AWSQueryClient: Sendable {
     public let configuration: Configuration
     private let credentials: any CredentialProvider
     private let http: HTTPClient
-    private let logger: Logger
+    let logger: Logger
     private let run: RunContext
     /// `account/region`: the key of the request budget and of throttle counts.
     private let slice: String
-    private let clock: @Sendable () -> Date
+    private let namespace: String?
 
     public init(endpoint: ServiceEndpoint, configuration: Configuration, credentials: any CredentialProvider,
-                http: HTTPClient, logger: Logger, run: RunContext = RunContext(), account: String = "",
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                http: HTTPClient, logger: Logger, run: RunContext = RunContext(), account: String = "") {
         self.endpoint = endpoint
         self.configuration = configuration
         self.credentials = credentials
@@ -52,55 +51,71 @@ public final class AWSQueryClient: Sendable {
         self.logger = logger
         self.run = run
         self.slice = "\(account)/\(endpoint.region)"
-        self.clock = clock
+        self.namespace = configuration.xmlNamespace ?? Self.modelNamespace(service: endpoint.service, apiVersion: configuration.apiVersion)
     }
 
-    /// Performs `action` and returns the raw XML body of a successful response.
+    /// What one attempt came to, short of an error.
+    private enum Attempt {
+        case success([UInt8])
+        /// AWS refused the request's date and the signing clock was corrected: sign again.
+        case clockCorrected(AWSError)
+    }
+
+    /// Performs `action` and returns the raw XML body of a verified, successful response.
     public func call(_ action: String, _ parameters: [(String, String)] = []) throws(AWSError) -> [UInt8] {
         let operation = "\(endpoint.service):\(action)"
         let bucket = run.budgets.bucket(slice)
         var attempt = 1
         var quotaSpent: Int?
+        var clockCorrected = false
         while true {
             if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
             bucket.acquire(cancellation: run.cancellation)
+            let error: AWSError
             do {
-                let body = try attemptCall(action, parameters, operation: operation)
-                run.quota.release(quotaSpent)
-                return body
-            } catch {
-                if error.isThrottling { run.statistics.throttle(slice: slice) }
-                guard error.isRetryable, attempt < configuration.retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
-                guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
-                    logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
-                    throw error
+                switch try attemptCall(action, parameters, operation: operation) {
+                case let .success(body):
+                    run.quota.release(quotaSpent)
+                    return body
+                case let .clockCorrected(skew):
+                    // One free, immediate re-signing per call, as the SDKs do; a second
+                    // skew error takes the ordinary retry path.
+                    if !clockCorrected {
+                        clockCorrected = true
+                        continue
+                    }
+                    error = skew
                 }
-                quotaSpent = (quotaSpent ?? 0) + cost
-                run.statistics.retry()
-                let delay = configuration.retry.delay(beforeRetry: attempt)
-                logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-                var remaining = delay / .seconds(1)
-                while remaining > 0, !run.cancellation.isCancelled {
-                    Thread.sleep(forTimeInterval: min(remaining, 0.1))
-                    remaining -= 0.1
-                }
-                attempt += 1
+            } catch let failure {
+                error = failure
             }
+            try backOff(after: error, attempt: attempt, quotaSpent: &quotaSpent, operation: operation)
+            attempt += 1
         }
     }
 
-    private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String) throws(AWSError) -> [UInt8] {
-        let creds: Credentials
-        do {
-            guard let c = try credentials.credentials() else {
-                throw AWSError.credentials(operation, "no credentials available")
-            }
-            creds = c
-        } catch let error as AWSError {
+    /// Throws `error` unless the retry policy, the quota and the stop flag allow another
+    /// attempt; otherwise sleeps the backoff (waking for a stop).
+    private func backOff(after error: AWSError, attempt: Int, quotaSpent: inout Int?, operation: String) throws(AWSError) {
+        if error.isThrottling { run.statistics.throttle(slice: slice) }
+        guard error.isRetryable, attempt < configuration.retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
+        guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
+            logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
             throw error
-        } catch {
-            throw AWSError.credentials(operation, "\(error)")
         }
+        quotaSpent = (quotaSpent ?? 0) + cost
+        run.statistics.retry()
+        let delay = configuration.retry.delay(beforeRetry: attempt)
+        logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
+        var remaining = delay / .seconds(1)
+        while remaining > 0, !run.cancellation.isCancelled {
+            Thread.sleep(forTimeInterval: min(remaining, 0.1))
+            remaining -= 0.1
+        }
+    }
+
+    private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String) throws(AWSError) -> Attempt {
+        let creds = try currentCredentials(operation)
         let form = [("Action", action), ("Version", configuration.apiVersion)] + parameters
         var request = SignableRequest(
             method: "POST",
@@ -111,7 +126,8 @@ public final class AWSQueryClient: Sendable {
             ],
             body: Array(PercentEncoding.formBody(form).utf8)
         )
-        SigV4Signer(credentials: creds, region: endpoint.region, service: endpoint.service).sign(&request, date: clock())
+        let signing = run.clock.now()
+        SigV4Signer(credentials: creds, region: endpoint.region, service: endpoint.service).sign(&request, date: signing.date)
         let response: HTTPResponse
         do {
             response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),
@@ -121,23 +137,44 @@ public final class AWSQueryClient: Sendable {
         }
         run.statistics.request(bytes: response.body.count)
         guard (200..<300).contains(response.status) else {
-            throw Self.error(from: response, operation: operation)
+            let error = QueryResponse.error(from: response, operation: operation)
+            if error.mayBeClockSkew, correctClock(response, signing: signing, operation: operation) {
+                return .clockCorrected(error)
+            }
+            throw error
         }
-        return response.body
+        try QueryResponse.verify(response, action: action, namespace: namespace, operation: operation)
+        return .success(response.body)
     }
 
-    /// EC2 errors are `Response/Errors/Error/{Code,Message}` + `RequestID`; STS and the other
-    /// Query services use `ErrorResponse/Error/{Code,Message}` + `RequestId`.
-    static func error(from response: HTTPResponse, operation: String) -> AWSError {
-        let requestIdHeader = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
-        guard let root = try? XMLNode.parse(response.body) else {
-            return .service(operation, code: "HTTP\(response.status)", message: "HTTP \(response.status) with an unreadable body",
-                            requestId: requestIdHeader, status: response.status)
+    private func currentCredentials(_ operation: String) throws(AWSError) -> Credentials {
+        do {
+            guard let c = try credentials.credentials() else {
+                throw AWSError.credentials(operation, "no credentials available")
+            }
+            return c
+        } catch let error as AWSError {
+            throw error
+        } catch {
+            throw AWSError.credentials(operation, "\(error)")
         }
-        let error = root["Errors", "Error"] ?? root["Error"]
-        let code = error?["Code"]?.text ?? "HTTP\(response.status)"
-        let message = error?["Message"]?.text ?? "HTTP \(response.status)"
-        let requestId = root["RequestID"]?.text ?? root["RequestId"]?.text ?? requestIdHeader
-        return .service(operation, code: code, message: message, requestId: requestId, status: response.status)
+    }
+
+    /// Learns the clock offset from the response's `Date`; true when a new signature would
+    /// carry a different date. Warns when the run's offset changes (once, in practice).
+    private func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
+        guard let header = response.header("Date"), let serverDate = SigningClock.parseHTTPDate(header) else { return false }
+        let (retry, changed) = run.clock.correct(serverDate: serverDate, signedAt: signing.date, offsetUsed: signing.offset)
+        if let changed {
+            logger.warning("the host clock is off AWS's time; signing with AWS's time from now on",
+                           metadata: ["skew": "\(changed >= 0 ? "+" : "")\(Int(changed)) s", "operation": "\(operation)",
+                                      "hint": "AWS is ahead of the host by the skew; fix the host's time sync (NTP)"])
+        }
+        return retry
+    }
+
+    /// Kept for callers of the earlier API: the error a failed response carries.
+    static func error(from response: HTTPResponse, operation: String) -> AWSError {
+        QueryResponse.error(from: response, operation: operation)
     }
 }

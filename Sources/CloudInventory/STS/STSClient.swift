@@ -17,15 +17,20 @@ public struct STSClient: Sendable {
 
     public func getCallerIdentity() throws(AWSError) -> CallerIdentity {
         let body = try query.call("GetCallerIdentity")
-        let root: XMLNode
+        let values: [String?]
         do {
-            root = try XMLNode.parse(body)
+            values = try QueryResponse.fields(body, [["GetCallerIdentityResult", "Account"], ["GetCallerIdentityResult", "Arn"],
+                                                     ["GetCallerIdentityResult", "UserId"]]).values
         } catch {
             throw AWSError.malformed("sts:GetCallerIdentity", error.description)
         }
-        guard let result = root["GetCallerIdentityResult"], let account = result["Account"]?.text, let arn = result["Arn"]?.text else {
+        guard let account = values[0], let arn = values[1] else {
             throw AWSError.malformed("sts:GetCallerIdentity", "no GetCallerIdentityResult/Account and Arn")
         }
-        return CallerIdentity(account: account, arn: arn, userId: result["UserId"]?.text ?? "")
+        // The account keys every stored instance: only a real account id may.
+        guard account.utf8.count == 12, account.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            throw AWSError.malformed("sts:GetCallerIdentity", "Account \"\(account.prefix(40))\" is not a 12-digit account id")
+        }
+        return CallerIdentity(account: account, arn: arn, userId: values[2] ?? "")
     }
 }

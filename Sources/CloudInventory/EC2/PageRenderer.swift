@@ -7,6 +7,16 @@ public struct RenderedPage: Sendable {
     /// Instances by `State.Name`, for the run summary and metrics.
     public var states: [String: Int]
     public var nextToken: String?
+    /// The `InstanceId` of each rendered instance, in order (pagination keeps each id once).
+    public var instanceIds: [String] = []
+
+    public init(json: [UInt8], count: Int, states: [String: Int], nextToken: String?, instanceIds: [String] = []) {
+        self.json = json
+        self.count = count
+        self.states = states
+        self.nextToken = nextToken
+        self.instanceIds = instanceIds
+    }
 
     /// The same instances as values, for sinks that need them.
     public func values() throws -> [JSONValue] {
@@ -65,8 +75,9 @@ extension ShapeDecoder {
                 while let item = try nextItem(of: child) {
                     var buffer: [UInt8] = []
                     buffer.reserveCapacity(4096)
-                    let state = try renderObject(shape: instanceShape, element: item, into: &buffer, open: true)
+                    let (state, id) = try renderObject(shape: instanceShape, element: item, into: &buffer, open: true)
                     page.states[state ?? "unknown", default: 0] += 1
+                    if let id { page.instanceIds.append(id) }
                     pending.append(buffer)
                 }
             } else if members[m].name == "ReservationId" {
@@ -93,11 +104,13 @@ extension ShapeDecoder {
     }
 
     /// Renders a structure. With `open`, the closing brace is left off for the caller to add
-    /// fields. Returns `State.Name` when the structure has one (instances do).
+    /// fields. Returns `State.Name` and `InstanceId` when the structure has them (instances do).
     @discardableResult
-    private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout [UInt8], open: Bool = false) throws(XMLError) -> String? {
+    private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout [UInt8],
+                                       open: Bool = false) throws(XMLError) -> (state: String?, id: String?) {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
         var state: String?
+        var id: String?
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
         out.append(UInt8(ascii: "{"))
@@ -118,12 +131,16 @@ extension ShapeDecoder {
                 let value = try decode(shape: members[m].shape, element: child)
                 state = value["Name"]?.stringValue
                 value.write(to: &out)
+            } else if members[m].name == "InstanceId", case .scalar(.string) = shapes[members[m].shape] {
+                let text = try scanner.readText(startName: child)
+                JSONValue.writeString(text, to: &out)
+                id = text
             } else {
                 try render(shape: members[m].shape, element: child, into: &out)
             }
         }
         if !open { out.append(UInt8(ascii: "}")) }
-        return state
+        return (state, id)
     }
 
     private mutating func render(shape: Int, element: Range<Int>, into out: inout [UInt8]) throws(XMLError) {
