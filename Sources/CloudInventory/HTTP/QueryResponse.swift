@@ -26,25 +26,31 @@ enum QueryResponse {
             }
             return
         }
-        if name == "Response" || name == "ErrorResponse", case let error = self.error(from: response, operation: operation), error.errorCode != nil {
-            throw error
+        if name == "Response" || name == "ErrorResponse", errorDocument(response.body)?.code != nil {
+            throw error(from: response, operation: operation)
         }
         throw AWSError.malformed(operation, "expected <\(expected)>, got <\(name.prefix(64))>")
     }
 
-    /// The error a failed response carries. EC2 errors are `Response/Errors/Error/{Code,Message}`
-    /// + `RequestID`; STS and the other Query services use `ErrorResponse/Error/{Code,Message}`
-    /// + `RequestId`. A body without a code becomes `HTTP<status>`.
+    /// The error a failed response carries. A body without a code becomes `HTTP<status>`.
     static func error(from response: HTTPResponse, operation: String) -> AWSError {
         let requestIdHeader = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
-        let paths = [["Errors", "Error", "Code"], ["Errors", "Error", "Message"], ["Error", "Code"], ["Error", "Message"],
-                     ["RequestID"], ["RequestId"]]
-        guard let v = try? fields(response.body, paths, lenient: true).values else {
+        guard let found = errorDocument(response.body) else {
             return .service(operation, code: "HTTP\(response.status)", message: "HTTP \(response.status) with an unreadable body",
                             requestId: requestIdHeader, status: response.status)
         }
-        return .service(operation, code: v[0] ?? v[2] ?? "HTTP\(response.status)", message: v[1] ?? v[3] ?? "HTTP \(response.status)",
-                        requestId: v[4] ?? v[5] ?? requestIdHeader, status: response.status)
+        return .service(operation, code: found.code ?? "HTTP\(response.status)", message: found.message ?? "HTTP \(response.status)",
+                        requestId: found.requestId ?? requestIdHeader, status: response.status)
+    }
+
+    /// EC2 errors are `Response/Errors/Error/{Code,Message}` + `RequestID`; STS and the other
+    /// Query services use `ErrorResponse/Error/{Code,Message}` + `RequestId`. Nil when the body
+    /// is not XML. Lenient: text nested inside a message is ignored, not an error.
+    private static func errorDocument(_ body: [UInt8]) -> (code: String?, message: String?, requestId: String?)? {
+        let paths = [["Errors", "Error", "Code"], ["Errors", "Error", "Message"], ["Error", "Code"], ["Error", "Message"],
+                     ["RequestID"], ["RequestId"]]
+        guard let v = try? fields(body, paths, lenient: true).values else { return nil }
+        return (v[0] ?? v[2], v[1] ?? v[3], v[4] ?? v[5])
     }
 
     /// The text of the first element at each path below the root (`["Errors", "Error", "Code"]`),
