@@ -186,10 +186,13 @@ import Testing
     /// 10,000 levels of nesting in an error body, an STS reply and an EC2 page: a clear
     /// error, never a stack overflow.
     @Test(arguments: [("DescribeInstances", "deep_error"), ("DescribeInstances", "deep_reply"), ("GetCallerIdentity", "deep_error"),
-                      ("GetCallerIdentity", "deep_reply"), ("DescribeRegions", "deep_reply")])
+                      ("GetCallerIdentity", "deep_reply"), ("DescribeRegions", "deep_reply"), ("AssumeRole", "deep_reply"),
+                      ("AssumeRole", "deep_error")])
     func deeplyNestedXMLIsAnErrorNotACrash(_ action: String, _ mode: String) throws {
         let server = try HostileServer(modes: [action: mode])
-        let arguments = ["--region", "us-east-1", "--max-attempts", "1"] + (action == "DescribeRegions" ? ["--all-regions"] : [])
+        var arguments = ["--region", "us-east-1", "--max-attempts", "1"]
+        if action == "DescribeRegions" { arguments.append("--all-regions") }
+        if action == "AssumeRole" { arguments += ["--assume-role", "arn:aws:iam::222222222222:role/poller"] }
         let result = try server.poll(arguments)
         #expect([3, 4].contains(result.status), "\(action)/\(mode): exit \(result.status) \(result.stderr)")
         #expect(result.finalLine != nil, "\(result.stderr)")
@@ -211,8 +214,10 @@ import Testing
         // LEAD: once the transport's body cap is merged, tighten to: error.lowercased().contains("too large")
     }
 
-    @Test func aHugeIMDSBodyIsACredentialError() throws {
-        let server = try HostileServer(modes: ["imds": "huge"])
+    /// A 100 MB credentials document, or a portal page, from IMDS: credentials unavailable.
+    @Test(arguments: ["huge", "html"])
+    func aHostileIMDSIsACredentialError(_ mode: String) throws {
+        let server = try HostileServer(modes: ["imds": mode])
         let result = try server.poll(["--region", "us-east-1"], environment: server.environment(imds: true))
         #expect(result.status == 3, "\(result.stderr)")
         #expect(result.finalLine?.contains("credentials unavailable") == true, "\(result.stderr)")

@@ -168,7 +168,7 @@ public final class AWSQueryClient: Sendable {
         if let changed {
             logger.warning("the host clock is off AWS's time; signing with AWS's time from now on",
                            metadata: ["skew": "\(changed >= 0 ? "+" : "")\(Int(changed)) s", "operation": "\(operation)",
-                                      "hint": "AWS is ahead of the host by the skew; fix the host's time sync (NTP)"])
+                                      "hint": "skew is AWS's time minus the host's; fix the host's time sync (NTP)"])
         }
         return retry
     }

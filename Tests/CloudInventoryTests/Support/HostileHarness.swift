@@ -90,9 +90,12 @@ final class HostileServer: @unchecked Sendable {
 }
 
 extension ProcessResult {
-    /// The run's final `inventory-poller:` line (found by content, so a timestamp prefix is fine).
+    /// The run's final `inventory-poller:` line: one that starts so, or after a single
+    /// timestamp token (log lines have a timestamp and a level before the label).
     var finalLine: String? {
-        stderr.split(separator: "\n").last { $0.contains("inventory-poller: ") }.map(String.init)
+        stderr.split(separator: "\n").last { line in
+            line.hasPrefix("inventory-poller: ") || line.split(separator: " ", maxSplits: 1).last?.hasPrefix("inventory-poller: ") == true
+        }.map(String.init)
     }
 
     /// stdout as the `--format json` document.
