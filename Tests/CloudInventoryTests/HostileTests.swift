@@ -63,7 +63,7 @@ import Testing
         #expect(snap.events.filter { $0["Type"] as? String == "vanished" }.count == 1)
     }
 
-    @Test(arguments: notAnswers + ["no_regions"])
+    @Test(arguments: notAnswers + ["no_regions", "no_enabled_regions"])
     func allRegionsWithoutAVerifiedRegionListIsAnError(_ mode: String) throws {
         let server = try HostileServer(modes: ["DescribeRegions": mode])
         let result = try server.poll(["--all-regions", "--region", "us-east-1", "--format", "json", "--max-attempts", "1"])

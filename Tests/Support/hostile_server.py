@@ -16,6 +16,7 @@ has a mode, "ok" by default:
   other_operation  HTTP 200 with another operation's well-formed response
   wrong_namespace  the right root element in a foreign XML namespace
   no_regions       (DescribeRegions) a well-formed answer listing no region
+  no_enabled_regions  (DescribeRegions) only regions that are not opted in
   empty            HTTP 200, empty body
   truncated        the ok body cut in half
   deep_error       HTTP 400, an error document whose message nests 10,000 elements
@@ -279,6 +280,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, ok.replace(EC2_NS, "http://example.com/not-aws/").replace(STS_NS, "http://example.com/not-aws/")
         if mode == "no_regions":
             return 200, regions_body([])
+        if mode == "no_enabled_regions":
+            return 200, regions_body([("ap-east-1", "not-opted-in"), ("me-south-1", "not-opted-in")])
         if mode == "empty":
             return 200, ""
         if mode == "truncated":

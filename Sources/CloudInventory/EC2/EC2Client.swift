@@ -175,9 +175,11 @@ public struct EC2Client: Sendable {
             return RegionInfo(name: name, endpoint: r["Endpoint"]?.stringValue ?? "",
                               optInStatus: r["OptInStatus"]?.stringValue ?? "opt-in-not-required")
         }
-        // Every account has regions: none means the answer is not what it claims to be, and
-        // polling no region would report an empty inventory as complete.
-        guard !regions.isEmpty else { throw AWSError.malformed("ec2:DescribeRegions", "the response lists no region") }
+        // Every account has enabled regions: none means the answer is not what it claims to
+        // be, and polling no region would report an empty inventory as complete.
+        guard regions.contains(where: \.isEnabled) else {
+            throw AWSError.malformed("ec2:DescribeRegions", "the response lists no enabled region")
+        }
         return regions
     }
 }
