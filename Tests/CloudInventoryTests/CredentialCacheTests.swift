@@ -10,7 +10,12 @@ import Testing
 /// request during a slow IMDS read ends it at once.
 @Suite struct CredentialCacheTests {
     static func credentialFetches(_ world: World, _ imds: World.IMDSHandle) throws -> Int {
-        try world.requests(imds).filter { $0.0 == "GET" && $0.1.hasSuffix("/security-credentials/inventory-poller") }.count
+        try world.requests(imds).filter { $0.0 == "GET" && $0.2 != 0 && $0.1.hasSuffix("/security-credentials/inventory-poller") }.count
+    }
+
+    /// The stalled credentials read has arrived at IMDS (logged with status 0 on arrival).
+    static func credentialsReadInFlight(_ world: World, _ imds: World.IMDSHandle) -> Bool {
+        ((try? world.requests(imds)) ?? []).contains { $0.2 == 0 }
     }
 
     /// Values gathered from several threads.
@@ -66,8 +71,8 @@ import Testing
         let imds = try world.newIMDS()
         let (client, http) = IMDSTests.client(imds.url)
         defer { http.close() }
-        // The world's credentials last an hour; a two-hour margin makes every call a refresh.
-        let provider = IMDSCredentialProvider(imds: client, refreshMargin: 7200)
+        // A margin longer than any credentials last makes every call a refresh.
+        let provider = IMDSCredentialProvider(imds: client, refreshMargin: 10 * 365 * 86400)
         for _ in 0..<2 { _ = try provider.credentials() }
         #expect(try Self.credentialFetches(world, imds) == 2)
     }
@@ -111,9 +116,7 @@ import Testing
         configuration.timeout = .seconds(30)  // only the stop request can end the read
         let provider = IMDSCredentialProvider(imds: IMDSClient(configuration: configuration, http: http, logger: Logger(label: "test")))
         Thread {
-            // Once the role list has been read, the credentials read is the one in flight.
-            for _ in 0..<100 where (try? world.requests(imds).count) ?? 0 < 2 { Thread.sleep(forTimeInterval: 0.05) }
-            Thread.sleep(forTimeInterval: 0.2)
+            for _ in 0..<400 where !Self.credentialsReadInFlight(world, imds) { Thread.sleep(forTimeInterval: 0.02) }
             cancellation.cancel()
         }.start()
         let error = #expect(throws: CredentialError.self) { try provider.credentials() }
@@ -122,12 +125,15 @@ import Testing
 
     @Test func sigtermWhileFetchingCredentialsExits143() async throws {
         let world = try await World.shared()
-        let imds = try world.newIMDS(faults: ["stall_credentials_seconds": 20])
-        let run = try world.startPoll(["--region", "eu-west-1"], environment: world.pollerEnvironment(imds: imds.url))
-        // Wait (bounded) until the poller has read the role list: it is now in the credentials read.
-        for _ in 0..<200 where (try? world.requests(imds).count) ?? 0 < 2 { Thread.sleep(forTimeInterval: 0.05) }
+        let imds = try world.newIMDS(faults: ["stall_credentials_seconds": 90])
+        var env = world.pollerEnvironment(imds: imds.url)
+        env["AWS_METADATA_SERVICE_TIMEOUT"] = "60"  // only the signal can end the read
+        let run = try world.startPoll(["--region", "eu-west-1"], environment: env)
+        // Wait (bounded) until the poller is inside the stalled credentials read.
+        for _ in 0..<500 where !Self.credentialsReadInFlight(world, imds) { try await Task.sleep(for: .milliseconds(20)) }
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
+        #expect(result.stderr.contains("stopped by signal"), "\(result.stderr)")
     }
 }

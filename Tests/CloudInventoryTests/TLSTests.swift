@@ -29,7 +29,11 @@ import Testing
         let identity = try Self.sts(front.url(front.good), http: http, world: world).getCallerIdentity()
         #expect(identity.account == world.account)
         _ = try Self.sts(front.url(front.good), http: http, world: world).getCallerIdentity()
-        #expect(http.statistics.connectionsOpened == 1, "the TLS connection is kept alive")
+        // Connections are reused over TLS exactly as they are over plain HTTP to moto.
+        let plain = HTTPClient(logger: Logger(label: "test"))
+        defer { plain.close() }
+        for _ in 0..<2 { _ = try Self.sts(world.motoURL, http: plain, world: world).getCallerIdentity() }
+        #expect(http.statistics.connectionsOpened == plain.statistics.connectionsOpened)
     }
 
     /// Each refused certificate: a TLS error, not retryable, naming the problem.

@@ -24,7 +24,8 @@ class Faults:
         self.no_role = False        # security-credentials/ answers 404, as with no role attached
         self.credentials_code = "Success"  # e.g. "AssumeRoleUnauthorizedAccess"
         self.no_expiration = False  # the credentials document has no Expiration
-        self.stall_credentials_seconds = 0.0  # sleep before answering the role's credentials
+        self.credentials_body = None  # the credentials document, replaced by this raw text
+        self.stall_credentials_seconds = 0.0  # sleep before answering the role's credentials (logged as status 0 on arrival)
         # The role's credentials document, and any POST, answer with this many bytes of
         # filler: "length" announces them in Content-Length, "chunked" streams them with no
         # length. Sending stops when the client hangs up, or after huge_body bytes.
@@ -171,9 +172,15 @@ def make_handler(state):
                     self._send(200, state.role)
             elif path == creds_prefix + state.role and not state.faults.no_role:
                 if state.faults.stall_credentials_seconds:
+                    # Logged on arrival with status 0, so a test knows the read is in flight.
+                    with state.lock:
+                        state.requests.append((self.command, self.path, 0))
                     time.sleep(state.faults.stall_credentials_seconds)
                 if state.faults.huge_body:
                     self._send_huge()
+                    return
+                if state.faults.credentials_body is not None:
+                    self._send(200, state.faults.credentials_body)
                     return
                 c = dict(state.credentials)
                 if state.faults.no_expiration:

@@ -21,12 +21,20 @@ public final class IMDSClient: Sendable {
 
         public init() {}
 
-        /// The SDKs' switch: `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
+        /// The SDKs' switches: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, and
+        /// `AWS_METADATA_SERVICE_TIMEOUT` (seconds, up to 60) and
+        /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (1 to 10). Values outside those ranges are ignored.
         public init(environment: Environment) {
             if let endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] {
                 var e = endpoint
                 while e.hasSuffix("/") { e.removeLast() }
                 self.endpoint = e
+            }
+            if let text = environment["AWS_METADATA_SERVICE_TIMEOUT"], let seconds = Double(text), seconds > 0, seconds <= 60 {
+                timeout = .milliseconds(Int((seconds * 1000).rounded()))
+            }
+            if let text = environment["AWS_METADATA_SERVICE_NUM_ATTEMPTS"], let attempts = Int(text), (1...10).contains(attempts) {
+                maxAttempts = attempts
             }
         }
     }
