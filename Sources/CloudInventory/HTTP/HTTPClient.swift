@@ -94,7 +94,7 @@ public final class HTTPClient: Sendable {
             guard let h = state.handle else {
                 return .failure(HTTPError(.other, host: host, detail: "HTTP client used after close()"))
             }
-            let transfer = Transfer(request: request, host: host, configuration: configuration, cancellation: cancellation)
+            let transfer = HTTPTransfer(request: request, host: host, configuration: configuration, cancellation: cancellation)
             let result = transfer.perform(handle: h)
             state.statistics.requests += 1
             var connects = 0

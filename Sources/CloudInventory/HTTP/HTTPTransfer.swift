@@ -3,7 +3,7 @@ import Foundation
 
 /// One request on a libcurl easy handle: options set, callbacks collecting the response,
 /// the outcome mapped to `HTTPResponse` or a typed `HTTPError`.
-struct Transfer {
+struct HTTPTransfer {
     let request: HTTPRequest
     let host: String
     let configuration: HTTPClient.Configuration
