@@ -100,4 +100,15 @@ import Testing
             #expect(errorLines.count == 1, "\(result.stderr)")
         }
     }
+
+    @Test func aMissingBundleIsOneLineAndExit2() async throws {
+        let world = try await World.shared()
+        let front = try await TLSFront.shared()
+        let missing = Harness.temporaryDirectory().appendingPathComponent("no-such-ca.pem").path
+        var env = world.pollerEnvironment(endpoint: front.url(front.good))
+        env["AWS_CA_BUNDLE"] = missing
+        let result = try world.poll(["--region", "ap-southeast-2"], environment: env)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").filter { $0.contains("AWS_CA_BUNDLE names \(missing)") }.count == 1, "\(result.stderr)")
+    }
 }

@@ -34,7 +34,7 @@ public final class HTTPClient: Sendable {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: caBundle, isDirectory: &isDirectory), !isDirectory.boolValue,
                   FileManager.default.isReadableFile(atPath: caBundle) else {
-                throw HTTPError(.configuration, host: "AWS_CA_BUNDLE",
+                throw HTTPError(.configuration, host: "",
                                 detail: "AWS_CA_BUNDLE names \(caBundle), which is not a readable file")
             }
         }

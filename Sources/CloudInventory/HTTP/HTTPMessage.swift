@@ -81,7 +81,8 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        kind == .tls ? "TLS failure: \(detail) (\(host))" : "\(detail) (\(host))"
+        let text = kind == .tls ? "TLS failure: \(detail)" : detail
+        return host.isEmpty ? text : "\(text) (\(host))"
     }
 
     public var isTimeout: Bool { kind == .timeout }
