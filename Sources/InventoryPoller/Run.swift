@@ -35,6 +35,7 @@ extension InventoryPollerCommand {
         let context = RunEnvironment(environment: environment, logger: logger, http: http,
                                      imds: IMDSClient(configuration: .init(environment: environment), http: http, logger: logger),
                                      run: run, signals: signals)
+        do { try http.configuration.validate() } catch { Self.writeError("\(error)"); return .usage }
         if check { return runCheck(context) }
 
         let lock = RunLock(path: lockFile ?? RunLock.defaultPath(environment: environment))
