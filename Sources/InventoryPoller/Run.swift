@@ -30,11 +30,12 @@ extension InventoryPollerCommand {
         let environment = Environment.process
         let run = RunContext()
         let signals = SignalWatcher(cancellation: run.cancellation, logger: logger)
-        let http = HTTPClient(logger: logger, cancellation: run.cancellation)
+        let http = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
         defer { http.close() }
         let context = RunEnvironment(environment: environment, logger: logger, http: http,
                                      imds: IMDSClient(configuration: .init(environment: environment), http: http, logger: logger),
                                      run: run, signals: signals)
+        do { try http.configuration.validate() } catch { Self.writeError("\(error)"); return .usage }
         if check { return runCheck(context) }
 
         let lock = RunLock(path: lockFile ?? RunLock.defaultPath(environment: environment))
@@ -79,6 +80,9 @@ extension InventoryPollerCommand {
         do {
             guard let creds = try credentials.credentials() else { throw CredentialError("no credentials") }
             logger.info("credentials", metadata: ["source": "\(creds.source)"])
+        } catch let error as CredentialError where error.isCancelled {
+            Self.writeError("stopped by signal while fetching credentials: \(error)")
+            return context.signals.received == SIGINT ? .interrupted : .terminated
         } catch {
             Self.writeError("credentials unavailable: \(error)")
             return .credentials

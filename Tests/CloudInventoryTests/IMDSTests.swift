@@ -114,4 +114,25 @@ import Testing
         let error = #expect(throws: IMDSClient.Error.self) { try client.get("meta-data/placement/region") }
         #expect(error?.kind == .unreachable)
     }
+
+    /// The credentials document is read by the project's total JSON parser: anything that is
+    /// not a JSON object with the fields is one clear error, never a trap.
+    @Test(arguments: ["<html>captive portal</html>", "{\"Code\": \"Success\", \"AccessKeyId\": ", "[\"Success\"]",
+                      String(repeating: "[", count: 100_000), "{\"Code\": \"Success\", \"AccessKeyId\": 7, \"SecretAccessKey\": \"s\"}"])
+    func unreadableCredentialsAreReported(_ body: String) async throws {
+        let world = try await World.shared()
+        let imds = try world.newIMDS(faults: ["credentials_body": body])
+        let (client, http) = Self.client(imds.url)
+        defer { http.close() }
+        let error = #expect(throws: CredentialError.self) { try IMDSCredentialProvider(imds: client).credentials() }
+        #expect(error?.isUnavailable == true)
+        #expect(error?.description.contains("role inventory-poller") == true, "\(String(describing: error))")
+    }
+
+    @Test func theSDKsTimeoutAndAttemptVariablesAreRead() {
+        let set = IMDSClient.Configuration(environment: Environment(["AWS_METADATA_SERVICE_TIMEOUT": "2.5", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "5"]))
+        #expect(set.timeout == .milliseconds(2500) && set.maxAttempts == 5)
+        let silly = IMDSClient.Configuration(environment: Environment(["AWS_METADATA_SERVICE_TIMEOUT": "-1", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "1e9"]))
+        #expect(silly.timeout == IMDSClient.Configuration().timeout && silly.maxAttempts == IMDSClient.Configuration().maxAttempts)
+    }
 }

@@ -23,6 +23,14 @@ class Faults:
         self.token_ttl_cap = None   # tokens live at most this many seconds
         self.no_role = False        # security-credentials/ answers 404, as with no role attached
         self.credentials_code = "Success"  # e.g. "AssumeRoleUnauthorizedAccess"
+        self.no_expiration = False  # the credentials document has no Expiration
+        self.credentials_body = None  # the credentials document, replaced by this raw text
+        self.stall_credentials_seconds = 0.0  # sleep before answering the role's credentials (logged as status 0 on arrival)
+        # The role's credentials document, and any POST, answer with this many bytes of
+        # filler: "length" announces them in Content-Length, "chunked" streams them with no
+        # length. Sending stops when the client hangs up, or after huge_body bytes.
+        self.huge_body = 0
+        self.huge_body_mode = "chunked"
 
     def update(self, changes):
         for key, value in changes.items():
@@ -64,6 +72,43 @@ def make_handler(state):
             self.wfile.write(data)
             with state.lock:
                 state.requests.append((self.command, self.path, status))
+
+        def _send_huge(self):
+            """Streams faults.huge_body bytes in 64 KiB pieces; a bounded loop that ends early
+            when the client closes the connection."""
+            total = int(state.faults.huge_body)
+            chunked = state.faults.huge_body_mode == "chunked"
+            piece = b"x" * 65536
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(total))
+            self.end_headers()
+            with state.lock:
+                state.requests.append((self.command, self.path, 200))
+            sent = 0
+            try:
+                while sent < total:
+                    n = min(len(piece), total - sent)
+                    data = piece[:n]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (n, data) if chunked else data)
+                    sent += n
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            if state.faults.huge_body:
+                self._send_huge()
+            else:
+                self._send(404, "Not Found")
 
         def _preamble(self):
             f = state.faults
@@ -126,7 +171,20 @@ def make_handler(state):
                 else:
                     self._send(200, state.role)
             elif path == creds_prefix + state.role and not state.faults.no_role:
+                if state.faults.stall_credentials_seconds:
+                    # Logged on arrival with status 0, so a test knows the read is in flight.
+                    with state.lock:
+                        state.requests.append((self.command, self.path, 0))
+                    time.sleep(state.faults.stall_credentials_seconds)
+                if state.faults.huge_body:
+                    self._send_huge()
+                    return
+                if state.faults.credentials_body is not None:
+                    self._send(200, state.faults.credentials_body)
+                    return
                 c = dict(state.credentials)
+                if state.faults.no_expiration:
+                    c.pop("Expiration", None)
                 body = {"Code": state.faults.credentials_code, "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         "Type": "AWS-HMAC"}
                 if state.faults.credentials_code == "Success":

@@ -3,32 +3,32 @@ import Logging
 import Synchronization
 
 /// Credentials for another account through STS AssumeRole, signed with the base (instance)
-/// credentials. Cached, and renewed five minutes before they expire, so a long run across
-/// many accounts never signs with a dead key.
+/// credentials. Cached by one `CachingCredentialProvider` shared by every worker of the
+/// account, and renewed five minutes before they expire, so a long run across many accounts
+/// never signs with a dead key and never calls STS once per worker.
 public final class AssumeRoleCredentialProvider: CredentialProvider {
     public let roleArn: String
     public let externalId: String?
     public let sessionName: String
     /// The account the role lives in, from its ARN (`arn:aws:iam::<account>:role/<name>`).
     public let account: String
-    private let sts: AWSQueryClient
-    private let cache = Mutex<Credentials?>(nil)
+    private let cache: CachingCredentialProvider
     /// Renew when this close to expiry. Five minutes leaves room for one slow page.
-    public let refreshMargin: TimeInterval
+    public var refreshMargin: TimeInterval { cache.refreshMargin }
 
     public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
-                refreshMargin: TimeInterval = 300) throws(CredentialError) {
-        self.refreshMargin = refreshMargin
+                refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
         let parts = roleArn.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4].count == 12, parts[4].allSatisfy(\.isNumber),
               parts[5].hasPrefix("role/") else {
-            throw CredentialError("\"\(roleArn)\" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+            throw CredentialError.invalidConfiguration("\"\(roleArn)\" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         }
         self.roleArn = roleArn
         self.externalId = externalId
         self.sessionName = sessionName
         self.account = String(parts[4])
-        self.sts = sts
+        self.cache = CachingCredentialProvider(Fetcher(roleArn: roleArn, externalId: externalId, sessionName: sessionName, sts: sts),
+                                               refreshMargin: refreshMargin)
     }
 
     /// `inventory-poller-<host>`, trimmed to STS's 64 characters and allowed set.
@@ -38,24 +38,31 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
     }
 
     public func credentials() throws -> Credentials? {
-        if let cached = cache.withLock({ $0 }), let exp = cached.expiration, exp.timeIntervalSinceNow > refreshMargin {
-            return cached
+        try cache.credentials()
+    }
+
+    /// One uncached AssumeRole call.
+    private struct Fetcher: CredentialProvider {
+        let roleArn: String
+        let externalId: String?
+        let sessionName: String
+        let sts: AWSQueryClient
+
+        func credentials() throws -> Credentials? {
+            var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
+            if let externalId { parameters.append(("ExternalId", externalId)) }
+            let body = try sts.call("AssumeRole", parameters)
+            let root: XMLNode
+            do {
+                root = try XMLNode.parse(body)
+            } catch {
+                throw AWSError.malformed("sts:AssumeRole", error.description)
+            }
+            guard let c = root["AssumeRoleResult", "Credentials"], let key = c["AccessKeyId"]?.text, let secret = c["SecretAccessKey"]?.text else {
+                throw AWSError.malformed("sts:AssumeRole", "no AssumeRoleResult/Credentials")
+            }
+            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: c["SessionToken"]?.text,
+                               expiration: c["Expiration"].flatMap { UTCTime.parse($0.text) }, source: "assume-role:\(roleArn)")
         }
-        var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
-        if let externalId { parameters.append(("ExternalId", externalId)) }
-        let body = try sts.call("AssumeRole", parameters)
-        let root: XMLNode
-        do {
-            root = try XMLNode.parse(body)
-        } catch {
-            throw AWSError.malformed("sts:AssumeRole", error.description)
-        }
-        guard let c = root["AssumeRoleResult", "Credentials"], let key = c["AccessKeyId"]?.text, let secret = c["SecretAccessKey"]?.text else {
-            throw AWSError.malformed("sts:AssumeRole", "no AssumeRoleResult/Credentials")
-        }
-        let fresh = Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: c["SessionToken"]?.text,
-                                expiration: c["Expiration"].flatMap { UTCTime.parse($0.text) }, source: "assume-role:\(roleArn)")
-        cache.withLock { $0 = fresh }
-        return fresh
     }
 }

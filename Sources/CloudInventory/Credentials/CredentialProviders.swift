@@ -19,64 +19,69 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
         case let (key?, secret?):
             return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"], source: "environment")
         case (_?, nil):
-            throw CredentialError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+            throw CredentialError.invalidConfiguration("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
         case (nil, _?):
-            throw CredentialError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
+            throw CredentialError.invalidConfiguration("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         }
     }
 }
 
-/// The instance role's temporary credentials from IMDSv2, cached until five minutes before
-/// they expire so a long run keeps working across the hourly rotation.
+/// The instance role's temporary credentials from IMDSv2, through one shared
+/// `CachingCredentialProvider`: refreshed five minutes before they expire (so a long run
+/// keeps working across the hourly rotation), once for all workers, and kept for the run
+/// when IMDS gives no `Expiration`.
 public final class IMDSCredentialProvider: CredentialProvider {
-    private let imds: IMDSClient
-    private let cache = Mutex<Credentials?>(nil)
-    private let refreshMargin: TimeInterval = 300
+    private let cache: CachingCredentialProvider
 
-    public init(imds: IMDSClient) {
-        self.imds = imds
+    public init(imds: IMDSClient, refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) {
+        cache = CachingCredentialProvider(Fetcher(imds: imds), refreshMargin: refreshMargin)
     }
 
     public func credentials() throws -> Credentials? {
-        if let cached = cache.withLock({ $0 }), let exp = cached.expiration, exp.timeIntervalSinceNow > refreshMargin {
-            return cached
-        }
-        let fresh = try fetch()
-        cache.withLock { $0 = fresh }
-        return fresh
+        try cache.credentials()
     }
 
-    private func fetch() throws -> Credentials {
-        let roles: String
-        do {
-            roles = try imds.get("meta-data/iam/security-credentials/")
-        } catch let error where error.kind == .notFound {
-            throw CredentialError("no IAM role is attached to this instance (IMDS has no security-credentials)")
-        } catch {
-            throw CredentialError(error.description)
+    /// One uncached read of the role's credentials.
+    private struct Fetcher: CredentialProvider {
+        let imds: IMDSClient
+
+        func credentials() throws -> Credentials? {
+            let roles = try read("meta-data/iam/security-credentials/")
+            guard let role = roles.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
+                throw CredentialError.unavailable("no IAM role is attached to this instance (IMDS lists no role)")
+            }
+            let body = try read("meta-data/iam/security-credentials/" + role)
+            return try Self.decode(body, role: role)
         }
-        guard let role = roles.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
-            throw CredentialError("no IAM role is attached to this instance (IMDS lists no role)")
+
+        private func read(_ path: String) throws(CredentialError) -> String {
+            do {
+                return try imds.get(path)
+            } catch where error.isNotFound && path.hasSuffix("/") {
+                throw .unavailable("no IAM role is attached to this instance (IMDS has no security-credentials)")
+            } catch where error.isCancelled {
+                throw .cancelled(error.description)
+            } catch {
+                throw .unavailable(error.description)
+            }
         }
-        let body: String
-        do {
-            body = try imds.get("meta-data/iam/security-credentials/" + role)
-        } catch {
-            throw CredentialError(error.description)
+
+        /// The credentials document, read with the project's total JSON parser.
+        static func decode(_ body: String, role: String) throws(CredentialError) -> Credentials {
+            guard let object = try? JSONValue.parse(Array(body.utf8)), case .object = object else {
+                throw .unavailable("IMDS returned unreadable credentials for role \(role)")
+            }
+            let code = object["Code"]?.stringValue ?? "missing"
+            guard code == "Success" else {
+                let message = object["Message"]?.stringValue.map { ": \($0)" } ?? ""
+                throw .unavailable("IMDS could not provide credentials for role \(role): Code \(code)\(message)")
+            }
+            guard let key = object["AccessKeyId"]?.stringValue, let secret = object["SecretAccessKey"]?.stringValue else {
+                throw .unavailable("IMDS credentials for role \(role) lack AccessKeyId or SecretAccessKey")
+            }
+            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"]?.stringValue,
+                               expiration: object["Expiration"]?.stringValue.flatMap(UTCTime.parse), source: "imds:\(role)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
-            throw CredentialError("IMDS returned unreadable credentials for role \(role)")
-        }
-        let code = object["Code"] as? String ?? "missing"
-        guard code == "Success" else {
-            let message = (object["Message"] as? String).map { ": \($0)" } ?? ""
-            throw CredentialError("IMDS could not provide credentials for role \(role): Code \(code)\(message)")
-        }
-        guard let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
-            throw CredentialError("IMDS credentials for role \(role) lack AccessKeyId or SecretAccessKey")
-        }
-        return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
-                           expiration: (object["Expiration"] as? String).flatMap(UTCTime.parse), source: "imds:\(role)")
     }
 }
 
@@ -108,6 +113,6 @@ public final class CredentialChain: CredentialProvider {
                 return c
             }
         }
-        throw CredentialError("no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on EC2 with an instance role (and AWS_EC2_METADATA_DISABLED unset)")
+        throw CredentialError.unavailable("no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on EC2 with an instance role (and AWS_EC2_METADATA_DISABLED unset)")
     }
 }

@@ -35,9 +35,34 @@ public protocol CredentialProvider: Sendable {
     func credentials() throws -> Credentials?
 }
 
-/// Why no credentials could be had. Maps to exit code 3.
+/// Why no credentials could be had. The code tells the command which exit status it is:
+/// `isInvalidConfiguration` is the operator's input (usage), `isCancelled` a stop request,
+/// anything else "credentials unavailable".
 public struct CredentialError: Error, Sendable, CustomStringConvertible {
+    private enum Code: Sendable, Equatable { case unavailable, invalidConfiguration, cancelled }
+    private let code: Code
     public let message: String
-    public init(_ message: String) { self.message = message }
+
+    private init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// Same as `.unavailable(message)`.
+    public init(_ message: String) { self.init(code: .unavailable, message: message) }
+
+    /// The source is configured but could not deliver (IMDS down, no role, STS refused).
+    public static func unavailable(_ message: String) -> CredentialError { CredentialError(code: .unavailable, message: message) }
+    /// What the operator gave cannot work (half-set keys, a malformed role ARN).
+    public static func invalidConfiguration(_ message: String) -> CredentialError {
+        CredentialError(code: .invalidConfiguration, message: message)
+    }
+    /// The run was asked to stop while credentials were being fetched.
+    public static func cancelled(_ message: String) -> CredentialError { CredentialError(code: .cancelled, message: message) }
+
+    public var isUnavailable: Bool { code == .unavailable }
+    public var isInvalidConfiguration: Bool { code == .invalidConfiguration }
+    public var isCancelled: Bool { code == .cancelled }
+
     public var description: String { message }
 }

@@ -22,16 +22,12 @@ public struct ServiceEndpoint: Sendable, Equatable {
         return u
     }
 
-    /// `host[:port]`, exactly as it must appear in the signed `Host` header.
-    public var host: String { HTTPClient.host(of: url) }
+    /// `host[:port]`, exactly as it must appear in the signed `Host` header. A URL that does
+    /// not parse is returned whole: the request then fails in libcurl as an invalid URL.
+    public var host: String { (try? URLParts(url))?.hostHeader ?? url }
 
     /// The path part of the URL (a custom endpoint may carry one), `/` when there is none.
-    public var path: String {
-        guard let scheme = url.range(of: "://") else { return "/" }
-        let rest = url[scheme.upperBound...]
-        guard let slash = rest.firstIndex(of: "/") else { return "/" }
-        return String(rest[slash...])
-    }
+    public var path: String { (try? URLParts(url))?.path ?? "/" }
 }
 
 /// AWS region names: lower-case letters and digits in dash-separated parts (`us-east-1`,

@@ -189,12 +189,14 @@ public struct Poller: Sendable {
         let identity = try STSClient(query: client(service: "sts", region: home, apiVersion: STSClient.apiVersion,
                                                    credentials: credentials, account: "", http: http)).getCallerIdentity()
 
+        let rolesHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
+        defer { rolesHTTP.close() }
         var accounts: [Account] = []
         if configuration.assumeRoles.isEmpty {
             accounts = [Account(id: identity.account, provider: credentials)]
         } else {
             let stsForRoles = client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: credentials,
-                                     account: identity.account, http: HTTPClient(logger: logger, cancellation: run.cancellation))
+                                     account: identity.account, http: rolesHTTP)
             for arn in configuration.assumeRoles {
                 let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
                                                                 sessionName: configuration.sessionName, sts: stsForRoles)
@@ -254,7 +256,7 @@ public struct Poller: Sendable {
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
-                let workerHTTP = HTTPClient(logger: logger, cancellation: run.cancellation)
+                let workerHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
                 defer { workerHTTP.close() }
                 while true {
                     let index: Int = next.withLock { i in defer { i += 1 }; return i }

@@ -10,6 +10,19 @@ public final class CancellationFlag: Sendable {
 
     public func cancel() { flag.store(true, ordering: .relaxed) }
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+
+    /// Sleeps for `duration` in short steps, returning early (false) once cancelled, so a
+    /// retry backoff never holds a stopping run.
+    @discardableResult
+    public func sleep(for duration: Duration) -> Bool {
+        let deadline = ContinuousClock.now + duration
+        while !isCancelled {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return true }
+            Thread.sleep(forTimeInterval: min(left, .milliseconds(20)) / .seconds(1))
+        }
+        return false
+    }
 }
 
 /// Counters for the run summary and the metrics file. Shared by every worker.
@@ -19,6 +32,8 @@ public final class RunStatistics: Sendable {
         public var retries = 0
         public var throttles = 0
         public var bytesReceived = 0
+        /// New TCP connections opened; counted per `HTTPClient` (`HTTPClient.statistics`).
+        public var connectionsOpened = 0
         public var throttlesBySlice: [String: Int] = [:]
     }
 
