@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloudInventory
 import Foundation
+import Glibc
 import Logging
 
 @main
@@ -75,10 +76,19 @@ struct InventoryPollerCommand: ParsableCommand {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard lockWait >= 0 else { throw ValidationError("--lock-wait must not be negative") }
         if externalId != nil && assumeRole.isEmpty { throw ValidationError("--external-id needs --assume-role") }
+        do {
+            _ = try RegionResolver.explicit(region)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        try RoleARN.validate(assumeRole)
     }
 
     static func main() {
         _ = HTTPClient.globalInitialization  // before any thread exists
+        // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
+        // before it stores its poll: see StandardOutput.
+        signal(SIGPIPE, SIG_IGN)
         let status: ExitStatus
         do {
             var command = try parseAsRoot()
@@ -95,13 +105,9 @@ struct InventoryPollerCommand: ParsableCommand {
                 Foundation.exit(0)
             }
             let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
-            writeError(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            StandardError.writeFailure(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         Foundation.exit(status.rawValue)
-    }
-
-    static func writeError(_ line: String) {
-        FileHandle.standardError.write(Data("inventory-poller: \(line)\n".utf8))
     }
 }

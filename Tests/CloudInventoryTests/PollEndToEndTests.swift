@@ -163,7 +163,7 @@ import Testing
         let result = try world.poll([], environment: env)
         #expect(result.status == 2)
         #expect(result.stderr.contains("no region"))
-        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }.count == 1)
+        #expect(result.failureLines.count == 1)
     }
 
     @Test func noCredentialsIsExitThree() async throws {
@@ -187,7 +187,7 @@ import Testing
         let stalled = try world.newIMDS(faults: ["stall_token_seconds": 3])
         let result = try world.poll([], environment: world.pollerEnvironment(imds: stalled.url))
         #expect(result.status == 3)
-        let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }
+        let errorLines = result.failureLines
         #expect(errorLines.count == 1)
         #expect(errorLines.first?.contains("hop limit") == true)
     }
