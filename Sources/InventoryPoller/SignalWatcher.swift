@@ -12,6 +12,14 @@ final class SignalWatcher: @unchecked Sendable {
     private var signal: Int32?
 
     init(cancellation: CancellationFlag, logger: Logger) {
+        // A parent may start us with these blocked (the mask is inherited across exec), and
+        // a blocked signal would stay pending forever. Unblocked here, before any thread
+        // exists to inherit the mask.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGTERM)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for sig in [SIGTERM, SIGINT] {
             Glibc.signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

@@ -92,8 +92,13 @@ import Testing
         let world = try await World.shared()
         // Every token PUT stalls past the client's timeout: the run sits in the credential fetch.
         let stalled = try world.newIMDS(faults: ["stall_token_seconds": 3])
-        let running = try world.startPoll(["--region", Self.region], environment: world.pollerEnvironment(imds: stalled.url))
-        #expect(waitForDescriptor(of: running.pid) { $0.hasPrefix("socket:") }, "the run is talking to IMDS")
+        let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
+        let running = try world.startPoll(["--region", Self.region, "--lock-file", lock], environment: world.pollerEnvironment(imds: stalled.url))
+        // The PID is in the lock file just before the credential fetch begins (and the signal
+        // handling is in place); the stalled IMDS then holds the run there for seconds.
+        for _ in 0..<400 where ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty {
+            pause(0.05)
+        }
         kill(running.pid, SIGINT)
         let result = running.finish(timeout: 60)
         #expect(result.status == 130, "\(result.stderr)")
