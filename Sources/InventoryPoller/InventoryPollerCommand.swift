@@ -17,7 +17,10 @@ struct InventoryPollerCommand: ParsableCommand {
         Endpoints: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL override the defaults.
         Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
         CM_SPOOL_DIR holds polls the database could not take.
-        Results go to stdout; logs, and a one-line JSON run summary, go to stderr.
+        Results go to stdout; logs, and a one-line JSON run summary, go to stderr, every line \
+        starting with its UTC time and with control characters escaped.
+        --region and --assume-role are checked before any network call; two roles in one \
+        account are a usage error.
 
         Exit codes:
         \(ExitStatus.table)

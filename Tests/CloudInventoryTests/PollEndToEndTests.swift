@@ -196,7 +196,7 @@ import Testing
         let result = try runProcess(Harness.pollerBinary, ["--help"], environment: Harness.baseEnvironment())
         #expect(result.status == 0)
         for (code, meaning) in [(0, "success"), (2, "usage"), (3, "credentials"), (4, "an AWS call failed"), (5, "database"),
-                                (75, "lock"), (130, "SIGINT"), (143, "SIGTERM")] {
+                                (74, "stdout"), (75, "lock"), (130, "SIGINT"), (143, "SIGTERM")] {
             #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("  \(code) ") && $0.contains(meaning) }, "exit \(code)")
         }
     }
