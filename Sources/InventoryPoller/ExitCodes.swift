@@ -39,7 +39,7 @@ enum ExitStatus: Int32, CaseIterable {
         switch error {
         case is RunLock.Busy: self = .locked
         case is RunLock.Failure, is RegionResolver.Error, is SlicePlanner.DuplicateAccount, is UsageError: self = .usage
-        case is CredentialError, is NoCredentials: self = .credentials
+        case is CredentialError, is NoCredentials, is CredentialsUnavailable: self = .credentials
         case let error as AWSError: self = error.isCredentialFailure ? .credentials : .aws
         case is WriteFailure: self = .output
         case is MongoError: self = .database
@@ -57,6 +57,12 @@ enum ExitStatus: Int32, CaseIterable {
 struct UsageError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Whatever failed while the base credentials were fetched (IMDS, the environment): exit 3.
+struct CredentialsUnavailable: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "credentials unavailable: \(underlying)" }
 }
 
 /// The credential chain answered, but with nothing.

@@ -22,7 +22,7 @@ struct RunEnvironment {
     }
 
     func stopped(by signal: Int32) -> ExitStatus {
-        StandardError.writeFailure("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); complete slices were stored or spooled")
+        StandardError.writeFailure("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); what was complete was stored or spooled")
         return ExitStatus(signal: signal)
     }
 }
@@ -76,10 +76,6 @@ extension InventoryPollerCommand {
             // Credentials before asking IMDS for the region: when IMDS is down, its own message
             // (hop limit, no role) is the one to show, not a consequential "no region".
             try checkCredentials(credentials, context)
-        } catch {
-            return context.fail(error, "credentials unavailable: \(error)")
-        }
-        do {
             regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
             database = try openDatabase(context)
         } catch {
@@ -103,9 +99,13 @@ extension InventoryPollerCommand {
         return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
     }
 
-    private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws {
-        guard let creds = try credentials.credentials() else { throw NoCredentials() }
-        context.logger.info("credentials", metadata: ["source": "\(creds.source)"])
+    private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) {
+        do {
+            guard let creds = try credentials.credentials() else { throw NoCredentials() }
+            context.logger.info("credentials", metadata: ["source": "\(creds.source)"])
+        } catch {
+            throw CredentialsUnavailable(underlying: error)
+        }
     }
 
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
