@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "inventory-poller",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "inventory-poller", targets: ["InventoryPoller"]),
         .library(name: "CloudInventory", targets: ["CloudInventory"]),

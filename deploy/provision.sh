@@ -119,6 +119,7 @@ CRON
 put /etc/logrotate.d/inventory-poller 644 root:root <<'ROTATE'
 /var/log/inventory-poller/*.log {
     weekly
+    maxsize 50M
     rotate 12
     compress
     delaycompress

@@ -90,6 +90,7 @@ minute=$(( $(printf '%s' "$(in_root hostname)" | cksum | cut -d' ' -f1) % 60 ))
 grep -q "^$minute \* \* \* \* inventory-poller " "$root/etc/cron.d/inventory-poller" || { cat "$root/etc/cron.d/inventory-poller"; fail "cron line"; }
 grep -q -- "--lock-file /run/lock/inventory-poller.lock" "$root/etc/cron.d/inventory-poller" || fail "cron uses the lock"
 grep -q "create 0640 inventory-poller inventory-poller" "$root/etc/logrotate.d/inventory-poller" || fail "logrotate rule"
+grep -q "^ *maxsize 50M$" "$root/etc/logrotate.d/inventory-poller" || fail "logrotate rotates by size too"
 pass "binary, user, modes, env file, cron at minute $minute, logrotate"
 
 # 2. The cron command, run once as cron would run it.

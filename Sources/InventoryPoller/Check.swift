@@ -2,106 +2,131 @@ import CloudInventory
 import Foundation
 import Logging
 
+/// The `--check` output: one line per check on stdout, and the status of the first failure.
+struct Checklist {
+    var out = StandardOutput()
+    private(set) var failure: ExitStatus?
+
+    mutating func line(_ ok: Bool?, _ name: String, _ detail: String, failing status: ExitStatus = .aws) {
+        let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
+        out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
+        if ok == false, failure == nil { failure = status }
+    }
+
+    /// The run's status once the list is written: the first failure, else lost output (74).
+    mutating func finish() -> ExitStatus {
+        out.flush()
+        return failure ?? (out.failure == nil ? .success : .output)
+    }
+}
+
 extension InventoryPollerCommand {
-    /// `--check`: one line per check on stdout, exit 0 only when all pass. Meant to be run
-    /// once after a deploy, as the service user, with the service's environment.
+    /// `--check`: exit 0 only when all pass. Meant to be run once after a deploy, as the
+    /// service user, with the service's environment. It plans the poll with the same
+    /// `SlicePlanner` a poll uses, so it checks what a poll would do.
     func runCheck(_ context: RunEnvironment) -> ExitStatus {
-        var out = StandardOutput()
-        var failure: ExitStatus?
-        func line(_ ok: Bool?, _ name: String, _ detail: String, failing status: ExitStatus = .aws) {
-            let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
-            out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
-            if ok == false, failure == nil { failure = status }
+        var list = Checklist()
+        let credentials = CredentialChain.standard(environment: context.environment, imds: context.imds)
+        if let planner = checkPlanning(credentials, context, &list) {
+            checkAccounts(planner, &list)
         }
-        defer { out.flush() }
-        let environment = context.environment
-        let logger = context.logger
+        checkDatabase(context, &list)
+        let status = list.finish()
+        if status != .success, let signal = context.signals.received { return context.stopped(by: signal) }
+        if list.out.failure != nil, list.failure == nil {
+            StandardError.writeFailure("stdout could not be written (\(list.out.failure!))")
+        }
+        return status
+    }
 
-        let credentials = CredentialChain.standard(environment: environment, imds: context.imds)
+    /// Credentials and region: without them nothing else can be checked (nil).
+    private func checkPlanning(_ credentials: any CredentialProvider, _ context: RunEnvironment, _ list: inout Checklist) -> SlicePlanner? {
         do {
-            guard let c = try credentials.credentials() else { throw CredentialError("no credentials") }
-            line(true, "credentials", c.source + (c.expiration.map { " (expires \(UTCTime.iso8601($0)))" } ?? ""))
+            guard let c = try credentials.credentials() else { throw NoCredentials() }
+            list.line(true, "credentials", c.source + Self.expiry(c.expiration))
         } catch {
-            line(false, "credentials", "\(error)", failing: .credentials)
-            return failure!
+            list.line(false, "credentials", "\(error)", failing: .credentials)
+            return nil
         }
-
         let regions: [String]
         do {
-            regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: context.imds)
+            regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
         } catch {
-            line(false, "region", error.description, failing: .usage)
-            return failure!
+            list.line(false, "region", error.description, failing: .usage)
+            return nil
         }
-        let home = regions[0]
-        let poller = Poller(configuration: .init(regions: regions), credentials: credentials, environment: environment, logger: logger, run: context.run)
+        var configuration = Poller.Configuration(regions: regions)
+        configuration.allRegions = allRegions
+        configuration.assumeRoles = assumeRole
+        configuration.externalId = externalId
+        let poller = Poller(configuration: configuration, credentials: credentials, environment: context.environment,
+                            logger: context.logger, run: context.run)
+        return SlicePlanner(poller: poller, http: context.http, roleHTTP: context.http)
+    }
+
+    /// Identity, each assumed role, then per account: EC2 permission (DryRun) and regions.
+    private func checkAccounts(_ planner: SlicePlanner, _ list: inout Checklist) {
         let identity: CallerIdentity
+        let accounts: [SlicePlan.Account]
         do {
-            identity = try STSClient(query: poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion,
-                                                          credentials: credentials, account: "", http: context.http)).getCallerIdentity()
-            line(true, "identity", identity.arn)
+            identity = try planner.identity()
+            list.line(true, "identity", identity.arn)
+            accounts = try planner.accounts(identity: identity)
         } catch {
-            line(false, "identity", "\(error)")
-            return failure!
+            list.line(false, error is AWSError ? "identity" : "assume-role", "\(error)", failing: error is AWSError ? .aws : ExitStatus(for: error))
+            return
         }
-
-        var accounts: [(String, any CredentialProvider)] = [(identity.account, credentials)]
-        if !assumeRole.isEmpty {
-            accounts = []
-            let sts = poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: credentials,
-                                    account: identity.account, http: context.http)
-            for arn in assumeRole {
-                do {
-                    let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: externalId,
-                                                                    sessionName: AssumeRoleCredentialProvider.sessionName(host: ProcessInfo.processInfo.hostName), sts: sts)
-                    let c = try provider.credentials()
-                    line(true, "assume-role", "\(arn)" + (c?.expiration.map { " (expires \(UTCTime.iso8601($0)))" } ?? ""))
-                    accounts.append((provider.account, provider))
-                } catch {
-                    line(false, "assume-role", "\(arn): \(error)")
-                }
+        for account in accounts {
+            if let arn = account.roleArn {
+                list.line(account.failure == nil, "assume-role", "\(arn)" + (account.failure.map { ": \($0)" } ?? Self.expiry(account.expiration)))
             }
         }
-
-        for (account, provider) in accounts {
-            let ec2 = EC2Client(query: poller.client(service: "ec2", region: home, apiVersion: EC2Client.apiVersion,
-                                                     credentials: provider, account: account, http: context.http))
+        let home = planner.poller.configuration.regions[0]
+        for account in accounts where account.failure == nil {
             do {
-                try ec2.canDescribeInstances()
-                line(true, "ec2", "\(account): DescribeInstances allowed in \(home) (DryRun)")
+                try planner.ec2(for: account).canDescribeInstances()
+                list.line(true, "ec2", "\(account.id): DescribeInstances allowed in \(home) (DryRun)")
             } catch {
-                line(false, "ec2", "\(account): \(error)")
+                list.line(false, "ec2", "\(account.id): \(error)")
             }
-            do {
-                let enabled = try ec2.describeRegions().filter(\.isEnabled).map(\.name)
-                if allRegions {
-                    line(true, "regions", "\(account): \(enabled.count) enabled regions")
-                } else {
-                    let missing = regions.filter { !enabled.contains($0) }
-                    line(missing.isEmpty, "regions", "\(account): " + (missing.isEmpty ? regions.joined(separator: ", ") : "not enabled: \(missing.joined(separator: ", "))"))
-                }
-            } catch {
-                line(false, "regions", "\(account): \(error)")
-            }
+            checkRegions(planner, account, &list)
         }
+    }
 
-        switch Database.open(environment: environment, logger: logger) {
+    private func checkRegions(_ planner: SlicePlanner, _ account: SlicePlan.Account, _ list: inout Checklist) {
+        let (regions, failure) = planner.regions(for: account)
+        if let failure { return list.line(false, "regions", "\(account.id): \(failure)") }
+        if allRegions { return list.line(true, "regions", "\(account.id): \(regions.count) enabled regions") }
+        do {
+            let enabled = try planner.enabledRegions(for: account)
+            let missing = regions.filter { !enabled.contains($0) }
+            list.line(missing.isEmpty, "regions", "\(account.id): " + (missing.isEmpty ? regions.joined(separator: ", ") : "not enabled: \(missing.joined(separator: ", "))"))
+        } catch {
+            list.line(false, "regions", "\(account.id): \(error)")
+        }
+    }
+
+    private func checkDatabase(_ context: RunEnvironment, _ list: inout Checklist) {
+        switch Database.open(environment: context.environment, logger: context.logger) {
         case let .failure(message):
-            line(false, "database", message, failing: .usage)
+            list.line(false, "database", message, failing: .usage)
         case .success(nil):
-            line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
+            list.line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
         case let .success(database?):
             do {
                 try database.store.ping()
                 try database.store.ensureIndexes()
-                line(true, "database", "\(database.uri.hosts)/\(database.store.database): ping, indexes")
+                list.line(true, "database", "\(database.uri.hosts)/\(database.store.database): ping, indexes")
             } catch {
-                line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: .database)
+                list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: .database)
             }
             let pending = database.spool.pending().count
-            line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
+            list.line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
             database.close()
         }
-        return failure ?? .success
+    }
+
+    private static func expiry(_ date: Date?) -> String {
+        date.map { " (expires \(UTCTime.iso8601($0)))" } ?? ""
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CloudInventory
+import Glibc
 
 /// The documented exit codes. `--help` and the README list the same table.
 enum ExitStatus: Int32, CaseIterable {
@@ -7,6 +9,7 @@ enum ExitStatus: Int32, CaseIterable {
     case credentials = 3
     case aws = 4
     case database = 5
+    case output = 74
     case locked = 75
     case interrupted = 130
     case terminated = 143
@@ -18,6 +21,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .credentials: return "credentials unavailable"
         case .aws: return "an AWS call failed after retries; other slices still printed and stored"
         case .database: return "the database could not be written; the poll was spooled for the next run"
+        case .output: return "stdout could not be written (EX_IOERR: closed pipe, full disk); the poll was still stored or spooled"
         case .locked: return "another run holds the lock (EX_TEMPFAIL)"
         case .interrupted: return "interrupted by SIGINT; what was complete was stored or spooled"
         case .terminated: return "stopped by SIGTERM; what was complete was stored or spooled"
@@ -27,4 +31,41 @@ enum ExitStatus: Int32, CaseIterable {
     static var table: String {
         allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n")
     }
+
+    /// The one table from error to exit status, consulted wherever a failure ends the run.
+    /// A run stopped by a signal exits 130 or 143 whatever error the stop caused: see
+    /// `init(signal:)`, which the command checks first.
+    init(for error: any Error) {
+        switch error {
+        case is RunLock.Busy: self = .locked
+        case is RunLock.Failure, is RegionResolver.Error, is SlicePlanner.DuplicateAccount, is UsageError: self = .usage
+        case is CredentialError, is NoCredentials, is CredentialsUnavailable: self = .credentials
+        case let error as AWSError: self = error.isCredentialFailure ? .credentials : .aws
+        case is WriteFailure: self = .output
+        case is MongoError: self = .database
+        default: self = .aws
+        }
+    }
+
+    /// 130 for SIGINT, 143 for SIGTERM (128 + the signal number, as shells report it).
+    init(signal: Int32) {
+        self = signal == SIGINT ? .interrupted : .terminated
+    }
+}
+
+/// A configuration problem found before any network call (exit 2).
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Whatever failed while the base credentials were fetched (IMDS, the environment): exit 3.
+struct CredentialsUnavailable: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "credentials unavailable: \(underlying)" }
+}
+
+/// The credential chain answered, but with nothing.
+struct NoCredentials: Error, CustomStringConvertible {
+    var description: String { "no credentials" }
 }

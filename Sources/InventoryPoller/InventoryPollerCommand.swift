@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloudInventory
 import Foundation
+import Glibc
 import Logging
 
 @main
@@ -16,7 +17,10 @@ struct InventoryPollerCommand: ParsableCommand {
         Endpoints: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL override the defaults.
         Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
         CM_SPOOL_DIR holds polls the database could not take.
-        Results go to stdout; logs, and a one-line JSON run summary, go to stderr.
+        Results go to stdout; logs, and a one-line JSON run summary, go to stderr, every line \
+        starting with its UTC time and with control characters escaped.
+        --region and --assume-role are checked before any network call; two roles in one \
+        account are a usage error.
 
         Exit codes:
         \(ExitStatus.table)
@@ -75,10 +79,19 @@ struct InventoryPollerCommand: ParsableCommand {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard lockWait >= 0 else { throw ValidationError("--lock-wait must not be negative") }
         if externalId != nil && assumeRole.isEmpty { throw ValidationError("--external-id needs --assume-role") }
+        do {
+            _ = try RegionResolver.explicit(region)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        try RoleARN.validate(assumeRole)
     }
 
     static func main() {
         _ = HTTPClient.globalInitialization  // before any thread exists
+        // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
+        // before it stores its poll: see StandardOutput.
+        signal(SIGPIPE, SIG_IGN)
         let status: ExitStatus
         do {
             var command = try parseAsRoot()
@@ -95,13 +108,9 @@ struct InventoryPollerCommand: ParsableCommand {
                 Foundation.exit(0)
             }
             let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
-            writeError(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            StandardError.writeFailure(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         Foundation.exit(status.rawValue)
-    }
-
-    static func writeError(_ line: String) {
-        FileHandle.standardError.write(Data("inventory-poller: \(line)\n".utf8))
     }
 }

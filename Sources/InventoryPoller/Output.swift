@@ -1,14 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CloudInventory
 import Foundation
 
 /// Buffered writes to stdout. Results are the only thing that goes there.
+///
+/// A failed write (`EPIPE` from `| head`, `ENOSPC` from a full disk) is kept in `failure`, and
+/// every later write is dropped: the poll goes on, is stored or spooled, and the command
+/// reports the lost output at the end with its own exit status.
 struct StandardOutput {
     private var buffer: [UInt8] = []
+    private(set) var failure: WriteFailure?
 
     mutating func write(_ s: String) {
+        guard failure == nil else { return }
         buffer.append(contentsOf: s.utf8)
         if buffer.count > 1 << 16 { flush() }
     }
@@ -16,11 +19,12 @@ struct StandardOutput {
     /// A large pre-rendered block goes out directly, without a copy through the buffer.
     mutating func write(raw bytes: [UInt8]) {
         flush()
-        Self.writeAll(bytes)
+        send(bytes)
     }
 
     /// Serializes straight into the output buffer: no intermediate copy per document.
     mutating func write(json value: JSONValue, newline: Bool = false) {
+        guard failure == nil else { return }
         value.write(to: &buffer)
         if newline { buffer.append(UInt8(ascii: "\n")) }
         if buffer.count > 1 << 16 { flush() }
@@ -28,18 +32,16 @@ struct StandardOutput {
 
     mutating func flush() {
         guard !buffer.isEmpty else { return }
-        Self.writeAll(buffer)
+        send(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private static func writeAll(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; break }
-                offset += n
-            }
+    private mutating func send(_ bytes: [UInt8]) {
+        guard failure == nil else { return }
+        do {
+            try writeAll(fd: 1, bytes: bytes)
+        } catch {
+            failure = error
         }
     }
 }
@@ -48,7 +50,8 @@ enum OutputFormat: String, CaseIterable {
     case text, json, ndjson
 }
 
-/// Formats a poll for stdout as it streams in.
+/// Formats a poll for stdout as it streams in. It never throws: an output failure must not
+/// fail slices or stop storage (see `StandardOutput`).
 struct FormattingSink: PollSink {
     let format: OutputFormat
     var out = StandardOutput()

@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CloudInventory
 import Foundation
+import Glibc
 import Logging
 
 /// Everything a run shares: environment, logger, HTTP, IMDS, the run context, signals.
@@ -13,6 +11,20 @@ struct RunEnvironment {
     let imds: IMDSClient
     let run: RunContext
     let signals: SignalWatcher
+
+    /// The end of a failed step: one `inventory-poller:` line and the status from the one
+    /// error table. A run that was stopped by a signal says so and exits 130 or 143,
+    /// whatever the stop made the step fail with.
+    func fail(_ error: any Error, _ message: String? = nil) -> ExitStatus {
+        if let signal = signals.received { return stopped(by: signal) }
+        StandardError.writeFailure(message ?? "\(error)")
+        return ExitStatus(for: error)
+    }
+
+    func stopped(by signal: Int32) -> ExitStatus {
+        StandardError.writeFailure("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); what was complete was stored or spooled")
+        return ExitStatus(signal: signal)
+    }
 }
 
 extension InventoryPollerCommand {
@@ -21,11 +33,7 @@ extension InventoryPollerCommand {
     func execute() -> ExitStatus {
         let started = ContinuousClock.now
         let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "inventory-poller")
         let environment = Environment.process
         let run = RunContext()
@@ -35,15 +43,14 @@ extension InventoryPollerCommand {
         let context = RunEnvironment(environment: environment, logger: logger, http: http,
                                      imds: IMDSClient(configuration: .init(environment: environment), http: http, logger: logger),
                                      run: run, signals: signals)
-        do { try http.configuration.validate() } catch { Self.writeError("\(error)"); return .usage }
+        do { try http.configuration.validate() } catch { return context.fail(UsageError("\(error)")) }
         if check { return runCheck(context) }
 
         let lock = RunLock(path: lockFile ?? RunLock.defaultPath(environment: environment))
         do {
-            try lock.acquire(wait: lockWait)
+            try lock.acquire(wait: lockWait, cancellation: run.cancellation)
         } catch {
-            Self.writeError("\(error)")
-            return error is RunLock.Busy ? .locked : .usage
+            return context.fail(error)
         }
         defer { lock.release() }
 
@@ -55,99 +62,99 @@ extension InventoryPollerCommand {
             do {
                 try report.writeMetrics(to: metricsFile)
             } catch {
-                logger.error("metrics file not written", metadata: ["path": "\(metricsFile)", "error": "\(error)"])
+                logger.error("metrics file not written: \(error)")
             }
         }
         return status
     }
 
-    /// The poll proper.
+    /// The poll proper, step by step.
     private func poll(_ context: RunEnvironment, report: inout RunReport) -> ExitStatus {
-        let logger = context.logger
-        let environment = context.environment
-        // A region given but malformed is a usage error before anything touches the network.
-        var regions: [String] = []
-        do {
-            regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: nil)
-        } catch where !error.missing {
-            Self.writeError(error.description)
-            return .usage
-        } catch {}
-
-        // Credentials before asking IMDS for the region: when IMDS is down, its own message
-        // (hop limit, no role) is the one to show, not a consequential "no region".
-        let credentials = CredentialChain.standard(environment: environment, imds: context.imds)
-        do {
-            guard let creds = try credentials.credentials() else { throw CredentialError("no credentials") }
-            logger.info("credentials", metadata: ["source": "\(creds.source)"])
-        } catch let error as CredentialError where error.isCancelled {
-            Self.writeError("stopped by signal while fetching credentials: \(error)")
-            return context.signals.received == SIGINT ? .interrupted : .terminated
-        } catch {
-            Self.writeError("credentials unavailable: \(error)")
-            return .credentials
-        }
-        if regions.isEmpty {
-            do {
-                regions = try RegionResolver.resolve(explicit: region, environment: environment, imds: context.imds)
-            } catch {
-                Self.writeError(error.description)
-                return .usage
-            }
-        }
-
+        let credentials = CredentialChain.standard(environment: context.environment, imds: context.imds)
+        let regions: [String]
         let database: Database?
-        switch Database.open(environment: environment, logger: logger) {
-        case let .failure(message):
-            Self.writeError(message)
-            return .usage
-        case let .success(db):
-            database = db
+        do {
+            // Credentials before asking IMDS for the region: when IMDS is down, its own message
+            // (hop limit, no role) is the one to show, not a consequential "no region".
+            try checkCredentials(credentials, context)
+            regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
+            database = try openDatabase(context)
+        } catch {
+            return context.fail(error)
         }
         defer { database?.close() }
-        if database == nil {
-            logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
-        }
 
+        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil), credentials: credentials,
+                            environment: context.environment, logger: context.logger, run: context.run)
+        var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
+                           database?.prepareRecorder() ?? PollRecorder?.none)
+        let outcomes: [SliceOutcome]
+        do {
+            outcomes = try poller.run(into: &sink, http: context.http)
+        } catch let error as AWSError where error.isCredentialFailure {
+            return context.fail(error, "credentials unavailable: \(error)")
+        } catch {
+            return context.fail(error)
+        }
+        report.record(outcomes: outcomes, counts: sink.first.second.counts)
+        return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
+    }
+
+    private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) {
+        do {
+            guard let creds = try credentials.credentials() else { throw NoCredentials() }
+            context.logger.info("credentials", metadata: ["source": "\(creds.source)"])
+        } catch {
+            throw CredentialsUnavailable(underlying: error)
+        }
+    }
+
+    /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
+    private func openDatabase(_ context: RunEnvironment) throws -> Database? {
+        switch Database.open(environment: context.environment, logger: context.logger) {
+        case let .failure(message):
+            throw UsageError(message)
+        case let .success(database):
+            if database == nil {
+                context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
+            }
+            return database
+        }
+    }
+
+    private func pollerConfiguration(regions: [String], storing: Bool) -> Poller.Configuration {
         var configuration = Poller.Configuration(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts), pageSize: pageSize)
         configuration.allRegions = allRegions
         configuration.assumeRoles = assumeRole
         configuration.externalId = externalId
         configuration.concurrency = concurrency
-        configuration.renderJSON = OutputFormat(rawValue: format) == .json && database == nil
-        let poller = Poller(configuration: configuration, credentials: credentials, environment: environment, logger: logger, run: context.run)
-        var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
-                           database?.prepareRecorder() ?? PollRecorder?.none)
-        do {
-            let outcomes = try poller.run(into: &sink, http: context.http)
-            report.record(outcomes: outcomes, counts: sink.first.second.counts)
-            var status = ExitStatus.success
-            let failed = outcomes.filter { $0.status == .failed }
-            if !failed.isEmpty {
-                Self.writeError("\(failed.count) of \(outcomes.count) slices failed: " + failed.map { "\($0.slice): \($0.errorCode ?? "error")" }.joined(separator: ", "))
-                status = .aws
-            }
-            if let recorder = sink.second, let database, let error = recorder.databaseError {
-                let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
-                Self.writeError("\(error) (\(database.uri.redacted)); \(whereTo)")
-                status = .database
-            }
-            if let signal = context.signals.received {
-                Self.writeError("stopped by signal \(signal); complete slices were stored or spooled")
-                return signal == SIGINT ? .interrupted : .terminated
-            }
-            return status
-        } catch let error as AWSError where error.isCredentialFailure {
-            Self.writeError("credentials unavailable: \(error)")
-            return .credentials
-        } catch let error as CredentialError {
-            Self.writeError("\(error)")
-            return .usage
-        } catch {
-            Self.writeError("\(error)")
-            if let signal = context.signals.received { return signal == SIGINT ? .interrupted : .terminated }
-            return .aws
+        configuration.renderJSON = OutputFormat(rawValue: format) == .json && !storing
+        return configuration
+    }
+
+    /// One line per problem, and the status: a signal first, then the database (5), lost
+    /// output (74) and failed slices (4).
+    private func conclude(outcomes: [SliceOutcome], output: WriteFailure?, recorder: PollRecorder?, database: Database?,
+                          _ context: RunEnvironment) -> ExitStatus {
+        var status = ExitStatus.success
+        let failed = outcomes.filter { $0.status == .failed }
+        if !failed.isEmpty {
+            StandardError.writeFailure("\(failed.count) of \(outcomes.count) slices failed: "
+                + failed.map { "\($0.slice): \($0.errorCode ?? "error")" }.joined(separator: ", "))
+            status = .aws
         }
+        if let output {
+            StandardError.writeFailure("stdout could not be written (\(output)): output stopped there, the poll went on"
+                + (database == nil ? "" : " and was stored or spooled"))
+            status = .output
+        }
+        if let recorder, let database, let error = recorder.databaseError {
+            let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
+            StandardError.writeFailure("\(error) (\(database.uri.redacted)); \(whereTo)")
+            status = .database
+        }
+        if let signal = context.signals.received { return context.stopped(by: signal) }
+        return status
     }
 }
 
@@ -158,35 +165,4 @@ struct CountingSink: PollSink {
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws { counts.add(page, slice: slice) }
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { counts.add(states: page.states, slice: slice) }
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {}
-}
-
-/// SIGTERM and SIGINT stop the run gracefully: no new requests, in-flight transfers
-/// abandoned, complete slices stored or spooled, then a non-zero exit.
-final class SignalWatcher: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var signal: Int32?
-
-    init(cancellation: CancellationFlag, logger: Logger) {
-        for sig in [SIGTERM, SIGINT] {
-            Glibc.signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                if self.signal == nil { self.signal = sig }
-                self.lock.unlock()
-                logger.warning("signal received: finishing what is complete", metadata: ["signal": "\(sig)"])
-                cancellation.cancel()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var received: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return signal
-    }
 }

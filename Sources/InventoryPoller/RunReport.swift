@@ -1,5 +1,6 @@
 import CloudInventory
 import Foundation
+import Glibc
 
 /// The run summary (one JSON line on stderr) and the Prometheus textfile metrics.
 struct RunReport {
@@ -41,8 +42,9 @@ struct RunReport {
         ])
     }
 
+    /// One stamped line on stderr: `<UTC time> {"event":"summary",...}`.
     func writeSummary() {
-        FileHandle.standardError.write(Data((summary.serialized() + "\n").utf8))
+        StandardError.writeLine(summary.serialized())
     }
 
     /// Written beside the target and renamed over it, so the node exporter never reads half
@@ -82,13 +84,35 @@ struct RunReport {
         metric("requests", "AWS requests made by the last run.", "gauge", [("", Double(statistics.requests))])
         metric("retries", "AWS request retries in the last run.", "gauge", [("", Double(statistics.retries))])
         metric("throttles", "Throttling responses in the last run.", "gauge", [("", Double(statistics.throttles))])
-        let text = lines.joined(separator: "\n") + "\n"
+        try Self.replace(path, with: lines.joined(separator: "\n") + "\n")
+    }
+
+    /// Why the metrics file was not written, in one line: the path, the step and the reason.
+    struct MetricsError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Written beside the target, then renamed over it.
+    private static func replace(_ path: String, with text: String) throws(MetricsError) {
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try Data(text.utf8).write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        func failure(_ step: String) -> MetricsError {
+            MetricsError(description: "\(path): \(step): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("cannot create \(temporary)") }
+        do {
+            try writeAll(fd: fd, bytes: Array(text.utf8))
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw MetricsError(description: "\(path): cannot write \(temporary): \(error)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = failure("cannot rename \(temporary) over it")
+            unlink(temporary)
+            throw error
         }
     }
 

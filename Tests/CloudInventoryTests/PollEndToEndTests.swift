@@ -163,7 +163,7 @@ import Testing
         let result = try world.poll([], environment: env)
         #expect(result.status == 2)
         #expect(result.stderr.contains("no region"))
-        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }.count == 1)
+        #expect(result.failureLines.count == 1)
     }
 
     @Test func noCredentialsIsExitThree() async throws {
@@ -187,7 +187,7 @@ import Testing
         let stalled = try world.newIMDS(faults: ["stall_token_seconds": 3])
         let result = try world.poll([], environment: world.pollerEnvironment(imds: stalled.url))
         #expect(result.status == 3)
-        let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("inventory-poller:") }
+        let errorLines = result.failureLines
         #expect(errorLines.count == 1)
         #expect(errorLines.first?.contains("hop limit") == true)
     }
@@ -196,7 +196,7 @@ import Testing
         let result = try runProcess(Harness.pollerBinary, ["--help"], environment: Harness.baseEnvironment())
         #expect(result.status == 0)
         for (code, meaning) in [(0, "success"), (2, "usage"), (3, "credentials"), (4, "an AWS call failed"), (5, "database"),
-                                (75, "lock"), (130, "SIGINT"), (143, "SIGTERM")] {
+                                (74, "stdout"), (75, "lock"), (130, "SIGINT"), (143, "SIGTERM")] {
             #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("  \(code) ") && $0.contains(meaning) }, "exit \(code)")
         }
     }

@@ -127,7 +127,7 @@ import Testing
         let during = try world.poll(["--region", region, "--format", "ndjson"], environment: env)
         #expect(during.status == 5, "\(during.stderr)")
         #expect(during.lines.count == 4, "the poll still prints")
-        let line = try #require(during.stderr.split(separator: "\n").last { $0.hasPrefix("inventory-poller:") })
+        let line = try #require(during.failureLines.last)
         #expect(line.contains("database unreachable"))
         #expect(line.contains("127.0.0.1"))
         let spooled = try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".ndjson") }

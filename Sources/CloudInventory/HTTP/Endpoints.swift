@@ -29,21 +29,3 @@ public struct ServiceEndpoint: Sendable, Equatable {
     /// The path part of the URL (a custom endpoint may carry one), `/` when there is none.
     public var path: String { (try? URLParts(url))?.path ?? "/" }
 }
-
-/// AWS region names: lower-case letters and digits in dash-separated parts (`us-east-1`,
-/// `us-gov-west-1`, `eu-central-2`). Checked so a typo is a usage error, not a DNS failure.
-public enum RegionName {
-    public static func isValid(_ name: String) -> Bool {
-        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let last = parts.last, last.allSatisfy(\.isASCII), Int(last) != nil else { return false }
-        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
-    }
-
-    /// `aws`, `aws-cn` or `aws-us-gov`. Credentials never cross partitions, so a region list
-    /// is kept to the home region's partition.
-    public static func partition(_ name: String) -> String {
-        if name.hasPrefix("cn-") { return "aws-cn" }
-        if name.hasPrefix("us-gov-") { return "aws-us-gov" }
-        return "aws"
-    }
-}

@@ -121,10 +121,11 @@ final class RunningProcess: @unchecked Sendable {
     }
 }
 
-/// The run summary: the last stderr line, as JSON.
+/// The run summary: the last stderr line (`<UTC time> {...}`), as JSON.
 func summary(of result: ProcessResult) -> [String: Any]? {
-    guard let line = result.stderr.split(separator: "\n").last(where: { $0.hasPrefix("{\"event\":\"summary\"") }) else { return nil }
-    return (try? parseJSON(String(line))) as? [String: Any]
+    guard let line = result.stderr.split(separator: "\n").last(where: { $0.contains("Z {\"event\":\"summary\"") }),
+          let json = line.firstIndex(of: "{") else { return nil }
+    return (try? parseJSON(String(line[json...]))) as? [String: Any]
 }
 
 func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {

@@ -1,0 +1,24 @@
+import Foundation
+
+/// The identity and time a poll is stamped with. Known before the first instance arrives.
+public struct PollHeader: Sendable {
+    public var pollId: String
+    /// Whole seconds: what is printed is what is stored.
+    public var polledAt: Date
+    public var identity: CallerIdentity
+    public var slices: [SliceID]
+
+    public var regions: [String] {
+        var seen = Set<String>()
+        return slices.map(\.region).filter { seen.insert($0).inserted }
+    }
+
+    public var accounts: [String] {
+        var seen = Set<String>()
+        return slices.map(\.account).filter { seen.insert($0).inserted }
+    }
+
+    public var context: PollContext {
+        PollContext(pollId: pollId, account: identity.account, arn: identity.arn, polledAt: polledAt)
+    }
+}

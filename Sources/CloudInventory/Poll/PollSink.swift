@@ -1,0 +1,56 @@
+/// Receives a poll as it happens, page by page, so nothing needs the whole fleet in memory.
+/// Calls arrive in order, one at a time: `begin`, any number of `instances` (pages of
+/// different slices interleave), then `end`.
+public protocol PollSink {
+    mutating func begin(_ header: PollHeader) throws
+    mutating func instances(_ page: [JSONValue], slice: SliceID) throws
+    /// A page already rendered as JSON (the poller's fast path for JSON output). By default
+    /// it is parsed back into values and handed to `instances`.
+    mutating func rendered(_ page: RenderedPage, slice: SliceID) throws
+    mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws
+}
+
+extension PollSink {
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        try instances(page.values(), slice: slice)
+    }
+}
+
+/// Hands every event to two sinks in turn: stdout formatting and storage, say.
+public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
+    public var first: A
+    public var second: B
+
+    public init(_ first: A, _ second: B) {
+        self.first = first
+        self.second = second
+    }
+
+    public mutating func begin(_ header: PollHeader) throws {
+        try first.begin(header)
+        try second.begin(header)
+    }
+
+    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
+        try first.instances(page, slice: slice)
+        try second.instances(page, slice: slice)
+    }
+
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        try first.rendered(page, slice: slice)
+        try second.rendered(page, slice: slice)
+    }
+
+    public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
+        try first.end(header, outcomes: outcomes)
+        try second.end(header, outcomes: outcomes)
+    }
+}
+
+/// A sink that may be absent: storage, when no database is configured.
+extension Optional: PollSink where Wrapped: PollSink {
+    public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
+    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws { try self?.instances(page, slice: slice) }
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { try self?.rendered(page, slice: slice) }
+    public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws { try self?.end(header, outcomes: outcomes) }
+}

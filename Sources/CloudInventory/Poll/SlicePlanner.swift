@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+
+/// What a poll will do, decided before the first DescribeInstances: who the caller is, which
+/// accounts (one per assumed role, or the caller's own), and which (account, region) slices.
+/// A role that cannot be assumed, or DescribeRegions failing under `--all-regions`, does not
+/// stop the plan: the affected slices are planned as failed, so they mark nothing vanished.
+public struct SlicePlan: Sendable {
+    public struct Account: Sendable {
+        public var id: String
+        public var provider: any CredentialProvider
+        /// The role ARN, when this account is reached through `--assume-role`.
+        public var roleArn: String?
+        /// Why this account cannot be polled (AssumeRole failed).
+        public var failure: AWSError?
+        /// When the credentials used for this account expire, if they do.
+        public var expiration: Date?
+    }
+
+    public var identity: CallerIdentity
+    public var accounts: [Account]
+    public var slices: [SliceID]
+    /// Slices known to fail before polling, with the reason.
+    public var failures: [SliceID: AWSError]
+}
+
+/// Plans a poll; used by `Poller.run` and by `--check`, so a preflight checks what a poll would do.
+public struct SlicePlanner: Sendable {
+    /// Two `--assume-role` ARNs in one account would poll the same slices twice.
+    public struct DuplicateAccount: Error, Sendable, CustomStringConvertible {
+        public let account: String
+        public var description: String { "two --assume-role ARNs name account \(account)" }
+    }
+
+    public let poller: Poller
+    /// For the planning calls (GetCallerIdentity, DescribeRegions), made on the caller's thread.
+    public let http: HTTPClient
+    /// For AssumeRole, also when workers refresh credentials later: owned by the caller, and
+    /// kept open until the poll ends.
+    public let roleHTTP: HTTPClient
+
+    public init(poller: Poller, http: HTTPClient, roleHTTP: HTTPClient) {
+        self.poller = poller
+        self.http = http
+        self.roleHTTP = roleHTTP
+    }
+
+    var configuration: Poller.Configuration { poller.configuration }
+    var home: String { configuration.regions[0] }
+
+    /// Every step in order. Throws only when nothing can be polled (STS GetCallerIdentity failed).
+    public func plan() throws -> SlicePlan {
+        let identity = try self.identity()
+        let accounts = try self.accounts(identity: identity)
+        var plan = SlicePlan(identity: identity, accounts: accounts, slices: [], failures: [:])
+        for account in accounts {
+            let (regions, failure) = self.regions(for: account)
+            for region in regions {
+                let slice = SliceID(account: account.id, region: region)
+                plan.slices.append(slice)
+                if let f = account.failure ?? failure { plan.failures[slice] = f }
+            }
+        }
+        return plan
+    }
+
+    public func identity() throws -> CallerIdentity {
+        try STSClient(query: poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion,
+                                           credentials: poller.credentials, account: "", http: http)).getCallerIdentity()
+    }
+
+    /// The caller's own account, or one per `--assume-role` ARN with its role assumed once.
+    public func accounts(identity: CallerIdentity) throws -> [SlicePlan.Account] {
+        guard !configuration.assumeRoles.isEmpty else {
+            return [SlicePlan.Account(id: identity.account, provider: poller.credentials)]
+        }
+        let sts = poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: poller.credentials,
+                                account: identity.account, http: roleHTTP)
+        var accounts: [SlicePlan.Account] = []
+        for arn in configuration.assumeRoles {
+            let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
+                                                            sessionName: configuration.sessionName, sts: sts)
+            if accounts.contains(where: { $0.id == provider.account }) { throw DuplicateAccount(account: provider.account) }
+            var account = SlicePlan.Account(id: provider.account, provider: provider, roleArn: arn)
+            do {
+                account.expiration = try provider.credentials()?.expiration
+            } catch {
+                let failure = error as? AWSError ?? AWSError.credentials("sts:AssumeRole", "\(error)")
+                poller.logger.error("assume role failed", metadata: ["role": "\(arn)", "error": "\(failure)"])
+                account.failure = failure
+            }
+            accounts.append(account)
+        }
+        return accounts
+    }
+
+    /// The configured regions, or with `--all-regions` every enabled region of the home
+    /// region's partition. When DescribeRegions fails, the home region alone, as failed.
+    public func regions(for account: SlicePlan.Account) -> ([String], AWSError?) {
+        guard account.failure == nil, configuration.allRegions else { return (configuration.regions, nil) }
+        do {
+            let partition = RegionName.partition(home)
+            let regions = try enabledRegions(for: account).filter { RegionName.partition($0) == partition }.sorted()
+            // An empty list would be a poll of nothing that looks complete.
+            guard !regions.isEmpty else {
+                throw AWSError.malformed("ec2:DescribeRegions", "no enabled region in partition \(partition)")
+            }
+            return (regions, nil)
+        } catch {
+            poller.logger.error("DescribeRegions failed", metadata: ["account": "\(account.id)", "error": "\(error)"])
+            return ([home], error)
+        }
+    }
+
+    /// Every region enabled for the account (DescribeRegions, asked in the home region).
+    public func enabledRegions(for account: SlicePlan.Account) throws(AWSError) -> [String] {
+        try ec2(for: account).describeRegions().filter(\.isEnabled).map(\.name)
+    }
+
+    /// An EC2 client for the account in the home region.
+    public func ec2(for account: SlicePlan.Account) -> EC2Client {
+        EC2Client(query: poller.client(service: "ec2", region: home, apiVersion: EC2Client.apiVersion,
+                                       credentials: account.provider, account: account.id, http: http))
+    }
+}

@@ -1,0 +1,99 @@
+import CloudInventory
+import Foundation
+import Glibc
+
+/// The overlap lock for cron: `flock` on a file that holds the owner's PID. The kernel drops
+/// the lock when the process dies, however it dies, so a killed run never wedges the next one.
+///
+/// A lock file someone else created (root's manual run leaves one owned by root, mode 0644)
+/// cannot be opened for writing by the service user. `flock` works on a read-only descriptor
+/// too, so the lock is then taken read-only, only without the PID written into it.
+final class RunLock {
+    struct Busy: Error, Sendable, CustomStringConvertible {
+        let path: String
+        let holder: String?
+        var description: String {
+            "another inventory-poller run holds \(path)" + (holder.map { " (pid \($0))" } ?? "")
+        }
+    }
+
+    /// The lock file could not be opened or locked at all (not merely busy).
+    struct Failure: Error, Sendable, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The run was stopped (SIGTERM, SIGINT) while waiting for the lock.
+    struct Cancelled: Error, Sendable, CustomStringConvertible {
+        var description: String { "stopped while waiting for the lock" }
+    }
+
+    let path: String
+    private var fd: Int32 = -1
+    private var writable = false
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// `/run/lock/inventory-poller.lock` when that directory is writable (root, or the
+    /// deployed service user), else `$XDG_RUNTIME_DIR/inventory-poller.lock`, else `/tmp`.
+    static func defaultPath(environment: Environment) -> String {
+        if access("/run/lock", W_OK) == 0 { return "/run/lock/inventory-poller.lock" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], access(runtime, W_OK) == 0 { return runtime + "/inventory-poller.lock" }
+        return "/tmp/inventory-poller-\(getuid()).lock"
+    }
+
+    /// Takes the lock, waiting up to `wait` seconds for a running holder to finish, and
+    /// giving up at once when `cancellation` is set.
+    func acquire(wait: TimeInterval = 0, cancellation: CancellationFlag? = nil) throws {
+        try open()
+        let deadline = Date().addingTimeInterval(wait)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                let reason = String(cString: strerror(errno))
+                closeDescriptor()
+                throw Failure(description: "cannot lock \(path): \(reason)")
+            }
+            if cancellation?.isCancelled == true {
+                closeDescriptor()
+                throw Cancelled()
+            }
+            if Date() >= deadline {
+                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                closeDescriptor()
+                throw Busy(path: path, holder: holder?.isEmpty == false ? holder : nil)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        guard writable else { return }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    /// Read-write (creating it 0644) when possible, else read-only.
+    private func open() throws {
+        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        writable = fd >= 0
+        if fd < 0, errno == EACCES || errno == EPERM || errno == EROFS {
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            throw Failure(description: "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func closeDescriptor() {
+        Glibc.close(fd)
+        fd = -1
+    }
+
+    func release() {
+        guard fd >= 0 else { return }
+        if writable { _ = ftruncate(fd, 0) }
+        flock(fd, LOCK_UN)
+        closeDescriptor()
+    }
+
+    deinit { release() }
+}

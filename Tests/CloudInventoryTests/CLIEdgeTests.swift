@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// The command at its edges: stdout that cannot be written, signals outside the poll proper,
+/// a lock file made by another user, stderr an operator can trust, arguments checked early.
+@Suite struct CLIEdgeTests {
+    static let region = "eu-west-1"
+
+    /// Runs the poller with stdout sent to `stdout` (a file handle), collecting stderr.
+    func run(_ arguments: [String], stdout: FileHandle, environment: [String: String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.pollerBinary)
+        process.arguments = World.withLock(arguments)
+        process.environment = environment
+        process.standardOutput = stdout
+        process.standardInput = FileHandle.nullDevice
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: "", stderr: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Waits (bounded) until one of the process's descriptors satisfies `match`.
+    func waitForDescriptor(of pid: Int32, _ match: (String) -> Bool) -> Bool {
+        for _ in 0..<400 {
+            let dir = "/proc/\(pid)/fd"
+            let targets = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")
+            }
+            if targets.contains(where: match) { return true }
+            pause(0.05)
+        }
+        return false
+    }
+
+    // MARK: output failures
+
+    @Test func aFullDiskOnStdoutIsExit74AndThePollIsStillStored() async throws {
+        let world = try await World.shared()
+        let mongo = try TestMongo(.mock)
+        let spool = Harness.temporaryDirectory()
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let result = try run(["--region", Self.region, "--format", "json"], stdout: full,
+                             environment: world.storingEnvironment(mongo, spool: spool))
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.failureLines.contains { $0.contains("stdout could not be written") && $0.contains("No space left") })
+        #expect(summary(of: result)?["exitCode"] as? Int == 74)
+        let snap = try mongo.snapshot()
+        #expect(snap.instances(in: Self.region).count == world.counts[Self.region])
+        #expect(snap.polls.first?["Complete"] as? Bool == true, "an output failure fails no slice")
+    }
+
+    @Test func aPipeClosedEarlyIsExit74WithSummaryAndNoTemporarySpool() async throws {
+        let world = try await World.shared()
+        let mongo = try TestMongo(.mock)
+        let spool = Harness.temporaryDirectory()
+        // `| head -2`: the reader goes away after two lines; the poller's own status is kept.
+        let script = "\"$0\" \"$@\" | head -2 >/dev/null; exit ${PIPESTATUS[0]}"
+        let result = try runProcess("/bin/bash", ["-c", script, Harness.pollerBinary] + World.withLock(["--region", "us-east-1", "--format", "ndjson", "--page-size", "5"]),
+                                    environment: world.storingEnvironment(mongo, spool: spool))
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.failureLines.contains { $0.contains("Broken pipe") })
+        #expect(summary(of: result) != nil)
+        let left = try FileManager.default.contentsOfDirectory(atPath: spool.path)
+        #expect(left.isEmpty, "stored, so nothing is spooled and no .tmp is left: \(left)")
+        #expect(try mongo.snapshot().instances(in: "us-east-1").count == world.counts["us-east-1"])
+    }
+
+    // MARK: signals outside the poll proper
+
+    @Test func sigtermDuringTheLockWaitIs143() async throws {
+        let world = try await World.shared()
+        let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
+        let fd = open(lock, O_RDWR | O_CREAT, 0o644)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        try #require(flock(fd, LOCK_EX) == 0)
+        let waiting = try world.startPoll(["--region", Self.region, "--lock-file", lock, "--lock-wait", "600"])
+        #expect(waitForDescriptor(of: waiting.pid) { $0 == lock }, "the run opened the lock file")
+        kill(waiting.pid, SIGTERM)
+        let result = waiting.finish(timeout: 60)
+        #expect(result.status == 143, "\(result.stderr)")
+        #expect(result.failureLines.count == 1 && result.failureLines[0].contains("SIGTERM"), "\(result.stderr)")
+    }
+
+    @Test func sigintDuringTheCredentialFetchIs130() async throws {
+        let world = try await World.shared()
+        // Every token PUT stalls past the client's timeout: the run sits in the credential fetch.
+        let stalled = try world.newIMDS(faults: ["stall_token_seconds": 3])
+        let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
+        let running = try world.startPoll(["--region", Self.region, "--lock-file", lock], environment: world.pollerEnvironment(imds: stalled.url))
+        // The PID is in the lock file just before the credential fetch begins (and the signal
+        // handling is in place); the stalled IMDS then holds the run there for seconds.
+        for _ in 0..<400 where ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty {
+            pause(0.05)
+        }
+        kill(running.pid, SIGINT)
+        let result = running.finish(timeout: 60)
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(!result.stderr.contains("credentials unavailable"), "the stop is reported, not its consequence")
+        #expect(result.failureLines.last?.contains("SIGINT") == true, "\(result.stderr)")
+    }
+
+    // MARK: the lock
+
+    @Test func aLockFileLeftByRootDoesNotBlockTheServiceUser() async throws {
+        let world = try await World.shared()
+        try #require(getuid() == 0, "needs root to make a lock file another user cannot write")
+        let dir = Harness.temporaryDirectory()
+        chmod(dir.path, 0o755)
+        let lock = dir.appendingPathComponent("poller.lock").path
+        try #require(FileManager.default.createFile(atPath: lock, contents: Data("1\n".utf8), attributes: [.posixPermissions: 0o644]))
+        let result = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Harness.pollerBinary,
+                                                         "--region", Self.region, "--lock-file", lock], environment: world.pollerEnvironment())
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("lock"), "\(result.stderr)")
+        // And a lock file this program creates is readable by others.
+        let fresh = dir.appendingPathComponent("fresh.lock").path
+        #expect(try world.poll(["--region", Self.region, "--lock-file", fresh]).status == 0)
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: fresh)[.posixPermissions] as? Int)
+        #expect(mode & 0o044 == 0o044)
+    }
+
+    // MARK: stderr
+
+    @Test func everyStderrLineIsStampedAndServerTextCannotForgeOne() async throws {
+        let world = try await World.shared()
+        let server = try RunningServer("forging_server.py")
+        var env = Harness.baseEnvironment()
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(server.port)"
+        env["AWS_ACCESS_KEY_ID"] = world.roleCredentials["AccessKeyId"]
+        env["AWS_SECRET_ACCESS_KEY"] = world.roleCredentials["SecretAccessKey"]
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        let result = try world.poll(["--region", Self.region, "--log-level", "debug"], environment: env)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(startsWithUTCTimestamp(line), "unstamped: \(line)")
+            #expect(!line.contains("FORGED") || line.contains(#"\n2026-01-01T00:00:00Z inventory-poller: FORGED"#), "forged: \(line)")
+        }
+        #expect(result.stderr.contains("FORGED"), "the message itself is shown, escaped")
+        let forbidden: [Unicode.Scalar] = ["\r", "\u{1B}", "\u{85}", "\u{7F}", "\u{2028}"]
+        #expect(!result.stderr.unicodeScalars.contains { forbidden.contains($0) })
+        #expect(result.failureLines.count == 1)
+    }
+
+    @Test func aMetricsFileThatCannotBeWrittenIsOneClearLine() async throws {
+        let world = try await World.shared()
+        let path = Harness.temporaryDirectory().appendingPathComponent("no/such/dir/inventory.prom").path
+        let result = try world.poll(["--region", Self.region, "--metrics-file", path])
+        #expect(result.status == 0)
+        let lines = result.stderrTexts.filter { $0.contains("metrics") }
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(lines.first?.contains(path) == true && lines.first?.contains("No such file or directory") == true)
+        #expect(!result.stderr.contains("Error Domain") && !result.stderr.contains("NSError"))
+    }
+
+    // MARK: arguments
+
+    @Test(arguments: [
+        (["--region", ""], "must not be empty"),
+        (["--region", "us-east-1,"], "must not be empty"),
+        (["--region", "us-east-+1"], "not an AWS region"),
+        (["--region", String(repeating: "ab-", count: 100) + "1"], "not an AWS region"),
+        (["--assume-role", "arn:aws:iam::12345:role/x"], "not an IAM role ARN"),
+        (["--assume-role", "arn:aws:iam::123456789012:user/x"], "not an IAM role ARN"),
+        (["--assume-role", "arn:aws:iam::123456789012:role/a", "--assume-role", "arn:aws:iam::123456789012:role/b"], "same account"),
+    ])
+    func badRegionsAndRolesAreUsageErrorsBeforeAnyNetworkCall(_ arguments: [String], _ mention: String) async throws {
+        // Nothing listens on these endpoints: a network call would fail differently.
+        var env = Harness.baseEnvironment()
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9"
+        let result = try runProcess(Harness.pollerBinary, World.withLock(arguments), environment: env)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.failureLines.count == 1 && result.stderrTexts.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(mention), "\(result.stderr)")
+    }
+}
+
+/// A small Python server from Tests/Support that prints its port first and stops when its
+/// stdin closes.
+final class RunningServer: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let input = Pipe()
+
+    init(_ script: String) throws {
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: Harness.python)
+        process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent(script).path])
+        process.environment = Harness.baseEnvironment()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw HarnessError("\(script) did not start") }
+        self.port = port
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
