@@ -98,7 +98,7 @@ public struct SlicePlanner: Sendable {
     /// region's partition. When DescribeRegions fails, the home region alone, as failed.
     public func regions(for account: SlicePlan.Account) -> ([String], AWSError?) {
         guard account.failure == nil, configuration.allRegions else { return (configuration.regions, nil) }
-        do {
+        do throws(AWSError) {
             let partition = RegionName.partition(home)
             let regions = try enabledRegions(for: account).filter { RegionName.partition($0) == partition }.sorted()
             // An empty list would be a poll of nothing that looks complete.
