@@ -134,6 +134,6 @@ import Testing
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
-        #expect(result.stderr.contains("stopped by signal"), "\(result.stderr)")
+        #expect(result.stderr.contains("stopped by SIGTERM"), "\(result.stderr)")
     }
 }
