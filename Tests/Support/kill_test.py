@@ -30,6 +30,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from kill_oracle import CHECKS, Oracle  # noqa: E402
+from kill_oracle_check import oracle_self_check  # noqa: E402
 
 RUN_TIMEOUT = 90  # a run not killed that outlives this is a hang: killed and reported
 
@@ -217,7 +218,7 @@ def chaos_plan(rng, runs, duration):
     """Per run: when to kill (None: never), the database's state, and a mid-run toggle."""
     plan = []
     for i in range(runs):
-        kill_after = None if rng.random() < 0.2 else rng.uniform(0.0, 1.3 * duration)
+        kill_after = None if rng.random() < 0.3 else rng.uniform(0.0, 1.3 * duration)
         db = rng.choices(["up", "down", "up->down", "down->up"], [0.45, 0.3, 0.15, 0.1])[0]
         toggle_at = rng.uniform(0.0, duration) if "->" in db else None
         plan.append((kill_after, db, toggle_at))
@@ -272,6 +273,9 @@ def main():
             print("clean run %d  exit %s  spool %s" % (final[-1]["index"], final[-1]["exit"], ",".join(final[-1]["spool_after"]) or "-"), flush=True)
         db = read_database(servers, runner.database)
         failures = Oracle(runs, db, args.region).run(final, final[-1]["spool_after"])
+        missed = oracle_self_check(runs, db, args.region, final)
+        if missed:
+            raise HarnessError("the oracle did not notice %s planted in the database" % ", ".join(missed))
     except HarnessError as e:
         print("kill test: harness error: %s (work dir %s)" % (e, tmp), flush=True)
         return 2
