@@ -78,7 +78,7 @@ class Servers:
     def set_db(self, up):
         """SIGUSR2 brings the database back with its data, SIGUSR1 takes it down."""
         self.mongo.send_signal(signal.SIGUSR2 if up else signal.SIGUSR1)
-        for _ in range(100):
+        for _ in range(300):
             if self.accepts() == up:
                 self.db_up = up
                 return
