@@ -214,6 +214,14 @@ def read_database(servers, database):
         client.close()
 
 
+def spool_counts(names):
+    kinds = {}
+    for name in names:
+        kind = ".tmp" if name.endswith(".tmp") else ".ndjson" if name.endswith(".ndjson") else "other"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())) or "empty"
+
+
 def chaos_plan(rng, runs, duration):
     """Per run: when to kill (None: never), the database's state, and a mid-run toggle."""
     plan = []
@@ -261,8 +269,8 @@ def main():
             if world.snapshot() != snapshot:
                 raise HarnessError("the world changed during run %d" % index)
             r = runs[-1]
-            print("run %3d  db %-8s %s  exit %s  spool %s" % (index, db, "killed at %.2fs" % kill_after if r["killed"] else "ran to the end",
-                                                             r["exit"], ",".join(r["spool_after"]) or "-"), flush=True)
+            print("run %3d  db %-8s %-16s exit %-3s spool: %s" % (index, db, "killed at %.2fs" % kill_after if r["killed"] else "ran to the end",
+                                                                 r["exit"], spool_counts(r["spool_after"])), flush=True)
         servers.set_db(True)
         final = []
         for _ in range(2):
@@ -270,7 +278,7 @@ def main():
             snapshot = world.snapshot()
             final.append(runner.run(len(runs), snapshot))
             runs.append(final[-1])
-            print("clean run %d  exit %s  spool %s" % (final[-1]["index"], final[-1]["exit"], ",".join(final[-1]["spool_after"]) or "-"), flush=True)
+            print("clean run %d  exit %s  spool: %s" % (final[-1]["index"], final[-1]["exit"], spool_counts(final[-1]["spool_after"])), flush=True)
         db = read_database(servers, runner.database)
         failures = Oracle(runs, db, args.region).run(final, final[-1]["spool_after"])
         missed = oracle_self_check(runs, db, args.region, final)
@@ -285,7 +293,9 @@ def main():
     chaos = runs[1:-2]
     figures = {
         "seed": args.seed, "runs": len(chaos), "killed": sum(r["killed"] for r in chaos),
+        "killed_mid_poll": sum(r["killed"] and bool(set(r["spool_after"]) - set(p["spool_after"])) for p, r in zip(runs, runs[1:-2])),
         "db_down_runs": sum(r["db"] != "up" for r in chaos), "world_changes": world.changes,
+        "spool_set_aside": len([n for n in runs[-1]["spool_after"] if not n.endswith((".tmp", ".ndjson"))]),
         "polls_recorded": len(db["polls"]), "events_checked": len(db["events"]), "instances_checked": len(db["instances"]),
         "exit_codes": {str(k): sum(r["exit"] == k for r in chaos if not r["killed"]) for k in sorted({r["exit"] for r in chaos if not r["killed"]})},
         "failures": len(failures), "wall_seconds": round(time.time() - wall, 1),
