@@ -33,6 +33,7 @@ CHECKS = {
     "5-final-view": "the clean run exits 0, prints the world, and the database's present instances equal the world",
     "6-spool-drained": "after the clean runs the spool holds no pending `.ndjson` and no `.tmp`",
     "7-exit-codes": "every run not killed exits 0, 4 or 5 (no crash, no hang)",
+    "7-printed": "every run not killed printed exactly the world it polled, each line with its poll's time",
 }
 
 
@@ -111,6 +112,14 @@ class Oracle:
                 continue
             if pid is None or pid not in self.polls:
                 self.fail("1-recorded", "run %d exited %d but its poll %s is not in `polls`" % (run["index"], run["exit"], pid))
+                continue
+            stamp = datetime.datetime.fromtimestamp(poll_time(pid), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if run["printed_at"] != [stamp]:
+                self.fail("7-printed", "run %d printed PolledAt %s, its poll is at %s" % (run["index"], run["printed_at"][:3], stamp))
+            for region in self.regions:
+                printed, world = run["printed"].get(region, []), run["snapshot"][region]
+                if len(printed) != len(set(printed)) or set(printed) != set(world):
+                    self.fail("7-printed", "run %d printed %d lines for %s, the world had %d instances" % (run["index"], len(printed), region, len(world)))
 
     # The observations each poll recorded, and where it marked vanished.
     def observations(self, run, pid):
@@ -208,7 +217,10 @@ class Oracle:
                 self.fail("3-false-vanish", "%s marked vanished by poll %s, but the world of run %d had it" % (e["InstanceId"], e["PollId"], run["index"]))
         for key in sorted(set(found) - set(expected)):
             e = found[key]
-            self.fail("3-unjustified-event", "%s %s in poll %s: %s" % (key[3], key[2], key[0], {k: e.get(k) for k in ("From", "To", "State", "LastState") if k in e}))
+            detail = {k: e.get(k) for k in ("From", "To", "State", "LastState") if k in e}
+            if e.get("Changes"):
+                detail["Fields"] = [c.get("Field") for c in e["Changes"]]
+            self.fail("3-unjustified-event", "%s %s in poll %s (run %s): %s" % (key[3], key[2], key[0], self.run_of.get(key[0]), detail))
         for key in sorted(set(expected) - set(found)):
             self.fail("4-lost-event", "%s %s in poll %s: %s" % (key[3], key[2], key[0], expected[key]))
         for key in sorted(set(expected) & set(found)):

@@ -191,17 +191,19 @@ class Runner:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-        printed = {}
+        printed, printed_at = {}, set()
         for line in stdout.splitlines():
             try:
                 doc = json.loads(line)
                 printed.setdefault(doc["Region"], []).append(doc["InstanceId"])
-            except (ValueError, KeyError):
-                pass
+                printed_at.add(doc["PolledAt"])
+            except (ValueError, KeyError, TypeError):
+                printed_at.add("unreadable line: " + line[:80])
         spool = sorted(os.listdir(self.spool)) if os.path.isdir(self.spool) else []
         return {"index": index, "start": start, "end": end, "killed": killed, "kill_after": kill_after, "db": db,
                 "exit": 124 if (p.returncode == -9 and not killed) else p.returncode, "snapshot": snapshot,
-                "spool_after": spool, "printed": printed if not killed else {}, "stderr_tail": stderr[-2000:]}
+                "spool_after": spool, "printed": printed if not killed else {},
+                "printed_at": sorted(printed_at) if not killed else [], "stderr_tail": stderr[-2000:]}
 
 
 def read_database(servers, database):
@@ -280,6 +282,8 @@ def main():
             runs.append(final[-1])
             print("clean run %d  exit %s  spool: %s" % (final[-1]["index"], final[-1]["exit"], spool_counts(final[-1]["spool_after"])), flush=True)
         db = read_database(servers, runner.database)
+        with open(os.path.join(tmp, "evidence.json"), "w") as f:  # for a post-mortem: what the oracle judged
+            json.dump({"runs": runs, "database": db}, f, default=str)
         failures = Oracle(runs, db, args.region).run(final, final[-1]["spool_after"])
         missed = oracle_self_check(runs, db, args.region, final)
         if missed:
