@@ -18,6 +18,7 @@ help:
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
 	@echo "make generate regenerate the EC2 model table from botocore"
 	@echo "make clean    remove build products"
+	@echo "make kill-test  kill -9 the poller at random (KILL_RUNS=50, KILL_SEED=9) and check the database's history"
 
 setup:
 	@scripts/setup.sh
@@ -66,3 +67,12 @@ generate: setup
 
 clean:
 	rm -rf .build .build-venv
+
+# The crash-consistency test (issue 9): KILL_RUNS runs killed at random with the database up
+# and down, then clean runs, then an independent oracle (Tests/Support/kill_oracle.py).
+.PHONY: kill-test
+KILL_RUNS ?= 50
+kill-test: setup
+	$(SWIFT) build --product inventory-poller
+	$(PYTHON) Tests/Support/kill_test.py --binary "$$($(SWIFT) build --show-bin-path)/inventory-poller" \
+	  --runs $(KILL_RUNS) $(if $(KILL_SEED),--seed $(KILL_SEED))

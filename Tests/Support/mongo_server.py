@@ -212,7 +212,10 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    stop.wait()
+    # Wake up often: a signal the kernel delivers to another thread runs its Python handler
+    # only when the main thread next runs, and an untimed wait could leave SIGUSR1 unhandled.
+    while not stop.wait(0.1):
+        pass
     down()
 
 
