@@ -86,8 +86,8 @@ extension InventoryPollerCommand {
         }
 
         switch Database.open(environment: environment, logger: logger) {
-        case let .failure(message):
-            line(false, "database", message, failing: .usage)
+        case let .failure(error):
+            line(false, "database", error.description, failing: .usage)
         case .success(nil):
             line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
         case let .success(database?):

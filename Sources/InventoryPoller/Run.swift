@@ -94,8 +94,8 @@ extension InventoryPollerCommand {
 
         let database: Database?
         switch Database.open(environment: environment, logger: logger) {
-        case let .failure(message):
-            Self.writeError(message)
+        case let .failure(error):
+            Self.writeError(error.description)
             return .usage
         case let .success(db):
             database = db
@@ -113,10 +113,11 @@ extension InventoryPollerCommand {
         configuration.renderJSON = OutputFormat(rawValue: format) == .json && database == nil
         let poller = Poller(configuration: configuration, credentials: credentials, environment: environment, logger: logger, run: context.run)
         var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
-                           database?.prepareRecorder() ?? PollRecorder?.none)
+                           database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         do {
             let outcomes = try poller.run(into: &sink, http: context.http)
             report.record(outcomes: outcomes, counts: sink.first.second.counts)
+            report.spoolSetAside = sink.second?.spoolSetAside ?? 0
             var status = ExitStatus.success
             let failed = outcomes.filter { $0.status == .failed }
             if !failed.isEmpty {
