@@ -8,15 +8,27 @@ import Synchronization
 public final class MongoClient {
     public let uri: MongoURI
     private var client: OpaquePointer?
+    private var runtimeToken: Int?
     private let logger: Logger
 
     /// Parses `uri`, applies the defaults (appname, a short server selection timeout,
     /// retryable writes, majority writes on replica sets) where the URI is silent, and
-    /// creates the client. Connecting happens lazily, on the first command.
+    /// creates the client. Connecting happens lazily, on the first command. The first client
+    /// of the process initializes libmongoc (`MongoRuntime`).
     public init(uri: MongoURI, logger: Logger) throws(MongoError) {
         self.uri = uri
         self.logger = logger
-        MongoRuntime.register(logger: logger, redactor: uri.redactor)
+        let token = MongoRuntime.register(logger: logger, redactor: uri.redactor)
+        do {
+            client = try Self.makeClient(uri)
+        } catch {
+            MongoRuntime.unregister(token)
+            throw error
+        }
+        runtimeToken = token
+    }
+
+    private static func makeClient(_ uri: MongoURI) throws(MongoError) -> OpaquePointer {
         var error = bson_error_t()
         guard let parsed = mongoc_uri_new_with_error(uri.raw, &error) else {
             throw MongoError.badURI("\(MongoError(error, redactor: uri.redactor).message) in \(uri.redacted)")
@@ -43,20 +55,22 @@ public final class MongoClient {
             throw MongoError.badURI("\(MongoError(error, redactor: uri.redactor).message) in \(uri.redacted)")
         }
         mongoc_client_set_error_api(client, Int32(MONGOC_ERROR_API_VERSION_2))
-        self.client = client
+        return client
     }
 
     /// Frees the client if `close()` was forgotten, but a debug build stops there: C
     /// resources are released explicitly, at a point the code chooses.
     deinit {
         assert(client == nil, "MongoClient deinitialized without close()")
-        if let client { mongoc_client_destroy(client) }
+        close()
     }
 
     /// Frees the libmongoc client. Idempotent. libmongoc itself is torn down at process exit.
     public func close() {
         if let client { mongoc_client_destroy(client) }
         client = nil
+        if let runtimeToken { MongoRuntime.unregister(runtimeToken) }
+        runtimeToken = nil
     }
 
     private func handle() throws(MongoError) -> OpaquePointer {

@@ -13,6 +13,9 @@ enum MongoRuntime {
     private final class LogSink: Sendable {
         struct State {
             var logger: Logger?
+            var next = 0
+            /// The redactors of the open clients; messages come only while a client works.
+            var redactors: [Int: MongoURI.Redactor] = [:]
             var merged = MongoURI.Redactor(secrets: [])
         }
         let state = Mutex(State())
@@ -22,12 +25,15 @@ enum MongoRuntime {
     private static let initialized = Mutex(false)
 
     /// Registers a client: its logger takes libmongoc's messages from now on, and its URI's
-    /// secrets are scrubbed from every message, whichever client caused it. A closed client's
-    /// secrets stay: a late message about it may still come.
-    static func register(logger: Logger, redactor: MongoURI.Redactor) {
-        sink.state.withLock { state in
+    /// secrets are scrubbed from every message, whichever client caused it, until it closes.
+    /// Returns the token for `unregister`.
+    static func register(logger: Logger, redactor: MongoURI.Redactor) -> Int {
+        let token = sink.state.withLock { state in
             state.logger = logger
-            state.merged = MongoURI.Redactor(merging: [state.merged, redactor])
+            state.next += 1
+            state.redactors[state.next] = redactor
+            state.merged = MongoURI.Redactor(merging: Array(state.redactors.values))
+            return state.next
         }
         initialized.withLock { done in
             guard !done else { return }
@@ -39,6 +45,14 @@ enum MongoRuntime {
             mongoc_init()
             atexit { mongoc_cleanup() }
             done = true
+        }
+        return token
+    }
+
+    static func unregister(_ token: Int) {
+        sink.state.withLock { state in
+            guard state.redactors.removeValue(forKey: token) != nil else { return }
+            state.merged = MongoURI.Redactor(merging: Array(state.redactors.values))
         }
     }
 

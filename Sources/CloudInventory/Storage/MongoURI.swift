@@ -6,14 +6,15 @@ import Foundation
 ///
 /// The split is total and deliberately pessimistic, because libmongoc accepts URIs we would
 /// not write (a raw `?` or `/` in the password) and the URIs it rejects are printed too:
-/// - everything between `://` and the *last* `@` of the string is userinfo, whatever it
-///   holds; its part after the first `:` is the password;
-/// - the options are what follows the first `?` after that `@`; the values of options that
-///   carry credentials (`authMechanismProperties`, `tlsCertificateKeyFilePassword`, ...)
-///   are secrets;
+/// - the value of an option that carries a credential (`authMechanismProperties`,
+///   `tlsCertificateKeyFilePassword`, ...) is secret up to the next `&` or `;` that starts a
+///   *known* option, so a raw `&` or `@` inside it stays inside it;
+/// - everything between `://` and the *last* `@` outside those values is userinfo, whatever
+///   it holds; its part after the first `:` is the password;
 /// - a string without `://` is treated the same way from its first byte.
-/// Each secret is kept raw, percent-decoded and percent-encoded, so `Redactor` can scrub any
-/// form of it from libmongoc's messages. Never traps, for any input.
+/// Every secret byte range becomes `****`. Each secret is also kept raw, percent-decoded and
+/// percent-encoded, so `Redactor` can scrub any form of it from libmongoc's messages.
+/// Never traps, for any input.
 public struct MongoURI: Sendable {
     /// The URI with the password and every credential option replaced by `****`.
     public let redacted: String
@@ -29,35 +30,48 @@ public struct MongoURI: Sendable {
         "sslcertificatekeyfilepassword", "password",
     ]
 
+    /// libmongoc's option names (1.23), lowercased: where a secret option's value ends.
+    static let knownOptions: Set<String> = [
+        "appname", "authmechanism", "authmechanismproperties", "authsource", "canonicalizehostname", "compressors",
+        "connecttimeoutms", "directconnection", "gssapiservicename", "heartbeatfrequencyms", "journal", "loadbalanced",
+        "localthresholdms", "maxidletimems", "maxpoolsize", "maxstalenessseconds", "minpoolsize", "readconcernlevel",
+        "readpreference", "readpreferencetags", "replicaset", "retryreads", "retrywrites", "safe", "serverselectiontimeoutms",
+        "serverselectiontryonce", "slaveok", "sockettimeoutms", "srvservicename", "srvmaxhosts", "ssl",
+        "sslallowinvalidcertificates", "sslallowinvalidhostnames", "sslcertificateauthorityfile", "sslclientcertificatekeyfile",
+        "sslclientcertificatekeypassword", "sslcertificatekeyfilepassword", "tls", "tlsallowinvalidcertificates",
+        "tlsallowinvalidhostnames", "tlscafile", "tlscertificatekeyfile", "tlscertificatekeyfilepassword",
+        "tlsdisablecertificaterevocationcheck", "tlsdisableocspendpointcheck", "tlsinsecure", "w", "waitqueuemultiple",
+        "waitqueuetimeoutms", "wtimeoutms", "zlibcompressionlevel", "maxconnecting", "timeoutms", "password",
+    ]
+
     public init(_ uri: String) {
         raw = uri
         let bytes = Array(uri.utf8)
         let start = Self.find(Array("://".utf8), in: bytes).map { $0 + 3 } ?? 0
-        let at = bytes[start...].lastIndex(of: UInt8(ascii: "@"))
+        var secret = [Bool](repeating: false, count: bytes.count)
         var secrets: [String] = []
-        var out = Array(bytes[..<start])
-        var hostStart = start
-        if let at {
-            let userinfo = bytes[start..<at]
-            if let colon = userinfo.firstIndex(of: UInt8(ascii: ":")) {
-                out += bytes[start...colon] + Array("****".utf8)
-                secrets.append(String(decoding: bytes[(colon + 1)..<at], as: UTF8.self))
-            } else {
-                out += userinfo
+        for range in Self.secretOptionValues(bytes, from: start) {
+            for i in range { secret[i] = true }
+            let value = String(decoding: bytes[range], as: UTF8.self)
+            secrets.append(value)
+            // AWS_SESSION_TOKEN:abc,OTHER:def: each value is a secret on its own too.
+            for pair in Self.percentDecode(value).split(separator: ",") {
+                if let colon = pair.firstIndex(of: ":") { secrets.append(String(pair[pair.index(after: colon)...])) }
             }
-            out.append(UInt8(ascii: "@"))
+        }
+        var hostStart = start
+        var emptyPasswordAt: Int?
+        if let at = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") && !secret[$0] }) {
+            if let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) {
+                for i in (colon + 1)..<at { secret[i] = true }
+                secrets.append(String(decoding: bytes[(colon + 1)..<at], as: UTF8.self))
+                if colon + 1 == at { emptyPasswordAt = at }
+            }
             hostStart = at + 1
         }
-        let rest = bytes[hostStart...]
-        let hostEnd = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
+        let hostEnd = bytes[hostStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
         hosts = String(decoding: bytes[hostStart..<hostEnd], as: UTF8.self)
-        if let q = rest.firstIndex(of: UInt8(ascii: "?")) {
-            out += bytes[hostStart...q]
-            out += Self.redactOptions(bytes[(q + 1)...], secrets: &secrets)
-        } else {
-            out += rest
-        }
-        redacted = String(decoding: out, as: UTF8.self)
+        redacted = Self.masked(bytes, secret, emptyPasswordAt: emptyPasswordAt)
         redactor = Redactor(secrets: secrets)
     }
 
@@ -74,25 +88,59 @@ public struct MongoURI: Sendable {
         return Hex.encode(SHA256.hash(data: Array("\(scheme)|\(hostList)|\(database)".utf8)).prefix(8))
     }
 
-    private static func redactOptions(_ options: ArraySlice<UInt8>, secrets: inout [String]) -> [UInt8] {
-        var out: [UInt8] = []
-        var first = true
-        for option in options.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-            if !first { out.append(UInt8(ascii: "&")) }
-            first = false
-            guard let eq = option.firstIndex(of: UInt8(ascii: "=")) else { out += option; continue }
-            let key = String(decoding: option[..<eq], as: UTF8.self).lowercased()
-            let decodedKey = Self.percentDecode(key).lowercased()
-            guard secretOptions.contains(key) || secretOptions.contains(decodedKey) else { out += option; continue }
-            let value = String(decoding: option[(eq + 1)...], as: UTF8.self)
-            secrets.append(value)
-            // AWS_SESSION_TOKEN:abc,OTHER:def: each value is a secret on its own too.
-            for pair in Self.percentDecode(value).split(separator: ",") {
-                if let colon = pair.firstIndex(of: ":") { secrets.append(String(pair[pair.index(after: colon)...])) }
+    /// Byte ranges of the values of credential options: after `[?&;]name=`, up to the next
+    /// `[&;]` that starts a known option, or the end.
+    static func secretOptionValues(_ bytes: [UInt8], from start: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var i = start
+        while i < bytes.count {
+            guard bytes[i] == UInt8(ascii: "?") || bytes[i] == UInt8(ascii: "&") || bytes[i] == UInt8(ascii: ";"),
+                  let (name, valueStart) = optionName(bytes, at: i + 1), secretOptions.contains(name) else {
+                i += 1
+                continue
             }
-            out += option[...eq] + Array("****".utf8)
+            var end = valueStart
+            while end < bytes.count {
+                if bytes[end] == UInt8(ascii: "&") || bytes[end] == UInt8(ascii: ";"),
+                   let (next, _) = optionName(bytes, at: end + 1), knownOptions.contains(next) { break }
+                end += 1
+            }
+            ranges.append(valueStart..<end)
+            i = max(end, i + 1)
         }
-        return out
+        return ranges
+    }
+
+    /// `name=` at `index` (ASCII letters and digits, lowercased), and where its value starts.
+    static func optionName(_ bytes: [UInt8], at index: Int) -> (String, Int)? {
+        var end = index
+        while end < bytes.count, end - index < 64, isAlphanumeric(bytes[end]) { end += 1 }
+        guard end > index, end < bytes.count, bytes[end] == UInt8(ascii: "=") else { return nil }
+        return (String(decoding: bytes[index..<end], as: UTF8.self).lowercased(), end + 1)
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+
+    /// `bytes` with each run of secret bytes as `****`. An empty password shows as `****`
+    /// too: whether there is one is not told.
+    static func masked(_ bytes: [UInt8], _ secret: [Bool], emptyPasswordAt: Int?) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 8)
+        var i = 0
+        while i < bytes.count {
+            if secret[i] {
+                out += Array("****".utf8)
+                while i < bytes.count, secret[i] { i += 1 }
+                continue
+            }
+            if i == emptyPasswordAt { out += Array("****".utf8) }
+            out.append(bytes[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
