@@ -71,6 +71,7 @@ import Testing
             ("mongodb://h/?authMechanismProperties=AWS_SESSION_TOKEN:tok&w=1", "mongodb://h/?authMechanismProperties=****&w=1"),
             ("mongodb://h/?tlsCertificateKeyFilePassword=pw", "mongodb://h/?tlsCertificateKeyFilePassword=****"),
             ("u:pw@h", "u:****@h"),
+            ("mongodb//u://pw@h/", "mongodb//u:****@h/"),
             ("", ""),
             ("mongodb://", "mongodb://"),
         ]

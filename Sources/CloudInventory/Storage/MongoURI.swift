@@ -47,7 +47,7 @@ public struct MongoURI: Sendable {
     public init(_ uri: String) {
         raw = uri
         let bytes = Array(uri.utf8)
-        let start = Self.find(Array("://".utf8), in: bytes).map { $0 + 3 } ?? 0
+        let start = Self.schemeEnd(bytes)
         var secret = [Bool](repeating: false, count: bytes.count)
         var secrets: [String] = []
         for range in Self.secretOptionValues(bytes, from: start) {
@@ -86,6 +86,15 @@ public struct MongoURI: Sendable {
         let hostList = hosts.lowercased().split(separator: ",").map(String.init).sorted().joined(separator: ",")
         let scheme = raw.hasPrefix("mongodb+srv://") ? "srv" : "std"
         return Hex.encode(SHA256.hash(data: Array("\(scheme)|\(hostList)|\(database)".utf8)).prefix(8))
+    }
+
+    /// Where the authority starts: after `scheme://` when the string begins with a scheme
+    /// (letters, digits, `+ - .`), else at 0, so a `://` inside a password is not a scheme.
+    static func schemeEnd(_ bytes: [UInt8]) -> Int {
+        guard let separator = find(Array("://".utf8), in: bytes), separator > 0,
+              bytes[..<separator].allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+        else { return 0 }
+        return separator + 3
     }
 
     /// Byte ranges of the values of credential options: after `[?&;]name=`, up to the next
