@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl)
+APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl faketime)
 VENV=.build-venv
 REQUIREMENTS=Tests/Support/requirements.txt
 

@@ -108,8 +108,8 @@ extension InventoryPollerCommand {
 
     private func checkDatabase(_ context: RunEnvironment, _ list: inout Checklist) {
         switch Database.open(environment: context.environment, logger: context.logger) {
-        case let .failure(message):
-            list.line(false, "database", message, failing: .usage)
+        case let .failure(error):
+            list.line(false, "database", error.description, failing: .usage)
         case .success(nil):
             list.line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
         case let .success(database?):

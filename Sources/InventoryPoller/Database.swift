@@ -2,7 +2,7 @@ import CloudInventory
 import Foundation
 import Logging
 
-/// The run's database side: `CM_DB_URI`/`CM_DB_NAME`, the client, the spool, and the replay
+/// The run's database side: `CM_DB_URI`/`CM_DB_NAME`, the store, the spool, and the replay
 /// of earlier spooled polls before this one.
 final class Database {
     let uri: MongoURI
@@ -10,66 +10,65 @@ final class Database {
     let spool: Spool
     private let logger: Logger
 
-    enum Opened {
-        case success(Database?)
-        case failure(String)
+    /// A configuration the operator must fix: exit 2.
+    struct ConfigurationError: Error, CustomStringConvertible {
+        let description: String
     }
 
-    /// nil when neither variable is set; a usage error when only one is, or the URI or the
-    /// database name is malformed.
+    /// nil when neither variable is set; a `ConfigurationError` when only one is, or the URI
+    /// or the database name is malformed.
+    typealias Opened = Result<Database?, ConfigurationError>
+
     static func open(environment: Environment, logger: Logger) -> Opened {
-        let rawURI = environment["CM_DB_URI"]
-        let name = environment["CM_DB_NAME"]
-        switch (rawURI, name) {
+        Result { () throws(ConfigurationError) -> Database? in try Database(environment: environment, logger: logger) }
+    }
+
+    /// nil when neither `CM_DB_URI` nor `CM_DB_NAME` is set.
+    init?(environment: Environment, logger: Logger) throws(ConfigurationError) {
+        switch (environment["CM_DB_URI"], environment["CM_DB_NAME"]) {
         case (nil, nil):
-            return .success(nil)
+            return nil
         case (_?, nil):
-            return .failure("CM_DB_URI is set but CM_DB_NAME is not")
+            throw ConfigurationError(description: "CM_DB_URI is set but CM_DB_NAME is not")
         case (nil, _?):
-            return .failure("CM_DB_NAME is set but CM_DB_URI is not")
+            throw ConfigurationError(description: "CM_DB_NAME is set but CM_DB_URI is not")
         case let (rawURI?, name?):
-            guard name.count < 64, !name.contains(where: { "/\\. \"$\0".contains($0) }) else {
-                return .failure("CM_DB_NAME \"\(name)\" is not a valid MongoDB database name")
+            guard !name.isEmpty, name.utf8.count < 64, !name.contains(where: { "/\\. \"$\0".contains($0) }) else {
+                throw ConfigurationError(description: "CM_DB_NAME \"\(name)\" is not a valid MongoDB database name")
             }
-            let uri = MongoURI(rawURI)
+            uri = MongoURI(rawURI)
             do {
-                let client = try MongoClient(uri: uri, logger: logger)
-                return .success(Database(uri: uri, store: InventoryStore(client: client, database: name, logger: logger),
-                                         spool: Spool.resolve(environment: environment), logger: logger))
+                store = InventoryStore(client: try MongoClient(uri: uri, logger: logger), database: name, logger: logger)
             } catch {
-                return .failure(error.description)
+                throw ConfigurationError(description: error.description)
             }
+            spool = Spool.resolve(environment: environment)
+            self.logger = logger
         }
     }
 
-    private init(uri: MongoURI, store: InventoryStore, spool: Spool, logger: Logger) {
-        self.uri = uri
-        self.store = store
-        self.spool = spool
-        self.logger = logger
-    }
-
-    /// Checks the server and replays the spool. Returns the recorder for this poll, primed
-    /// with the failure if the database is already known to be unusable.
-    func prepareRecorder() -> PollRecorder {
+    /// Checks the server and replays the spool (stopping between pages when `cancellation`
+    /// is set). Returns the recorder for this poll, primed with the failure if the database
+    /// is already known to be unusable.
+    func prepareRecorder(cancellation: CancellationFlag? = nil) -> PollRecorder {
         var initialError: MongoError?
+        var replay = SpoolReplay.Result()
         do {
             try store.ping()
             try store.ensureIndexes()
-            let (replayed, error) = PollRecorder.replay(spool: spool, store: store, logger: logger)
-            if replayed > 0 { logger.notice("spool replayed", metadata: ["polls": "\(replayed)"]) }
-            initialError = error
+            replay = SpoolReplay.run(spool: spool, store: store, logger: logger, cancellation: cancellation)
+            if replay.replayed > 0 { logger.notice("spool replayed", metadata: ["polls": "\(replay.replayed)"]) }
+            initialError = replay.error
         } catch {
             initialError = error
         }
         if let initialError {
             logger.error("database unavailable; this poll goes to the spool", metadata: ["error": "\(initialError)", "spool": "\(spool.directory.path)"])
         }
-        return PollRecorder(store: store, spool: spool, initialError: initialError, logger: logger)
+        return PollRecorder(store: store, spool: spool, initialError: initialError, replay: replay, logger: logger)
     }
 
     func close() {
-        store.client.close()
-        MongoRuntime.cleanup()
+        store.close()
     }
 }

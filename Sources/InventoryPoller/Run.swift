@@ -87,7 +87,7 @@ extension InventoryPollerCommand {
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil), credentials: credentials,
                             environment: context.environment, logger: context.logger, run: context.run)
         var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
-                           database?.prepareRecorder() ?? PollRecorder?.none)
+                           database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
         do {
             outcomes = try poller.run(into: &sink, http: context.http)
@@ -97,6 +97,7 @@ extension InventoryPollerCommand {
             return context.fail(error)
         }
         report.record(outcomes: outcomes, counts: sink.first.second.counts)
+        report.spoolSetAside = sink.second?.spoolSetAside ?? 0
         return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
     }
 
@@ -112,8 +113,8 @@ extension InventoryPollerCommand {
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
     private func openDatabase(_ context: RunEnvironment) throws -> Database? {
         switch Database.open(environment: context.environment, logger: context.logger) {
-        case let .failure(message):
-            throw UsageError(message)
+        case let .failure(error):
+            throw UsageError(error.description)
         case let .success(database):
             if database == nil {
                 context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")

@@ -10,6 +10,8 @@ struct RunReport {
     var status: ExitStatus = .success
     var duration: Double = 0
     var statistics: RunStatistics.Snapshot?
+    /// Spool files the replay set aside this run (`*.rejected`, `*.corrupt`).
+    var spoolSetAside = 0
 
     init(started: ContinuousClock.Instant) {
         self.started = started
@@ -84,6 +86,7 @@ struct RunReport {
         metric("requests", "AWS requests made by the last run.", "gauge", [("", Double(statistics.requests))])
         metric("retries", "AWS request retries in the last run.", "gauge", [("", Double(statistics.retries))])
         metric("throttles", "Throttling responses in the last run.", "gauge", [("", Double(statistics.throttles))])
+        metric("spool_set_aside", "Spool files set aside by the last run (rejected by the database or corrupt).", "gauge", [("", Double(spoolSetAside))])
         try Self.replace(path, with: lines.joined(separator: "\n") + "\n")
     }
 

@@ -17,6 +17,10 @@ Besides the commands libmongoc and pymongo need, it answers two test-only comman
     {"testFaults": 1, "hangupOn": "update", "times": 1}
                                            -> the next matching command gets its connection
                                               closed without a reply (a drop mid-bulk)
+    {"testFaults": 1, "rejectMarker": "POISON"}
+                                           -> every insert/update whose documents contain the
+                                              marker gets a write error (code 121, document
+                                              failed validation): a permanent refusal
 """
 import argparse
 import os
@@ -58,6 +62,7 @@ class Backend:
         self.log = []
         self.hangup_on = None
         self.hangup_times = 0
+        self.reject_marker = None
         self.lock = threading.Lock()
 
     def handle(self, request):
@@ -77,6 +82,10 @@ class Backend:
                 if self.hangup_times > 0 and self.hangup_on == name:
                     self.hangup_times -= 1
                     return request.hangup()
+                marker = self.reject_marker
+            if marker and name in WRITE_COMMANDS and marker in repr(doc):
+                return request.reply({"ok": 1, "n": 0, "writeErrors": [
+                    {"index": 0, "code": 121, "errmsg": "Document failed validation"}]})
         try:
             return request.reply(self.dispatch(name, doc, db, collection))
         except mongomock.DuplicateKeyError as e:
@@ -95,8 +104,11 @@ class Backend:
                 return {"ok": 1, "log": list(self.log)}
         if lname == "testfaults":
             with self.lock:
-                self.hangup_on = doc.get("hangupOn")
-                self.hangup_times = int(doc.get("times", 1))
+                if "rejectMarker" in doc:
+                    self.reject_marker = doc["rejectMarker"] or None
+                else:
+                    self.hangup_on = doc.get("hangupOn")
+                    self.hangup_times = int(doc.get("times", 1))
             return {"ok": 1}
         coll = db[collection] if collection else None
         if name == "insert":

@@ -10,6 +10,9 @@ public struct PollContext: Sendable, Equatable {
     public var arn: String
     /// Whole seconds, so the live write and a replay from the spool store the same instant.
     public var polledAt: Date
+    /// Read back from the spool, not observed by this run. A replay never moves anything
+    /// backwards; a live poll always records what it saw (see `observationTime`).
+    public var isReplay = false
 
     public init(pollId: String, account: String, arn: String, polledAt: Date) {
         self.pollId = pollId
@@ -39,11 +42,23 @@ public final class InventoryStore {
     public let database: String
     private let logger: Logger
     private var indexesReady = false
+    /// Per live poll and slice: the time its writes carry (see `observationTime`).
+    private var observationTimes: [String: Date] = [:]
+    /// The largest backward step of the host clock this run found, in seconds.
+    public private(set) var clockStep: TimeInterval?
 
     public init(client: MongoClient, database: String, logger: Logger) {
         self.client = client
         self.database = database
         self.logger = logger
+    }
+
+    /// Which database this is, without any secret: spool files record it.
+    public var identity: String { client.uri.databaseIdentity(database) }
+
+    /// Closes the client. libmongoc itself is torn down at process exit.
+    public func close() {
+        client.close()
     }
 
     /// Answers only if the server is reachable; used before replaying the spool and by `--check`.
@@ -97,103 +112,6 @@ public final class InventoryStore {
     /// Fields an instance document carries besides EC2's own.
     static let bookkeeping: Set<String> = ["_id", "Account", "FirstSeen", "LastSeen", "LastChanged", "LastPollId", "ContentHash", "Present", "VanishedAt"]
 
-    /// Writes one page of a region's instances: at most two reads and two bulk writes,
-    /// whatever the page size. Unchanged instances (same content hash) only have `LastSeen`
-    /// moved, by one `updateMany` for the whole page.
-    public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
-        let region = slice.region
-        let account = slice.account
-        guard !page.isEmpty else { return }
-        try ensureIndexes()
-        let when = BSONValue.date(poll.polledAt)
-        var byKey: [String: (instance: JSONValue, hash: String)] = [:]
-        var order: [String] = []
-        for instance in page {
-            guard let id = instance["InstanceId"]?.stringValue else { continue }
-            let key = Self.instanceKey(account: account, region: region, instanceId: id)
-            if byKey[key] == nil { order.append(key) }
-            byKey[key] = (instance, Self.contentHash(instance))
-        }
-        let keys: [BSONValue] = order.map { .string($0) }
-        let light = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(keys)]],
-                                    projection: ["ContentHash": 1, "Present": 1, "LastSeen": 1])
-        var known: [String: BSONValue] = [:]
-        for doc in light { if let id = doc["_id"]?.stringValue { known[id] = doc } }
-
-        var unchanged: [BSONValue] = []
-        var changedKeys: Set<String> = []
-        for key in order {
-            guard let old = known[key] else { continue }
-            if let lastSeen = old["LastSeen"]?.dateValue, lastSeen > poll.polledAt { continue }  // a newer poll already wrote it
-            if old["ContentHash"]?.stringValue == byKey[key]!.hash, old["Present"]?.boolValue == true {
-                unchanged.append(.string(key))
-            } else {
-                changedKeys.insert(key)
-            }
-        }
-        var previous: [String: BSONValue] = [:]
-        if !changedKeys.isEmpty {
-            for doc in try client.find(database, Self.instances, filter: ["_id": ["$in": .array(changedKeys.map { .string($0) })]]) {
-                if let id = doc["_id"]?.stringValue { previous[id] = doc }
-            }
-        }
-
-        var instanceWrites: [MongoClient.WriteModel] = []
-        var eventWrites: [MongoClient.WriteModel] = []
-        func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) {
-            let id = Self.eventId(poll, key, type)
-            let doc: BSONValue = .document([
-                ("_id", .string(id)), ("Account", .string(account)), ("Region", .string(region)),
-                ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
-            ] + extra)
-            eventWrites.append(.updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true))
-        }
-
-        for key in order {
-            guard let (instance, hash) = byKey[key], let id = instance["InstanceId"]?.stringValue else { continue }
-            let old = known[key]
-            if old != nil && !changedKeys.contains(key) { continue }  // unchanged or stale
-            guard case let .object(members) = instance else { continue }
-            var set: [(String, BSONValue)] = [("Account", .string(account))]
-            set += members.map { ($0.key, BSONValue($0.value)) }
-            set += [("LastSeen", when), ("LastPollId", .string(poll.pollId)), ("ContentHash", .string(hash)), ("Present", true)]
-            var unset: [(String, BSONValue)] = [("VanishedAt", "")]
-            if let before = previous[key] {
-                let wasPresent = before["Present"]?.boolValue ?? true
-                if !wasPresent { event(key, id, "reappeared", []) }
-                let diff = Self.diff(old: before, new: members)
-                if !diff.isEmpty {
-                    set.append(("LastChanged", when))
-                    if let state = diff.first(where: { $0.field == "State" }) {
-                        event(key, id, "state_changed", [("From", state.old["Name"] ?? .null), ("To", state.new["Name"] ?? .null)])
-                    }
-                    let others = diff.filter { $0.field != "State" }
-                    if !others.isEmpty {
-                        event(key, id, "changed", [("Changes", .array(others.map { .document([("Field", .string($0.field)), ("Old", $0.old), ("New", $0.new)]) }))])
-                    }
-                }
-                for field in diff where field.new == .null && !members.contains(where: { $0.key == field.field }) {
-                    unset.append((field.field, ""))
-                }
-            } else {
-                set.append(("LastChanged", when))
-                event(key, id, "appeared", [("State", BSONValue(instance["State"]?["Name"] ?? .null))])
-            }
-            instanceWrites.append(.updateOne(
-                filter: ["_id": .string(key)],
-                update: .document([("$set", .document(set)), ("$unset", .document(unset)), ("$setOnInsert", ["FirstSeen": when])]),
-                upsert: true))
-        }
-        if !unchanged.isEmpty {
-            instanceWrites.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
-                                              update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
-        }
-        // Events first: if the run dies between the two, a replay recomputes the same events
-        // (same ids, so no duplicates) and then writes the instances.
-        try client.bulkWrite(database, Self.events, eventWrites)
-        try client.bulkWrite(database, Self.instances, instanceWrites)
-    }
-
     struct FieldChange {
         var field: String
         var old: BSONValue
@@ -223,7 +141,7 @@ public final class InventoryStore {
     public func markVanished(slice: SliceID, poll: PollContext) throws(MongoError) {
         let region = slice.region
         try ensureIndexes()
-        let when = BSONValue.date(poll.polledAt)
+        let when = BSONValue.date(try observationTime(slice: slice, poll: poll))
         let gone = try client.find(database, Self.instances,
                                    filter: ["Account": .string(slice.account), "Region": .string(region), "Present": true,
                                             "LastPollId": ["$ne": .string(poll.pollId)], "LastSeen": ["$lte": when]],
@@ -258,5 +176,29 @@ public final class InventoryStore {
             ("Errors", .array(errors)), ("Complete", .bool(complete)), ("Version", .string(InventoryVersion.current)),
         ])
         try client.bulkWrite(database, Self.polls, [.updateOne(filter: ["_id": .string(poll.pollId)], update: ["$set": record], upsert: true)])
+    }
+
+    /// The time a poll's writes for `slice` carry. A replay uses its own `PolledAt`: older
+    /// than what is stored, it moves nothing backwards. A live poll whose clock is behind the
+    /// latest `LastSeen` stored for the slice (the host clock stepped back) still records
+    /// everything it saw, dated at that latest `LastSeen`, so history never runs backwards
+    /// and nothing is dropped; the step is logged once per slice and kept in `clockStep`.
+    func observationTime(slice: SliceID, poll: PollContext) throws(MongoError) -> Date {
+        guard !poll.isReplay else { return poll.polledAt }
+        let key = "\(poll.pollId)|\(slice)"
+        if let known = observationTimes[key] { return known }
+        let latest = try client.find(database, Self.instances, filter: ["Account": .string(slice.account), "Region": .string(slice.region), "Present": true],
+                                     projection: ["LastSeen": 1], sort: ["LastSeen": -1], limit: 1).first?["LastSeen"]?.dateValue
+        var when = poll.polledAt
+        if let latest, latest > poll.polledAt {
+            let step = latest.timeIntervalSince(poll.polledAt)
+            logger.warning("host clock is behind the stored history: this poll is recorded at the latest stored time",
+                           metadata: ["slice": "\(slice)", "stepSeconds": "\(Int(step.rounded(.up)))",
+                                      "polledAt": "\(UTCTime.iso8601(poll.polledAt))", "recordedAt": "\(UTCTime.iso8601(latest))"])
+            clockStep = max(clockStep ?? 0, step)
+            when = latest
+        }
+        observationTimes[key] = when
+        return when
     }
 }

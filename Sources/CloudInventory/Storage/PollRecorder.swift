@@ -17,17 +17,23 @@ public struct PollRecorder: PollSink {
     public private(set) var spooledTo: URL?
     /// Set when even the spool failed: the poll is printed but stored nowhere.
     public private(set) var spoolError: String?
+    /// What the replay before this poll did, for the summary and the metrics.
+    public let replay: SpoolReplay.Result
 
-    public init(store: InventoryStore?, spool: Spool, initialError: MongoError? = nil, logger: Logger) {
+    public init(store: InventoryStore?, spool: Spool, initialError: MongoError? = nil, replay: SpoolReplay.Result = .init(), logger: Logger) {
         self.store = store
         self.spool = spool
         self.databaseError = initialError
+        self.replay = replay
         self.logger = logger
     }
 
+    /// Spool files set aside by the replay before this poll (`*.rejected` and `*.corrupt`).
+    public var spoolSetAside: Int { replay.rejected + replay.corrupt }
+
     public mutating func begin(_ header: PollHeader) throws {
         currentPoll = header.context
-        writer = spool.begin(header.context, slices: header.slices, logger: logger)
+        writer = spool.begin(header.context, slices: header.slices, database: store?.identity, logger: logger)
     }
 
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
@@ -84,36 +90,5 @@ public struct PollRecorder: PollSink {
     private mutating func fail(_ error: MongoError) {
         logger.error("database write failed; this poll goes to the spool", metadata: ["error": "\(error)"])
         databaseError = error
-    }
-
-    /// Replays spooled polls, oldest first, each deleted only after it is fully written.
-    /// A file that cannot be read is moved aside with a warning. Stops at the first database
-    /// error and returns it: the rest stay for the next run.
-    public static func replay(spool: Spool, store: InventoryStore, logger: Logger) -> (replayed: Int, error: MongoError?) {
-        var replayed = 0
-        for file in spool.pending() {
-            let entry: Spool.Entry
-            do {
-                entry = try Spool.read(file)
-            } catch {
-                let moved = spool.quarantine(file)
-                logger.warning("corrupt spool file moved aside", metadata: ["file": "\(moved.path)", "error": "\(error)"])
-                continue
-            }
-            do {
-                var counts = InstanceCounts()
-                for page in entry.pages {
-                    try store.write(page: page.instances, slice: page.slice, poll: entry.poll)
-                    counts.add(page.instances, slice: page.slice)
-                }
-                try finish(store: store, poll: entry.poll, finishedAt: entry.finishedAt ?? entry.poll.polledAt, outcomes: entry.outcomes, counts: counts)
-            } catch {
-                return (replayed, error)
-            }
-            try? FileManager.default.removeItem(at: file)
-            replayed += 1
-            logger.notice("replayed spooled poll", metadata: ["poll": "\(entry.poll.pollId)"])
-        }
-        return (replayed, nil)
     }
 }

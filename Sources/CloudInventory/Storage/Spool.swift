@@ -5,16 +5,18 @@ import Foundation
 import Logging
 
 /// Where polls wait when the database cannot take them. Nothing is lost: a poll is written
-/// here as it streams (one NDJSON line per page), and the file is made durable (fsync,
-/// rename, fsync of the directory) only when the database failed. The next run replays the
-/// files oldest first and deletes each one only after its write succeeded.
+/// here as it streams (one NDJSON line per page, format in `SpoolFormat.swift`), and the file
+/// is made durable (fsync, rename, fsync of the directory) only when the database failed.
+/// The next run replays the files oldest first and deletes each one only after its write
+/// succeeded.
 ///
-/// File layout, one JSON object per line:
-///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Slices":[{"Account","Region"}]}
-///     {"Kind":"page","Account","Region","Instances":[...]}            (any number)
-///     {"Kind":"end","FinishedAt","Outcomes":[...]}
+/// File names: `<poll id>.ndjson`, or `<poll id>.<n>.ndjson` after the database refused it
+/// `n` times; `*.ndjson.tmp` while a run writes it (under an `flock`); `*.corrupt` and
+/// `*.rejected` once set aside. Poll ids begin with the poll time, so names sort oldest first.
 public struct Spool: Sendable {
     public let directory: URL
+    /// Replays the database refuses (not an outage) before a file is set aside as `*.rejected`.
+    public static let maximumTries = 3
 
     public init(directory: URL) {
         self.directory = directory
@@ -34,27 +36,80 @@ public struct Spool: Sendable {
         return Spool(directory: state.appendingPathComponent("inventory-poller/spool"))
     }
 
-    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
-        public let description: String
+    private func names(_ suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
     }
 
-    /// Complete spool files, oldest first (names begin with the poll time).
+    /// Complete spool files, oldest first.
     public func pending() -> [URL] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".ndjson") }.sorted().map { directory.appendingPathComponent($0) }
+        names(".ndjson").map { directory.appendingPathComponent($0) }
     }
 
-    /// Moves a file that cannot be read out of the way, so it never blocks later polls.
-    public func quarantine(_ url: URL) -> URL {
-        let target = url.deletingPathExtension().appendingPathExtension("corrupt")
+    /// Files a run is writing or a killed run left behind.
+    public func temporaries() -> [URL] {
+        names(".ndjson.tmp").map { directory.appendingPathComponent($0) }
+    }
+
+    /// How many times the database has refused this file (from its name).
+    public static func tries(_ url: URL) -> Int {
+        let parts = url.deletingPathExtension().lastPathComponent.split(separator: ".")
+        guard parts.count >= 2, let n = Int(parts.last!), n >= 0 else { return 0 }
+        return n
+    }
+
+    private static func stem(_ url: URL) -> String {
+        let base = url.deletingPathExtension().lastPathComponent
+        let parts = base.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count >= 2, Int(parts.last!) != nil { return parts.dropLast().joined(separator: ".") }
+        return base
+    }
+
+    /// Renames `url` to `<stem>.<suffix>`, replacing any earlier file of that name.
+    private func rename(_ url: URL, to suffix: String) -> URL {
+        let target = directory.appendingPathComponent("\(Self.stem(url)).\(suffix)")
         try? FileManager.default.removeItem(at: target)
         try? FileManager.default.moveItem(at: url, to: target)
         return target
     }
 
+    /// Moves a file that cannot be read out of the way, so it never blocks later polls.
+    public func quarantine(_ url: URL) -> URL {
+        rename(url, to: "corrupt")
+    }
+
+    /// Records one more refusal of `url` by the database. After `maximumTries` the file is
+    /// set aside as `*.rejected` (returned with `true`), so it never blocks later polls.
+    public func recordRefusal(_ url: URL) -> (url: URL, setAside: Bool) {
+        let tries = Self.tries(url) + 1
+        if tries >= Self.maximumTries { return (rename(url, to: "rejected"), true) }
+        return (rename(url, to: "\(tries).ndjson"), false)
+    }
+
+    /// A `.tmp` whose writer is gone (no one holds its lock) becomes a spool file to replay:
+    /// an interrupted poll. A `.tmp` still locked belongs to a live run and is left alone;
+    /// an empty one holds nothing and is removed. Returns the files recovered.
+    public func recoverInterrupted() -> [URL] {
+        var recovered: [URL] = []
+        for tmp in temporaries() {
+            let fd = open(tmp.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { Glibc.close(fd) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its writer is alive
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_size == 0 {
+                unlink(tmp.path)
+                continue
+            }
+            let target = tmp.deletingPathExtension()
+            guard !FileManager.default.fileExists(atPath: target.path), Glibc.rename(tmp.path, target.path) == 0 else { continue }
+            recovered.append(target)
+        }
+        return recovered
+    }
+
     /// Starts a spool file for `poll`. Returns nil (with a logged warning) when the spool
     /// directory is unusable: the poll still proceeds, it just has no safety net.
-    public func begin(_ poll: PollContext, slices: [SliceID], logger: Logger) -> Writer? {
+    public func begin(_ poll: PollContext, slices: [SliceID], database: String? = nil, logger: Logger) -> Writer? {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let writer = try Writer(directory: directory, name: "\(poll.pollId).ndjson")
@@ -62,6 +117,7 @@ public struct Spool: Sendable {
                 JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
                 JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
                 JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
+                JSONMember("Database", database.map { .string($0) } ?? .null),
                 JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
             ]))
             return writer
@@ -81,7 +137,10 @@ public struct Spool: Sendable {
             final = directory.appendingPathComponent(name)
             temporary = directory.appendingPathComponent(name + ".tmp")
             fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw Spool.Error(description: "cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw Spool.Error.io("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+            // Held until the file is committed or discarded, and dropped by the kernel when
+            // the run dies: a later run recovers an unlocked `.tmp` as an interrupted poll.
+            _ = flock(fd, LOCK_EX | LOCK_NB)
         }
 
         deinit {
@@ -98,7 +157,7 @@ public struct Spool: Sendable {
                     let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw Spool.Error(description: "write to \(temporary.path) failed: \(String(cString: strerror(errno)))")
+                        throw Spool.Error.io("write to \(temporary.path) failed: \(String(cString: strerror(errno)))")
                     }
                     offset += n
                 }
@@ -117,12 +176,13 @@ public struct Spool: Sendable {
 
         /// write → fsync → rename → fsync(dir): after this returns, the poll survives a crash.
         public func commit() throws -> URL {
-            guard fsync(fd) == 0 else { throw Spool.Error(description: "fsync \(temporary.path) failed: \(String(cString: strerror(errno)))") }
+            guard fsync(fd) == 0 else { throw Spool.Error.io("fsync \(temporary.path) failed: \(String(cString: strerror(errno)))") }
+            // Renamed while still locked, so no other run recovers it half way.
+            guard Glibc.rename(temporary.path, final.path) == 0 else {
+                throw Spool.Error.io("rename to \(final.path) failed: \(String(cString: strerror(errno)))")
+            }
             Glibc.close(fd)
             fd = -1
-            guard rename(temporary.path, final.path) == 0 else {
-                throw Spool.Error(description: "rename to \(final.path) failed: \(String(cString: strerror(errno)))")
-            }
             let dir = open(final.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
             if dir >= 0 { fsync(dir); Glibc.close(dir) }
             return final
@@ -132,50 +192,5 @@ public struct Spool: Sendable {
             if fd >= 0 { Glibc.close(fd); fd = -1 }
             unlink(temporary.path)
         }
-    }
-
-    /// A spooled poll read back: header, pages in order, and the outcomes if it finished.
-    public struct Entry {
-        public var poll: PollContext
-        public var pages: [(slice: SliceID, instances: [JSONValue])]
-        public var finishedAt: Date?
-        public var outcomes: [SliceOutcome]
-    }
-
-    public static func read(_ url: URL) throws -> Entry {
-        let data = try Data(contentsOf: url)
-        var entry: Entry?
-        for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-            let value = try JSONValue.parse(line)
-            switch value["Kind"]?.stringValue {
-            case "poll":
-                guard let id = value["PollId"]?.stringValue, let account = value["Account"]?.stringValue,
-                      let at = value["PolledAt"]?.stringValue.flatMap(UTCTime.parse) else {
-                    throw Error(description: "spool header incomplete")
-                }
-                entry = Entry(poll: PollContext(pollId: id, account: account, arn: value["Arn"]?.stringValue ?? "", polledAt: at),
-                              pages: [], finishedAt: nil, outcomes: [])
-            case "page":
-                guard entry != nil, let account = value["Account"]?.stringValue, let region = value["Region"]?.stringValue,
-                      let instances = value["Instances"]?.arrayValue else {
-                    throw Error(description: "spool page before header or incomplete")
-                }
-                entry!.pages.append((SliceID(account: account, region: region), instances))
-            case "end":
-                guard entry != nil else { throw Error(description: "spool end before header") }
-                entry!.finishedAt = value["FinishedAt"]?.stringValue.flatMap(UTCTime.parse)
-                entry!.outcomes = (value["Outcomes"]?.arrayValue ?? []).compactMap { o in
-                    guard let region = o["Region"]?.stringValue, let account = o["Account"]?.stringValue else { return nil }
-                    return SliceOutcome(slice: SliceID(account: account, region: region), status: o["Status"]?.stringValue == "ok" ? .complete : .failed,
-                                         instanceCount: Int(o["InstanceCount"]?.intValue ?? 0),
-                                         errorCode: o["ErrorCode"]?.stringValue, errorMessage: o["Error"]?.stringValue)
-                }
-            default:
-                throw Error(description: "unknown spool line")
-            }
-        }
-        guard let entry else { throw Error(description: "empty spool file") }
-        guard entry.finishedAt != nil else { throw Error(description: "spool file has no end record") }
-        return entry
     }
 }

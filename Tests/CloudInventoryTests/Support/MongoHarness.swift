@@ -91,6 +91,14 @@ final class TestMongo: @unchecked Sendable {
         try client.command("admin", ["testFaults": 1, "hangupOn": .string(command), "times": .int32(Int32(times))])
     }
 
+    /// From now on every insert/update whose documents contain `marker` gets a write error
+    /// (code 121): the server refusing the data itself. An empty marker ends it (mock only).
+    func reject(marker: String) throws {
+        let client = try MongoClient(uri: MongoURI(uri), logger: Logger(label: "test"))
+        defer { client.close() }
+        try client.command("admin", ["testFaults": 1, "rejectMarker": .string(marker)])
+    }
+
     struct Snapshot {
         var instances: [[String: Any]]
         var events: [[String: Any]]

@@ -1,0 +1,148 @@
+import Foundation
+
+extension InventoryStore {
+    /// Writes one page of a region's instances: at most two reads and two bulk writes,
+    /// whatever the page size. Unchanged instances (same content hash) only have `LastSeen`
+    /// moved, by one `updateMany` for the whole page.
+    public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
+        guard !page.isEmpty else { return }
+        try ensureIndexes()
+        var write = PageWrite(page: page, slice: slice, poll: poll, when: try observationTime(slice: slice, poll: poll))
+        try write.classify(known: client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.order.map { .string($0) })]],
+                                              projection: ["ContentHash": 1, "Present": 1, "LastSeen": 1]))
+        if !write.changed.isEmpty {
+            write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
+        }
+        let (events, instances) = write.models()
+        // Events first: if the run dies between the two, a replay recomputes the same events
+        // (same ids, so no duplicates) and then writes the instances.
+        try client.bulkWrite(database, Self.events, events)
+        try client.bulkWrite(database, Self.instances, instances)
+    }
+}
+
+/// The steps of one page write, each a named function: key the page, sort instances into
+/// unchanged / changed / new / stale against what is stored, then build the writes.
+struct PageWrite {
+    let slice: SliceID
+    let poll: PollContext
+    let when: BSONValue
+    let whenDate: Date
+    /// Instance key → (instance, content hash); `order` keeps the page's order, each key once.
+    private(set) var byKey: [String: (instance: JSONValue, hash: String)] = [:]
+    private(set) var order: [String] = []
+    private var known: [String: BSONValue] = [:]
+    private var unchanged: [BSONValue] = []
+    private(set) var changed: Set<String> = []
+    /// Full stored documents of the changed instances, by key.
+    var previous: [BSONValue] = []
+
+    init(page: [JSONValue], slice: SliceID, poll: PollContext, when: Date) {
+        self.slice = slice
+        self.poll = poll
+        self.whenDate = when
+        self.when = .date(when)
+        for instance in page {
+            guard let id = instance["InstanceId"]?.stringValue else { continue }
+            let key = InventoryStore.instanceKey(account: slice.account, region: slice.region, instanceId: id)
+            if byKey[key] == nil { order.append(key) }
+            byKey[key] = (instance, InventoryStore.contentHash(instance))
+        }
+    }
+
+    /// Sorts the page against the stored hashes. An instance a newer poll already wrote is
+    /// stale and left alone (only a replay can be older than what is stored).
+    mutating func classify(known light: [BSONValue]) {
+        for doc in light { if let id = doc["_id"]?.stringValue { known[id] = doc } }
+        for key in order {
+            guard let old = known[key] else { continue }
+            if let lastSeen = old["LastSeen"]?.dateValue, lastSeen > whenDate { continue }
+            if old["ContentHash"]?.stringValue == byKey[key]!.hash, old["Present"]?.boolValue == true {
+                unchanged.append(.string(key))
+            } else {
+                changed.insert(key)
+            }
+        }
+    }
+
+    /// The event and instance writes for the page.
+    func models() -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
+        var previousByKey: [String: BSONValue] = [:]
+        for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
+        var events: [MongoClient.WriteModel] = []
+        var instances: [MongoClient.WriteModel] = []
+        for key in order {
+            guard let (instance, hash) = byKey[key], let id = instance["InstanceId"]?.stringValue,
+                  case let .object(members) = instance else { continue }
+            if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
+            var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
+            var found: [(String, [(String, BSONValue)])] = []
+            if let before = previousByKey[key] {
+                found = update.compare(with: before)
+            } else {
+                update.set.append(("LastChanged", when))
+                found = [("appeared", [("State", BSONValue(instance["State"]?["Name"] ?? .null))])]
+            }
+            events += found.map { event(key, id, $0.0, $0.1) }
+            instances.append(update.model(key: key))
+        }
+        if !unchanged.isEmpty {
+            instances.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
+                                         update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
+        }
+        return (events, instances)
+    }
+
+    /// An event upsert: its id derives from (poll, instance, type), so a replay never duplicates it.
+    func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
+        let id = InventoryStore.eventId(poll, key, type)
+        let doc: BSONValue = .document([
+            ("_id", .string(id)), ("Account", .string(slice.account)), ("Region", .string(slice.region)),
+            ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
+        ] + extra)
+        return .updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true)
+    }
+}
+
+/// The `$set` / `$unset` of one instance seen by a poll.
+struct InstanceUpdate {
+    var set: [(String, BSONValue)]
+    var unset: [(String, BSONValue)] = [("VanishedAt", "")]
+    let members: [JSONMember]
+    let when: BSONValue
+
+    init(account: String, members: [JSONMember], hash: String, when: BSONValue, pollId: String) {
+        self.members = members
+        self.when = when
+        set = [("Account", .string(account))] + members.map { ($0.key, BSONValue($0.value)) }
+        set += [("LastSeen", when), ("LastPollId", .string(pollId)), ("ContentHash", .string(hash)), ("Present", true)]
+    }
+
+    /// Compares with the stored document: returns the events (type, extra fields) and notes
+    /// `LastChanged` and the fields to remove.
+    mutating func compare(with before: BSONValue) -> [(String, [(String, BSONValue)])] {
+        var events: [(String, [(String, BSONValue)])] = []
+        if !(before["Present"]?.boolValue ?? true) { events.append(("reappeared", [])) }
+        let diff = InventoryStore.diff(old: before, new: members)
+        if !diff.isEmpty {
+            set.append(("LastChanged", when))
+            if let state = diff.first(where: { $0.field == "State" }) {
+                events.append(("state_changed", [("From", state.old["Name"] ?? .null), ("To", state.new["Name"] ?? .null)]))
+            }
+            let others = diff.filter { $0.field != "State" }
+            if !others.isEmpty {
+                events.append(("changed", [("Changes", .array(others.map { .document([("Field", .string($0.field)), ("Old", $0.old), ("New", $0.new)]) }))]))
+            }
+        }
+        for field in diff where field.new == .null && !members.contains(where: { $0.key == field.field }) {
+            unset.append((field.field, ""))
+        }
+        return events
+    }
+
+    func model(key: String) -> MongoClient.WriteModel {
+        .updateOne(filter: ["_id": .string(key)],
+                   update: .document([("$set", .document(set)), ("$unset", .document(unset)), ("$setOnInsert", ["FirstSeen": when])]),
+                   upsert: true)
+    }
+}

@@ -1,0 +1,74 @@
+import CMongoC
+import Foundation
+import Logging
+import Synchronization
+
+/// libmongoc's process-wide state, owned by the library: the first `MongoClient` installs the
+/// log handler and calls `mongoc_init`; `mongoc_cleanup` runs once, at process exit.
+///
+/// Not a refcount that cleans up when the last client closes: libmongoc cannot be initialized
+/// again after `mongoc_cleanup` (its init runs once per process), so a second client after a
+/// cleanup would use a torn-down driver.
+enum MongoRuntime {
+    private final class LogSink: Sendable {
+        struct State {
+            var logger: Logger?
+            var next = 0
+            /// The redactors of the open clients; messages come only while a client works.
+            var redactors: [Int: MongoURI.Redactor] = [:]
+            var merged = MongoURI.Redactor(secrets: [])
+        }
+        let state = Mutex(State())
+    }
+
+    private static let sink = LogSink()
+    private static let initialized = Mutex(false)
+
+    /// Registers a client: its logger takes libmongoc's messages from now on, and its URI's
+    /// secrets are scrubbed from every message, whichever client caused it, until it closes.
+    /// Returns the token for `unregister`.
+    static func register(logger: Logger, redactor: MongoURI.Redactor) -> Int {
+        let token = sink.state.withLock { state in
+            state.logger = logger
+            state.next += 1
+            state.redactors[state.next] = redactor
+            state.merged = MongoURI.Redactor(merging: Array(state.redactors.values))
+            return state.next
+        }
+        initialized.withLock { done in
+            guard !done else { return }
+            // Before mongoc_init: libmongoc's default handler writes to stdout, which carries results.
+            mongoc_log_set_handler({ level, domain, message, _ in
+                guard let message else { return }
+                MongoRuntime.log(level: level, domain: domain, message: message)
+            }, nil)
+            mongoc_init()
+            atexit { mongoc_cleanup() }
+            done = true
+        }
+        return token
+    }
+
+    static func unregister(_ token: Int) {
+        sink.state.withLock { state in
+            guard state.redactors.removeValue(forKey: token) != nil else { return }
+            state.merged = MongoURI.Redactor(merging: Array(state.redactors.values))
+        }
+    }
+
+    private static func log(level: mongoc_log_level_t, domain: UnsafePointer<CChar>?, message: UnsafePointer<CChar>) {
+        let (logger, redactor) = sink.state.withLock { ($0.logger, $0.merged) }
+        guard let logger else { return }
+        let text = redactor.redact(String(cString: message))
+        let domainText = domain.map { String(cString: $0) } ?? "mongoc"
+        let swiftLevel: Logger.Level
+        switch level {
+        case MONGOC_LOG_LEVEL_ERROR, MONGOC_LOG_LEVEL_CRITICAL: swiftLevel = .error
+        case MONGOC_LOG_LEVEL_WARNING: swiftLevel = .warning
+        case MONGOC_LOG_LEVEL_MESSAGE, MONGOC_LOG_LEVEL_INFO: swiftLevel = .info
+        case MONGOC_LOG_LEVEL_DEBUG: swiftLevel = .debug
+        default: swiftLevel = .trace
+        }
+        logger.log(level: swiftLevel, "\(text)", metadata: ["mongoc": "\(redactor.redact(domainText))"])
+    }
+}

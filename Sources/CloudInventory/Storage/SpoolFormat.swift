@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The spool file format, read back. One JSON object per line:
+///
+///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Database","Slices":[{"Account","Region"}]}
+///     {"Kind":"page","Account","Region","Instances":[...]}            (any number)
+///     {"Kind":"end","FinishedAt","Outcomes":[...]}
+///
+/// Parsing is total: any bytes give a record or a typed `Spool.Error`, never a trap, and no
+/// size is taken from the input (a line longer than `maximumLine` is an error).
+extension Spool {
+    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
+        private enum Code: Sendable {
+            case io(String)
+            case malformed(line: Int, reason: String)
+            case lineTooLong(line: Int)
+            case empty
+        }
+
+        private let code: Code
+
+        static func io(_ reason: String) -> Error { Error(code: .io(reason)) }
+        static func malformed(line: Int, _ reason: String) -> Error { Error(code: .malformed(line: line, reason: reason)) }
+        static func lineTooLong(line: Int) -> Error { Error(code: .lineTooLong(line: line)) }
+        static let empty = Error(code: .empty)
+
+        /// The file could not be read at all (as opposed to read and found wrong).
+        public var isIO: Bool {
+            if case .io = code { return true }
+            return false
+        }
+
+        public var description: String {
+            switch code {
+            case let .io(reason): return reason
+            case let .malformed(line, reason): return "spool line \(line): \(reason)"
+            case let .lineTooLong(line): return "spool line \(line) is longer than \(Spool.maximumLine) bytes"
+            case .empty: return "empty spool file"
+            }
+        }
+    }
+
+    /// A page line holds at most one DescribeInstances page (1000 instances, a few MiB).
+    public static let maximumLine = 256 << 20
+
+    /// The first line of a spool file.
+    public struct Header: Sendable {
+        public var poll: PollContext
+        public var slices: [SliceID]
+        /// `MongoURI.databaseIdentity` of the database the poll was meant for; nil in files
+        /// written before it was recorded (those replay anywhere).
+        public var database: String?
+    }
+
+    public enum Record: Sendable {
+        case header(Header)
+        case page(SliceID, [JSONValue])
+        case end(finishedAt: Date?, outcomes: [SliceOutcome])
+    }
+
+    /// One line, parsed. `number` only labels errors.
+    public static func parseRecord<C: Collection>(_ line: C, number: Int = 1) throws(Error) -> Record where C.Element == UInt8 {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(line)
+        } catch {
+            throw .malformed(line: number, "\(error)")
+        }
+        switch value["Kind"]?.stringValue {
+        case "poll":
+            guard let id = value["PollId"]?.stringValue, let account = value["Account"]?.stringValue,
+                  let at = value["PolledAt"]?.stringValue.flatMap(UTCTime.parse) else {
+                throw .malformed(line: number, "header incomplete")
+            }
+            var poll = PollContext(pollId: id, account: account, arn: value["Arn"]?.stringValue ?? "", polledAt: at)
+            poll.isReplay = true
+            let slices = (value["Slices"]?.arrayValue ?? []).compactMap { s -> SliceID? in
+                guard let account = s["Account"]?.stringValue, let region = s["Region"]?.stringValue else { return nil }
+                return SliceID(account: account, region: region)
+            }
+            return .header(Header(poll: poll, slices: slices, database: value["Database"]?.stringValue))
+        case "page":
+            guard let account = value["Account"]?.stringValue, let region = value["Region"]?.stringValue,
+                  let instances = value["Instances"]?.arrayValue else {
+                throw .malformed(line: number, "page incomplete")
+            }
+            return .page(SliceID(account: account, region: region), instances)
+        case "end":
+            let outcomes = (value["Outcomes"]?.arrayValue ?? []).compactMap { o -> SliceOutcome? in
+                guard let region = o["Region"]?.stringValue, let account = o["Account"]?.stringValue else { return nil }
+                let count = o["InstanceCount"]?.intValue.flatMap { Int(exactly: $0) } ?? 0
+                return SliceOutcome(slice: SliceID(account: account, region: region), status: o["Status"]?.stringValue == "ok" ? .complete : .failed,
+                                    instanceCount: count, errorCode: o["ErrorCode"]?.stringValue, errorMessage: o["Error"]?.stringValue)
+            }
+            return .end(finishedAt: value["FinishedAt"]?.stringValue.flatMap(UTCTime.parse), outcomes: outcomes)
+        default:
+            throw .malformed(line: number, "unknown record")
+        }
+    }
+
+    /// A spooled poll read back whole: for tests and the fuzzer. Replay streams instead.
+    public struct Entry: Sendable {
+        public var header: Header
+        public var pages: [(slice: SliceID, instances: [JSONValue])]
+        /// nil when the file has no end record: an interrupted poll.
+        public var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
+        public var poll: PollContext { header.poll }
+    }
+
+    /// Parses a whole spool file from its bytes: the pure entry point for the fuzzer. A last
+    /// line without its newline (a write cut short) is dropped, as replay drops it.
+    public static func parse(_ bytes: [UInt8]) throws(Error) -> Entry {
+        var entry: Entry?
+        var number = 0
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if !lines.isEmpty { lines.removeLast() }  // after the last newline: empty, or cut short
+        for line in lines {
+            number += 1
+            guard line.count <= maximumLine else { throw .lineTooLong(line: number) }
+            guard !line.isEmpty else { continue }
+            try entry.accept(parseRecord(line, number: number), number: number)
+        }
+        guard let entry else { throw .empty }
+        return entry
+    }
+
+    /// Reads a file line by line with a fixed buffer: a spooled poll is never held whole.
+    public final class LineReader {
+        private let fd: Int32
+        private var buffer: [UInt8] = []
+        private var start = 0
+        private var eof = false
+        public private(set) var number = 0
+
+        public init(path: String) throws(Error) {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        }
+
+        deinit { Glibc.close(fd) }
+
+        /// The next complete line, without its newline; nil at the end. A last line without
+        /// a newline is dropped: the write that made it was cut short.
+        public func next() throws(Error) -> ArraySlice<UInt8>? {
+            while true {
+                if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = buffer[start..<nl]
+                    start = nl + 1
+                    number += 1
+                    return line
+                }
+                if eof { return nil }
+                if buffer.count - start > Spool.maximumLine { throw .lineTooLong(line: number + 1) }
+                if start > 0 {
+                    buffer.removeSubrange(0..<start)
+                    start = 0
+                }
+                try fill()
+            }
+        }
+
+        private func fill() throws(Error) {
+            let chunk = 1 << 20
+            let old = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: chunk))
+            var n: Int
+            repeat {
+                n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + old, chunk) }
+            } while n < 0 && errno == EINTR
+            guard n >= 0 else { throw .io("read failed: \(String(cString: strerror(errno)))") }
+            buffer.removeLast(chunk - n)
+            if n == 0 { eof = true }
+        }
+    }
+}
+
+extension Optional where Wrapped == Spool.Entry {
+    /// Adds one record to a whole-file parse, checking the order of records.
+    mutating func accept(_ record: Spool.Record, number: Int) throws(Spool.Error) {
+        switch record {
+        case let .header(header):
+            guard self == nil else { throw .malformed(line: number, "second header") }
+            self = Spool.Entry(header: header, pages: [], end: nil)
+        case let .page(slice, instances):
+            guard self != nil, self!.end == nil else { throw .malformed(line: number, "page outside a poll") }
+            self!.pages.append((slice, instances))
+        case let .end(finishedAt, outcomes):
+            guard self != nil, self!.end == nil else { throw .malformed(line: number, "end outside a poll") }
+            self!.end = (finishedAt, outcomes)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+
+/// Replays spooled polls into the database, oldest first, one page at a time: a spooled poll
+/// is never held whole in memory. Each file is deleted only after all its writes succeeded.
+///
+/// - An outage (`MongoError.isUnreachable`, or any refusal of everything) stops the replay:
+///   the rest waits for the next run, and the caller spools its own poll.
+/// - A file the database refuses for its content is renamed with one more try in its name,
+///   and set aside as `*.rejected` after `Spool.maximumTries`: it never blocks later polls.
+/// - A file that cannot be parsed is set aside as `*.corrupt`.
+/// - A file meant for another database (by `MongoURI.databaseIdentity`) is left alone.
+/// - A `.tmp` left by a killed run is replayed as an interrupted poll: its pages are
+///   observations, but every slice counts as failed, so it marks nothing vanished.
+/// - Cancellation is checked between pages: the file stays for next time, and since every
+///   write is idempotent a later replay duplicates nothing.
+public enum SpoolReplay {
+    public struct Result: Sendable {
+        public var replayed = 0
+        public var rejected = 0
+        public var corrupt = 0
+        public var skipped = 0
+        public var cancelled = false
+        /// The outage that stopped the replay, if any.
+        public var error: MongoError?
+
+        public init() {}
+    }
+
+    enum FileOutcome {
+        case replayed(pollId: String, interrupted: Bool)
+        case otherDatabase
+        case cancelled
+    }
+
+    public static func run(spool: Spool, store: InventoryStore, logger: Logger, cancellation: CancellationFlag? = nil) -> Result {
+        var result = Result()
+        for recovered in spool.recoverInterrupted() {
+            logger.warning("a killed run left a partial spool file: it is replayed as an interrupted poll", metadata: ["file": "\(recovered.path)"])
+        }
+        for file in spool.pending() {
+            if cancellation?.isCancelled == true {
+                result.cancelled = true
+                break
+            }
+            do {
+                switch try replay(file, store: store, cancellation: cancellation) {
+                case let .replayed(pollId, interrupted):
+                    try? FileManager.default.removeItem(at: file)
+                    result.replayed += 1
+                    logger.notice("replayed spooled poll", metadata: ["poll": "\(pollId)", "interrupted": "\(interrupted)"])
+                case .otherDatabase:
+                    result.skipped += 1
+                    logger.info("spool file is for another database; left alone", metadata: ["file": "\(file.path)"])
+                case .cancelled:
+                    result.cancelled = true
+                    logger.notice("replay stopped by signal; the file stays for the next run", metadata: ["file": "\(file.path)"])
+                    return result
+                }
+            } catch let error as Spool.Error where error.isIO {
+                logger.warning("spool file unreadable; left for the next run", metadata: ["file": "\(file.path)", "error": "\(error)"])
+            } catch let error as Spool.Error {
+                result.corrupt += 1
+                let moved = spool.quarantine(file)
+                logger.warning("corrupt spool file moved aside", metadata: ["file": "\(moved.path)", "error": "\(error)"])
+            } catch let error as MongoError where error.isPermanent {
+                let (moved, setAside) = spool.recordRefusal(file)
+                if setAside {
+                    result.rejected += 1
+                    logger.warning("the database refused this spool file \(Spool.maximumTries) times; set aside",
+                                   metadata: ["file": "\(moved.path)", "error": "\(error)"])
+                } else {
+                    logger.warning("the database refused this spool file; it is tried again next run",
+                                   metadata: ["file": "\(moved.path)", "tries": "\(Spool.tries(moved))", "error": "\(error)"])
+                }
+            } catch let error as MongoError {
+                result.error = error
+                return result
+            } catch {
+                result.error = .rejected("\(error)")
+                return result
+            }
+        }
+        return result
+    }
+
+    /// Streams one file into the store.
+    static func replay(_ file: URL, store: InventoryStore, cancellation: CancellationFlag?) throws -> FileOutcome {
+        let reader = try Spool.LineReader(path: file.path)
+        guard let first = try reader.next() else { throw Spool.Error.empty }
+        guard case let .header(header) = try Spool.parseRecord(first, number: 1) else {
+            throw Spool.Error.malformed(line: 1, "no header")
+        }
+        if let database = header.database, database != store.identity { return .otherDatabase }
+        var counts = InstanceCounts()
+        var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
+        var seen: [SliceID] = []
+        while let line = try reader.next() {
+            guard !line.isEmpty else { continue }
+            if cancellation?.isCancelled == true { return .cancelled }
+            switch try Spool.parseRecord(line, number: reader.number) {
+            case .header:
+                throw Spool.Error.malformed(line: reader.number, "second header")
+            case let .page(slice, instances):
+                guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
+                try store.write(page: instances, slice: slice, poll: header.poll)
+                counts.add(instances, slice: slice)
+                if !seen.contains(slice) { seen.append(slice) }
+            case let .end(finishedAt, outcomes):
+                end = (finishedAt, outcomes)
+            }
+        }
+        let outcomes = end?.outcomes ?? interruptedOutcomes(header.slices + seen.filter { !header.slices.contains($0) }, counts: counts)
+        try PollRecorder.finish(store: store, poll: header.poll, finishedAt: end?.finishedAt ?? header.poll.polledAt,
+                                outcomes: outcomes, counts: counts)
+        return .replayed(pollId: header.poll.pollId, interrupted: end == nil)
+    }
+
+    /// A poll whose run was killed: every slice failed, so none marks anything vanished.
+    static func interruptedOutcomes(_ slices: [SliceID], counts: InstanceCounts) -> [SliceOutcome] {
+        slices.map { slice in
+            SliceOutcome(slice: slice, status: .failed, instanceCount: counts.bySlice[slice]?.values.reduce(0, +) ?? 0,
+                         errorCode: "Interrupted", errorMessage: "the run polling this slice was killed before it finished")
+        }
+    }
+}
