@@ -95,7 +95,7 @@ struct PageWrite {
 
     /// An event upsert: its id derives from (poll, instance, type), so a replay never duplicates it.
     func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
-        let id = InventoryStore.eventId(poll, key, type)
+        let id = InventoryStore.eventId(poll.pollId, key, type)
         let doc: BSONValue = .document([
             ("_id", .string(id)), ("Account", .string(slice.account)), ("Region", .string(slice.region)),
             ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),

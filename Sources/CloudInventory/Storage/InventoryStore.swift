@@ -105,8 +105,8 @@ public final class InventoryStore {
         return Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
 
-    static func eventId(_ poll: PollContext, _ key: String, _ type: String) -> String {
-        Hex.encode(SHA256.hash(data: Array("\(poll.pollId)|\(key)|\(type)".utf8)).prefix(12))
+    static func eventId(_ pollId: String, _ key: String, _ type: String) -> String {
+        Hex.encode(SHA256.hash(data: Array("\(pollId)|\(key)|\(type)".utf8)).prefix(12))
     }
 
     /// Fields an instance document carries besides EC2's own.
@@ -145,12 +145,15 @@ public final class InventoryStore {
         let gone = try client.find(database, Self.instances,
                                    filter: ["Account": .string(slice.account), "Region": .string(region), "Present": true,
                                             "LastPollId": ["$ne": .string(poll.pollId)], "LastSeen": ["$lte": when]],
-                                   projection: ["InstanceId": 1, "State": 1])
+                                   projection: ["InstanceId": 1, "State": 1, "LastPollId": 1])
         guard !gone.isEmpty else { return }
         var events: [MongoClient.WriteModel] = []
         for doc in gone {
             guard let key = doc["_id"]?.stringValue, let id = doc["InstanceId"]?.stringValue else { continue }
-            let eid = Self.eventId(poll, key, "vanished")
+            // Keyed by the last poll that saw it, not by this one: a run killed between the
+            // events and the instances write leaves the instance present, and the next poll
+            // that finds it gone then writes the same event id instead of a second vanish.
+            let eid = Self.eventId(doc["LastPollId"]?.stringValue ?? poll.pollId, key, "vanished")
             let event: BSONValue = .document([
                 ("_id", .string(eid)), ("Account", .string(slice.account)), ("Region", .string(region)), ("InstanceId", .string(id)),
                 ("Type", "vanished"), ("Time", when), ("PollId", .string(poll.pollId)), ("LastState", doc["State"]?["Name"] ?? .null),
