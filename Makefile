@@ -46,11 +46,13 @@ bench-smoke: setup
 	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-size 1000
 
 # Fuzzing: one libFuzzer binary (Sources/InventoryFuzz), FUZZ_TARGET picks the parser.
-# Tests/Fuzz/run.sh runs each target in turn; FUZZ_TARGETS= limits the list.
+# Tests/Fuzz/run.sh runs each target in turn; FUZZ_TARGETS= limits the list. SwiftPM passes the
+# two sanitizers as separate -sanitize= flags, and the Swift frontend then drops the coverage
+# instrumentation of `fuzzer`; the -Xswiftc flag (last on the line) keeps both.
 FUZZ_SECONDS ?= 120
 FUZZ_BINARY   = .build-fuzz/release/InventoryFuzz
 fuzz-build:
-	$(SWIFT) build -c release --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	$(SWIFT) build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
 	  --product InventoryFuzz --scratch-path .build-fuzz
 
 fuzz: fuzz-build
