@@ -20,7 +20,7 @@
         Target(name: "xml-instances", maxLength: 16384) { _ = try? EC2Client.decodeInstancesPage($0, region: "us-east-1") },
         Target(name: "xml-render", maxLength: 16384) { _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1") },
         Target(name: "xml-regions", maxLength: 4096, run: xmlRegions),
-        Target(name: "json", maxLength: 4096) { _ = try? JSONValue.parse($0) },
+        Target(name: "json", maxLength: 4096, run: json),
         Target(name: "bson", maxLength: 4096, run: bson),
     ]
 
@@ -40,6 +40,13 @@
     static func xmlRegions(_ bytes: [UInt8]) {
         var decoder = ShapeDecoder(bytes)
         _ = try? decoder.decodeDocument(as: EC2Model.describeRegionsResult)
+    }
+
+    /// What parses must print back to text that parses to the same value (the spool's promise).
+    static func json(_ bytes: [UInt8]) {
+        guard let value = try? JSONValue.parse(bytes) else { return }
+        let again = try? JSONValue.parse(Array(value.serialized().utf8))
+        precondition(again == value, "JSON does not survive a round trip")
     }
 
     /// A decoded document must encode and decode to itself.
