@@ -4,7 +4,7 @@ PYTHON       := $(CURDIR)/.build-venv/bin/python
 RELEASE_FLAGS = -c release --static-swift-stdlib
 export CLOUD_INVENTORY_PYTHON := $(PYTHON)
 
-.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy
+.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy fuzz fuzz-build fuzz-smoke
 
 help:
 	@echo "make demo     run the poller end to end against the bundled local AWS world"
@@ -15,6 +15,7 @@ help:
 	@echo "make undeploy TARGET='user@host ...' [PURGE=1]"
 	@echo "make test-deploy  deploy into a debootstrapped Debian root over SSH and check every step"
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
+	@echo "make fuzz     libFuzzer on every parser, FUZZ_SECONDS (120) each; summary in .build-fuzz/fuzz-summary.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
 	@echo "make generate regenerate the EC2 model table from botocore"
 	@echo "make clean    remove build products"
@@ -44,6 +45,23 @@ bench: setup release
 bench-smoke: setup
 	$(SWIFT) build --product inventory-poller
 	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-size 1000
+
+# Fuzzing: one libFuzzer binary (Sources/InventoryFuzz), FUZZ_TARGET picks the parser.
+# Tests/Fuzz/run.sh runs each target in turn; FUZZ_TARGETS= limits the list. SwiftPM passes the
+# two sanitizers as separate -sanitize= flags, and the Swift frontend then drops the coverage
+# instrumentation of `fuzzer`; the -Xswiftc flag (last on the line) keeps both.
+FUZZ_SECONDS ?= 120
+FUZZ_BINARY   = .build-fuzz/release/InventoryFuzz
+fuzz-build:
+	$(SWIFT) build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  --product InventoryFuzz --scratch-path .build-fuzz
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run.sh $(FUZZ_BINARY) $(FUZZ_TARGETS)
+
+# What CI runs: ten seconds a target.
+fuzz-smoke: fuzz-build
+	FUZZ_SECONDS=10 Tests/Fuzz/run.sh $(FUZZ_BINARY) $(FUZZ_TARGETS)
 
 # Deployment (deploy/provision.sh). DB_URI is passed to the script in its environment, never
 # as an argument; prefer `read -rs DB_URI; export DB_URI` over putting it on the make line.

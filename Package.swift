@@ -40,6 +40,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // libFuzzer harness for the parsers (`make fuzz`); an ordinary build makes a replayer.
+        .executableTarget(
+            name: "InventoryFuzz",
+            dependencies: ["CloudInventory"]
+        ),
         .testTarget(
             name: "CloudInventoryTests",
             dependencies: ["CloudInventory"],

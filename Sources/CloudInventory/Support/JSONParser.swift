@@ -81,24 +81,41 @@ extension JSONValue {
             }
         }
 
+        /// RFC 8259 numbers only: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Integers that
+        /// fit in Int64 stay integers; anything else must be a finite double.
         mutating func number() throws(ParseError) -> JSONValue {
             let start = position
+            if peek(UInt8(ascii: "-")) { position += 1 }
+            guard digits() > 0 else { throw ParseError(offset: start, reason: "bad number") }
+            let integerDigits = bytes[(bytes[start] == UInt8(ascii: "-") ? start + 1 : start)..<position]
+            guard integerDigits.count == 1 || integerDigits.first != UInt8(ascii: "0") else {
+                throw ParseError(offset: start, reason: "leading zero in number")
+            }
             var isInteger = true
-            while position < bytes.count {
-                let c = bytes[position]
-                if (c >= 48 && c <= 57) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") {
-                    position += 1
-                } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-                    isInteger = false
-                    position += 1
-                } else {
-                    break
-                }
+            if peek(UInt8(ascii: ".")) {
+                position += 1
+                isInteger = false
+                guard digits() > 0 else { throw ParseError(offset: start, reason: "bad number") }
+            }
+            if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
+                position += 1
+                isInteger = false
+                if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { position += 1 }
+                guard digits() > 0 else { throw ParseError(offset: start, reason: "bad number") }
             }
             let text = String(decoding: bytes[start..<position], as: UTF8.self)
             if isInteger, let i = Int64(text) { return .int(i) }
-            guard let d = Double(text), !text.isEmpty else { throw ParseError(offset: start, reason: "bad number") }
+            guard let d = Double(text), d.isFinite else { throw ParseError(offset: start, reason: "number out of range") }
             return .double(d)
+        }
+
+        private func peek(_ byte: UInt8) -> Bool { position < bytes.count && bytes[position] == byte }
+
+        /// Skips ASCII digits and says how many there were.
+        private mutating func digits() -> Int {
+            let start = position
+            while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 { position += 1 }
+            return position - start
         }
 
         mutating func string() throws(ParseError) -> String {
@@ -124,15 +141,8 @@ extension JSONValue {
                     case UInt8(ascii: "r"): out.append(0x0D)
                     case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if (0xD800..<0xDC00).contains(scalar), position + 1 < bytes.count,
-                           bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") {
-                            position += 2
-                            let low = try hex4()
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let u = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
-                        out.append(contentsOf: Array(String(Character(u)).utf8))
+                        let scalar = try unicodeEscape()
+                        out.append(contentsOf: Array(String(Character(scalar)).utf8))
                     default: throw fail("bad escape")
                     }
                 } else {
@@ -143,12 +153,41 @@ extension JSONValue {
             throw fail("unterminated string")
         }
 
+        /// The scalar of a `\uXXXX` escape whose `\u` was just read; a high surrogate must be
+        /// followed by an escaped low one. Anything else (a lone or reversed surrogate, a
+        /// truncated escape) is an error, never arithmetic on an unpaired half.
+        mutating func unicodeEscape() throws(ParseError) -> Unicode.Scalar {
+            let first = try hex4()
+            var value = first
+            if (0xD800..<0xDC00).contains(first) {
+                guard peek(UInt8(ascii: "\\")), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u") else {
+                    throw fail("unpaired surrogate \\u\(String(first, radix: 16))")
+                }
+                position += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw fail("bad low surrogate \\u\(String(low, radix: 16))") }
+                value = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
+            }
+            guard let scalar = Unicode.Scalar(value) else { throw fail("unpaired surrogate \\u\(String(value, radix: 16))") }
+            return scalar
+        }
+
+        /// Exactly four hex digits (no sign, no prefix).
         mutating func hex4() throws(ParseError) -> UInt32 {
-            guard position + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16) else {
-                throw fail("bad \\u escape")
+            guard position + 4 <= bytes.count else { throw fail("truncated \\u escape") }
+            var value: UInt32 = 0
+            for byte in bytes[position..<(position + 4)] {
+                let digit: UInt8
+                switch byte {
+                case 0x30...0x39: digit = byte - 0x30
+                case 0x41...0x46: digit = byte - 0x41 + 10
+                case 0x61...0x66: digit = byte - 0x61 + 10
+                default: throw fail("bad \\u escape")
+                }
+                value = value << 4 | UInt32(digit)
             }
             position += 4
-            return v
+            return value
         }
     }
 }

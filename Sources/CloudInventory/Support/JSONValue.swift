@@ -32,6 +32,26 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    public var boolValue: Bool? {
+        if case let .bool(b) = self { return b }
+        return nil
+    }
+
+    /// Any number as a double (integers convert, possibly rounding past 2^53).
+    public var doubleValue: Double? {
+        switch self {
+        case let .double(d): return d
+        case let .int(i): return Double(i)
+        default: return nil
+        }
+    }
+
+    /// An object's members, in order.
+    public var objectValue: [JSONMember]? {
+        if case let .object(members) = self { return members }
+        return nil
+    }
+
     /// Compact UTF-8 JSON.
     public func serialized() -> String {
         var out: [UInt8] = []

@@ -1,0 +1,58 @@
+/// The parsers of outside data, as libFuzzer targets (`Sources/InventoryFuzz`, `make fuzz`).
+///
+/// Each target takes arbitrary bytes and must return: throwing is the parser doing its job,
+/// a trap or a sanitizer report is the bug being hunted. SPI, so the harness can reach
+/// internal decoders without making them public API.
+///
+/// To add a target: add one entry to `targets` below (name, a sensible `-max_len`, and a
+/// closure that feeds the bytes to the parser), and put a few seed inputs under
+/// `Tests/Fuzz/corpus/<name>/`. `make fuzz` runs every entry; nothing else needs to change.
+@_spi(Fuzzing) public enum FuzzEntryPoints {
+    public struct Target: Sendable {
+        public let name: String
+        /// The longest input worth trying: bounded so a run explores structure, not size.
+        public let maxLength: Int
+        public let run: @Sendable ([UInt8]) -> Void
+    }
+
+    public static let targets: [Target] = [
+        Target(name: "xml-tree", maxLength: 4096, run: xmlTree),
+        Target(name: "xml-instances", maxLength: 16384) { _ = try? EC2Client.decodeInstancesPage($0, region: "us-east-1") },
+        Target(name: "xml-render", maxLength: 16384) { _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1") },
+        Target(name: "xml-regions", maxLength: 4096, run: xmlRegions),
+        Target(name: "json", maxLength: 4096, run: json),
+        Target(name: "bson", maxLength: 4096, run: bson),
+    ]
+
+    public static func target(named name: String) -> Target? {
+        targets.first { $0.name == name }
+    }
+
+    /// The tree builder, through the two paths that feed it server bodies: error replies and
+    /// STS-style documents.
+    static func xmlTree(_ bytes: [UInt8]) {
+        _ = AWSQueryClient.error(from: HTTPResponse(status: 400, headers: [], body: bytes), operation: "fuzz:Error")
+        if let root = try? XMLNode.parse(bytes) {
+            _ = root["GetCallerIdentityResult", "Account"]?.text
+        }
+    }
+
+    static func xmlRegions(_ bytes: [UInt8]) {
+        var decoder = ShapeDecoder(bytes)
+        _ = try? decoder.decodeDocument(as: EC2Model.describeRegionsResult)
+    }
+
+    /// What parses must print back to text that parses to the same value (the spool's promise).
+    static func json(_ bytes: [UInt8]) {
+        guard let value = try? JSONValue.parse(bytes) else { return }
+        let again = try? JSONValue.parse(Array(value.serialized().utf8))
+        precondition(again == value, "JSON does not survive a round trip")
+    }
+
+    /// A decoded document must encode and decode to itself.
+    static func bson(_ bytes: [UInt8]) {
+        guard let value = bytes.withUnsafeBytes({ try? BSONValue.decode($0) }) else { return }
+        let again = value.encoded().withUnsafeBytes { try? BSONValue.decode($0) }
+        precondition(again != nil, "re-encoded BSON does not decode")
+    }
+}

@@ -1,0 +1,150 @@
+@_spi(Fuzzing) @testable import CloudInventory
+import Foundation
+import Testing
+
+/// Every parser of outside data throws a typed error on hostile input, and none recurses as
+/// deep as its input (issue 9). The deep cases run on a worker-sized (1 MiB) stack.
+@Suite struct ParserTotalityTests {
+    static let deepXML = Array((String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000)).utf8)
+
+    @Test func deepXMLIsATypedErrorOnAWorkerStack() {
+        onWorkerSizedStack {
+            #expect(throws: XMLError.self) { try XMLNode.parse(Self.deepXML) }
+            let error = AWSQueryClient.error(from: HTTPResponse(status: 400, headers: [], body: Self.deepXML), operation: "sts:GetCallerIdentity")
+            #expect(error.errorCode == "HTTP400")
+        }
+    }
+
+    @Test func xmlWithinTheDepthLimitStillParses() throws {
+        let depth = XMLNode.maximumDepth
+        let xml = String(repeating: "<a>", count: depth) + "x" + String(repeating: "</a>", count: depth)
+        var node: XMLNode? = try XMLNode.parse(Array(xml.utf8))
+        for _ in 1..<depth { node = node?.children.first }
+        #expect(node?.text == "x")
+        let over = "<r>" + xml + "</r>"
+        #expect(throws: XMLError.self) { try XMLNode.parse(Array(over.utf8)) }
+    }
+
+    /// Unknown elements are skipped by a loop, so a deep one inside an instance is harmless.
+    @Test func deepUnknownElementsInAPageAreSkippedOnAWorkerStack() {
+        let deep = String(repeating: "<x>", count: 10_000) + String(repeating: "</x>", count: 10_000)
+        let page = Array(("<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceId>i-1</instanceId>"
+            + deep + "</item></instancesSet></item></reservationSet></DescribeInstancesResponse>").utf8)
+        onWorkerSizedStack {
+            #expect((try? EC2Client.decodeInstancesPage(page, region: "r"))?.instances.count == 1)
+            #expect((try? ShapeDecoder.renderInstancesPage(page, region: "r"))?.count == 1)
+        }
+    }
+
+    /// The shape decoder recurses along the model, not the input: that is bounded only while
+    /// the generated shape graph has no cycle.
+    @Test func theModelsShapeGraphIsAcyclicAndShallow() {
+        func depth(_ shape: Int, _ path: Set<Int>) -> Int {
+            #expect(!path.contains(shape), "shape \(shape) contains itself")
+            guard !path.contains(shape) else { return 0 }
+            switch EC2Model.shapes[shape] {
+            case .scalar: return 1
+            case let .list(_, _, member): return 1 + depth(member, path.union([shape]))
+            case let .structure(_, members): return 1 + (members.map { depth($0.shape, path.union([shape])) }.max() ?? 0)
+            }
+        }
+        #expect(depth(EC2Model.describeInstancesResult, []) <= 16)
+        #expect(depth(EC2Model.describeRegionsResult, []) <= 16)
+    }
+
+    @Test(arguments: [
+        #""\uD800\u0041""#, #""\uDFFF""#, #""\uD800""#, #""\uD800\""#, #""\uDBFF\uDBFF""#, #""\u12""#, #""\u12"#,
+        #""\u+123""#, #""\u-123""#, #""\uD800\u+DC0""#, #"["\uDC00\uD800"]"#,
+    ])
+    func badUnicodeEscapesAreParseErrors(_ json: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(json.utf8)) }
+    }
+
+    @Test func goodUnicodeEscapesDecode() throws {
+        #expect(try JSONValue.parse(Array(#""\uD83D\uDE00\u00e9\u0041""#.utf8)) == .string("😀éA"))
+    }
+
+    @Test(arguments: ["1e999", "-1e999", "-", "01", "1.", ".5", "1e", "+1", "--1", "0x10", "1e+", "Infinity", "NaN"])
+    func badOrOutOfRangeNumbersAreParseErrors(_ json: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(json.utf8)) }
+    }
+
+    @Test func numbersInRangeKeepTheirType() throws {
+        #expect(try JSONValue.parse(Array("[9223372036854775807,-0,1e-05,99999999999999999999,1E+2]".utf8))
+            == .array([.int(.max), .int(0), .double(1e-05), .double(1e20), .double(100)]))
+    }
+
+    @Test func deepJSONIsATypedErrorOnAWorkerStack() {
+        onWorkerSizedStack {
+            #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(String(repeating: "[", count: 10_000).utf8)) }
+            #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(String(repeating: #"{"a":"#, count: 10_000).utf8)) }
+            let ok = String(repeating: "[", count: 199) + String(repeating: "]", count: 199)
+            #expect((try? JSONValue.parse(Array(ok.utf8))) != nil)
+        }
+    }
+
+    static func bson(_ bytes: [UInt8]) throws(BSONError) -> BSONValue {
+        try bytes.withUnsafeBytes { raw in Result { () throws(BSONError) in try BSONValue.decode(raw) } }.get()
+    }
+
+    static let sample = BSONValue.document([("_id", "i-1"), ("n", .int32(3)), ("big", .int64(1 << 40)), ("at", .date(1)),
+                                            ("tags", .array(["a", .document([("k", .bool(true))])])), ("none", .null), ("x", .double(0.5))])
+
+    @Test(arguments: [
+        [0xFB, 0xFF, 0xFF, 0xFF, 0x00],                                  // negative document length
+        [0xFF, 0xFF, 0xFF, 0x7F, 0x00],                                  // Int32.max: beyond the end
+        [0x0D, 0x00, 0x00, 0x00, 0x02, 0x61, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0x00, 0x00],  // negative string length
+        [0x0D, 0x00, 0x00, 0x00, 0x05, 0x61, 0x00, 0xFE, 0xFF, 0xFF, 0xFF, 0x00, 0x00],  // negative binary length
+        [0x0C, 0x00, 0x00, 0x00, 0x03, 0x61, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00],        // inner document past the outer
+        [0x08, 0x00, 0x00, 0x00, 0x07, 0x61, 0x00, 0x00],                // ObjectId past the end
+        [0x08, 0x00, 0x00, 0x00, 0x20, 0x61, 0x00, 0x00],                // unknown type
+        [0x06, 0x00, 0x00, 0x00, 0x01, 0x00],                            // no terminator where one is due
+        [0x05, 0x00, 0x00],                                              // truncated length
+    ] as [[UInt8]])
+    func hostileBSONIsATypedError(_ bytes: [UInt8]) {
+        #expect(throws: BSONError.self) { try Self.bson(bytes) }
+    }
+
+    @Test func deepBSONIsATypedErrorOnAWorkerStack() {
+        var value = BSONValue.document([])
+        for _ in 0..<150 { value = .document([("a", value)]) }
+        let bytes = value.encoded()
+        onWorkerSizedStack {
+            #expect(throws: BSONError.self) { try Self.bson(bytes) }
+        }
+    }
+
+    /// Every truncation of a real document, and every byte of it set to a few hostile values,
+    /// decodes or throws; a round trip of the untouched document is exact.
+    @Test func everyTruncationAndByteFlipOfADocumentIsTotal() throws {
+        let bytes = Self.sample.encoded()
+        #expect(try Self.bson(bytes) == Self.sample)
+        for n in 0..<bytes.count { _ = try? Self.bson(Array(bytes[..<n])) }
+        for i in bytes.indices {
+            for b: UInt8 in [0x00, 0x01, 0x7F, 0x80, 0xFE, 0xFF] {
+                var copy = bytes
+                copy[i] = b
+                _ = try? Self.bson(copy)
+            }
+        }
+    }
+
+    /// Every seed and every crash the fuzzer ever found, through the same entry points
+    /// `make fuzz` uses (Tests/Fuzz/corpus and Tests/Fuzz/regressions, one folder per target).
+    @Test func fuzzSeedsAndRegressionsRunClean() throws {
+        let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
+        var count = 0
+        for kind in ["corpus", "regressions"] {
+            let base = fuzz.appendingPathComponent(kind)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? [] {
+                let target = try #require(FuzzEntryPoints.target(named: name), "no fuzz target \(name)")
+                for file in try FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent(name).path) {
+                    let bytes = try [UInt8](Data(contentsOf: base.appendingPathComponent(name).appendingPathComponent(file)))
+                    onWorkerSizedStack { target.run(bytes) }
+                    count += 1
+                }
+            }
+        }
+        #expect(count >= FuzzEntryPoints.targets.count)
+    }
+}
