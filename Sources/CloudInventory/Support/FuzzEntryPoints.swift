@@ -22,6 +22,8 @@
         Target(name: "xml-regions", maxLength: 4096, run: xmlRegions),
         Target(name: "json", maxLength: 4096, run: json),
         Target(name: "bson", maxLength: 4096, run: bson),
+        Target(name: "spool", maxLength: 8192) { _ = try? Spool.parse($0) },
+        Target(name: "mongo-uri", maxLength: 512, run: mongoURI),
     ]
 
     public static func target(named name: String) -> Target? {
@@ -47,6 +49,18 @@
         guard let value = try? JSONValue.parse(bytes) else { return }
         let again = try? JSONValue.parse(Array(value.serialized().utf8))
         precondition(again == value, "JSON does not survive a round trip")
+    }
+
+    /// Any bytes as a URI must not trap; any bytes as a password must never survive redaction,
+    /// in the URI or in a message that quotes it.
+    static func mongoURI(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = MongoURI(text).redacted
+        let password = text.filter { $0 != "@" }
+        guard password.utf8.count >= 4 else { return }
+        let uri = MongoURI("mongodb://operator:\(password)@db.example:27017/inventory?appname=fuzz")
+        precondition(!uri.redacted.contains(password), "password survived redaction")
+        precondition(!uri.redactor.redact("connection to \(password) failed").contains(password), "password survived a message")
     }
 
     /// A decoded document must encode and decode to itself.
