@@ -12,10 +12,10 @@ public struct EC2Client: Sendable {
 
     public var region: String { query.endpoint.region }
 
-    /// The most pages one slice may take: 100,000 pages of 1000 is a hundred million
-    /// instances, far past any account's limit, yet it ends a server that pages forever
-    /// with fresh tokens (repeated tokens end sooner, at the first repeat).
-    public static let maxPages = 100_000
+    /// The most pages one slice may take: 10,000 pages of 1000 is ten million instances, far
+    /// past any account's limit, yet at the request budget (10/s) it ends a server that pages
+    /// forever with fresh tokens in about 17 minutes (repeated tokens end at the first repeat).
+    public static let maxPages = 10_000
 
     /// Pages through DescribeInstances, handing each page's instances to `onPage` as they
     /// arrive, so memory stays at one page however large the fleet. Each instance document is
@@ -118,14 +118,21 @@ public struct EC2Client: Sendable {
         var nextToken: String?
     }
 
+    /// EC2 always sends `<reservationSet/>`, even for no instances. A body without it (a
+    /// self-closed response, another service's answer in EC2's namespace) is no proof that the
+    /// region is empty, so it fails the slice instead of vanishing every stored instance.
+    static func missingReservations(at offset: Int) -> XMLError {
+        XMLError.malformed("no <reservationSet> in the response", at: offset)
+    }
+
     /// Decodes one reservation at a time and flattens it at once, so a page never exists
     /// twice in memory (as reservations and as instances).
     static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
         var instances: [JSONValue] = []
         var token: String?
         var decoder = ShapeDecoder(body)
-        do {
-            try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
+        do throws(XMLError) {
+            let sawReservations = try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
                                     scalar: { name, value in if name == "NextToken" { token = value } }) { reservation in
                 let extra = [
                     JSONMember("Region", .string(region)),
@@ -137,6 +144,7 @@ public struct EC2Client: Sendable {
                     instances.append(.object(members + extra))
                 }
             }
+            guard sawReservations else { throw missingReservations(at: decoder.scanner.position) }
         } catch {
             throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }

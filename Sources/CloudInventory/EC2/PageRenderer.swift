@@ -42,11 +42,13 @@ extension ShapeDecoder {
         else { preconditionFailure("EC2 model lacks DescribeInstancesResult.Reservations[].Instances[]") }
 
         let root = try decoder.scanner.root()
+        var sawReservations = false
         while let child = try decoder.scanner.nextChild(of: root) {
             switch decoder.member(rootMembers, named: child).map({ rootMembers[$0].name }) {
             case "NextToken":
                 page.nextToken = try decoder.scanner.readText(startName: child)
             case "Reservations":
+                sawReservations = true
                 while let item = try decoder.nextItem(of: child) {
                     try decoder.renderReservation(item, members: reservationMembers, instancesMember: instancesMember,
                                                   instanceShape: instanceShape, region: region, into: &page)
@@ -55,6 +57,7 @@ extension ShapeDecoder {
                 try decoder.scanner.skipElement(startName: child)
             }
         }
+        guard sawReservations else { throw EC2Client.missingReservations(at: decoder.scanner.position) }
         if page.nextToken?.isEmpty == true { page.nextToken = nil }
         return page
     }

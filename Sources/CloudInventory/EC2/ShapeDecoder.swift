@@ -22,8 +22,11 @@ struct ShapeDecoder {
 
     /// Streams the root structure `shape`: each item of its list member `list` is decoded and
     /// handed to `body` on its own; the root's scalar members go to `scalar`; the rest is skipped.
+    /// Returns whether the list element was there at all (an empty list still counts).
+    @discardableResult
     mutating func forEachItem(of shape: Int, list: String, scalar: (String, String) -> Void,
-                              _ body: (JSONValue) -> Void) throws(XMLError) {
+                              _ body: (JSONValue) -> Void) throws(XMLError) -> Bool {
+        var sawList = false
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
         let root = try scanner.root()
         while let child = try scanner.nextChild(of: root) {
@@ -35,6 +38,7 @@ struct ShapeDecoder {
             case .scalar:
                 scalar(members[m].name, try scanner.readText(startName: child))
             case let .list(_, _, itemShape) where members[m].name == list:
+                sawList = true
                 while let item = try nextItem(of: child) {
                     body(try decode(shape: itemShape, element: item))
                 }
@@ -42,6 +46,7 @@ struct ShapeDecoder {
                 try scanner.skipElement(startName: child)
             }
         }
+        return sawList
     }
 
     /// The next `<item>` of a list element; other children are skipped. EC2 names every list
@@ -61,7 +66,9 @@ struct ShapeDecoder {
             return try Self.scalar(kind, text, at: scanner.position)
         case let .structure(_, members):
             // Fields keep the order EC2 sends them in (stable, so content hashes are too). A
-            // repeated element replaces the earlier one, as in botocore.
+            // repeated scalar or structure replaces the earlier one, as in botocore; a repeated
+            // list is joined to it, as the JSON fast path and the page's own list do, so no
+            // instance is ever dropped without a word.
             var object: [JSONMember] = []
             var seen: (UInt64, UInt64) = (0, 0)  // members already present; EC2 structures have < 128
             while let child = try scanner.nextChild(of: element) {
@@ -71,7 +78,11 @@ struct ShapeDecoder {
                     let repeated = m < 64 ? seen.0 & bit != 0 : m < 128 ? seen.1 & bit != 0 : object.contains { $0.key == members[m].name }
                     if m < 64 { seen.0 |= bit } else if m < 128 { seen.1 |= bit }
                     if repeated, let i = object.firstIndex(where: { $0.key == members[m].name }) {
-                        object[i].value = value
+                        if case let .array(earlier) = object[i].value, case let .array(later) = value {
+                            object[i].value = .array(earlier + later)
+                        } else {
+                            object[i].value = value
+                        }
                     } else {
                         object.append(JSONMember(members[m].name, value))
                     }

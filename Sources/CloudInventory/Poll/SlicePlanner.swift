@@ -112,9 +112,25 @@ public struct SlicePlanner: Sendable {
         }
     }
 
-    /// Every region enabled for the account (DescribeRegions, asked in the home region).
+    /// The most regions a DescribeRegions answer may name; AWS has a few dozen.
+    public static let maxRegions = 500
+
+    /// Every region enabled for the account (DescribeRegions, asked in the home region),
+    /// once each. A name that is not a region name (it would become an endpoint host) or an
+    /// answer past `maxRegions` is a malformed response, not a list to poll.
     public func enabledRegions(for account: SlicePlan.Account) throws(AWSError) -> [String] {
-        try ec2(for: account).describeRegions().filter(\.isEnabled).map(\.name)
+        try Self.enabled(in: ec2(for: account).describeRegions())
+    }
+
+    static func enabled(in listed: [EC2Client.RegionInfo]) throws(AWSError) -> [String] {
+        guard listed.count <= Self.maxRegions else {
+            throw AWSError.malformed("ec2:DescribeRegions", "\(listed.count) regions listed (at most \(Self.maxRegions))")
+        }
+        if let bad = listed.first(where: { !RegionName.isValid($0.name) }) {
+            throw AWSError.malformed("ec2:DescribeRegions", "\"\(bad.name.prefix(64))\" is not a region name")
+        }
+        var seen = Set<String>()
+        return listed.filter(\.isEnabled).map(\.name).filter { seen.insert($0).inserted }
     }
 
     /// An EC2 client for the account in the home region.
