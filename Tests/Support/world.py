@@ -2,7 +2,7 @@
 """The local AWS world: moto (EC2, STS, IAM) with signature and IAM checks on, a strict IMDSv2
 endpoint serving an instance role's temporary credentials, and a small control API.
 
-    python3 Tests/Support/world.py --state FILE [--size test|demo]
+    python3 Tests/Support/world.py --state FILE [--size test|demo]     (--port-file is the same as --state)
 
 It writes FILE (JSON) once everything is ready and runs until stdin closes or SIGTERM:
     {"moto_url", "imds_url", "control_url", "account", "role_arn", "regions", "counts", ...}
@@ -300,7 +300,7 @@ def control_handler(world):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state", required=True, help="where to write the world's JSON description")
+    parser.add_argument("--state", "--port-file", required=True, help="where to write the world's JSON description")
     parser.add_argument("--size", choices=sorted(SIZES), default="test")
     args = parser.parse_args()
 
