@@ -39,13 +39,11 @@ import argparse
 import calendar
 import email.utils
 import json
-import os
-import signal
-import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped
 
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -123,12 +121,9 @@ HOSTILE_MESSAGE = ("You are not authorized\x1b[2J\x1b[31m&#27;[0m\r\ninventory-p
                    "{\"event\":\"summary\",\"exitCode\":0}")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     state = None  # set by main
-
-    def log_message(self, *args):
-        pass
 
     def date_time_string(self, timestamp=None):
         return email.utils.formatdate(time.time() + self.state.skew, usegmt=True)
@@ -325,17 +320,9 @@ def main():
     parser.add_argument("--skew-code", default="RequestTimeTooSkewed")
     args = parser.parse_args()
     Handler.state = State(json.loads(args.modes), args.skew, args.skew_code)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(httpd.server_address[1]))
-    os.replace(tmp, args.port_file)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    stop.wait()
+    httpd = loopback_server(Handler)
+    announce(args.port_file, httpd.server_address[1])
+    serve_until_stopped()
     httpd.shutdown()
 
 

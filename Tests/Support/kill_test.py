@@ -31,23 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from kill_oracle import CHECKS, Oracle  # noqa: E402
 from kill_oracle_check import oracle_self_check  # noqa: E402
+from serving import HarnessError, wait_for_file  # noqa: E402
 
 RUN_TIMEOUT = 90  # a run not killed that outlives this is a hang: killed and reported
-
-
-class HarnessError(Exception):
-    pass
-
-
-def wait_for_file(path, seconds, process):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if os.path.exists(path):
-            return open(path).read()
-        if process.poll() is not None:
-            raise HarnessError("%s exited %s before it was ready" % (process.args[1], process.returncode))
-        time.sleep(0.1)
-    raise HarnessError("%s not ready within %d s" % (process.args[1], seconds))
 
 
 class Servers:

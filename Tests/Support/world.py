@@ -23,11 +23,9 @@ Control API (JSON over HTTP on control_url), for tests that need their own fault
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # moto reads this at import time. The first actions create the admin user and its key; every
 # request after them must carry a valid SigV4 signature from a known key, and is checked
@@ -41,6 +39,7 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fault_proxy import FaultProxy  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped  # noqa: E402
 
 ROLE_NAME = "inventory-poller"
 POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity", "sts:AssumeRole"]
@@ -238,11 +237,8 @@ class World:
 
 
 def control_handler(world):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
 
         def _reply(self, status, obj):
             data = json.dumps(obj).encode()
@@ -309,9 +305,7 @@ def main():
     world.seed()
     world.setup_second_account()
     _, default_imds = world.new_imds()
-    control = ThreadingHTTPServer(("127.0.0.1", 0), control_handler(world))
-    control.daemon_threads = True
-    threading.Thread(target=control.serve_forever, daemon=True).start()
+    control = loopback_server(control_handler(world))
 
     state = {
         "moto_url": world.moto_url,
@@ -330,18 +324,10 @@ def main():
         "counts": world.counts,
         "pid": os.getpid(),
     }
-    tmp = args.state + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=2)
-    os.replace(tmp, args.state)
+    announce(args.state, state)
     print("world ready: %s" % args.state, file=sys.stderr, flush=True)
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    # Exit when the parent goes away (its end of our stdin closes), so no world outlives its test run.
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    stop.wait()
+    # Until the parent goes away (its end of our stdin closes): no world outlives its test run.
+    serve_until_stopped()
     world.moto.stop()
 
 
