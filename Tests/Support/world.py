@@ -37,9 +37,9 @@ import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
-from serving import QuietHandler, announce, loopback_server, serve_until_stopped  # noqa: E402
+from serving import announce, loopback_server, serve_until_stopped  # noqa: E402
+from world_control import control_handler  # noqa: E402
 
 ROLE_NAME = "inventory-poller"
 POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity", "sts:AssumeRole"]
@@ -234,64 +234,6 @@ class World:
         ident = str(len(self.imds) + 1)
         self.imds[ident] = server
         return ident, server
-
-
-def control_handler(world):
-    class Handler(QuietHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _reply(self, status, obj):
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(n) or b"{}")
-
-        def do_GET(self):
-            parts = self.path.strip("/").split("/")
-            if parts[0] == "imds" and len(parts) == 3 and parts[2] == "requests" and parts[1] in world.imds:
-                self._reply(200, world.imds[parts[1]].state.requests)
-            elif parts[0] == "proxy" and len(parts) == 3 and parts[2] == "calls" and parts[1] in world.proxies:
-                self._reply(200, world.proxies[parts[1]].calls())
-            else:
-                self._reply(404, {"error": "no such path"})
-
-        def do_POST(self):
-            parts = self.path.strip("/").split("/")
-            body = self._body()
-            try:
-                if parts == ["imds"]:
-                    ident, server = world.new_imds(body.get("faults"))
-                    self._reply(200, {"id": ident, "url": server.url})
-                elif parts == ["ec2", "seed"]:
-                    self._reply(200, {"ids": world.seed_region(body["region"], int(body["count"]))})
-                elif parts == ["ec2", "change"]:
-                    self._reply(200, world.change(body))
-                elif parts == ["proxy"]:
-                    proxy = FaultProxy(world.moto_url, body.get("rules", []))
-                    ident = str(len(world.proxies) + 1)
-                    world.proxies[ident] = proxy
-                    self._reply(200, {"id": ident, "url": proxy.url})
-                elif parts[0] == "imds" and len(parts) == 3 and parts[1] in world.imds:
-                    server = world.imds[parts[1]]
-                    if parts[2] == "faults":
-                        server.state.faults.update(body)
-                    elif parts[2] == "expire":
-                        server.state.expire_tokens()
-                    else:
-                        raise KeyError(parts[2])
-                    self._reply(200, {"ok": True})
-                else:
-                    self._reply(404, {"error": "no such path"})
-            except Exception as e:  # a bad control request is the test's bug: say so
-                self._reply(400, {"error": repr(e)})
-
-    return Handler
 
 
 def main():
