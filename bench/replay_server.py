@@ -12,9 +12,10 @@ import json
 import os
 import re
 import sys
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Support"))
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped  # noqa: E402
 
 ACCOUNT = "123456789012"
 
@@ -141,11 +142,8 @@ CREDS = json.dumps({"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAB
 
 
 def handler(pages, next_page):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
 
         def send(self, body, status=200, ctype="text/xml"):
             self.send_response(status)
@@ -192,13 +190,9 @@ def main():
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
     pages, next_page = render_pages(args.instances)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler(pages, next_page))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    with open(args.port_file + ".tmp", "w") as f:
-        json.dump({"port": httpd.server_address[1], "bytes": sum(map(len, pages)), "pages": len(pages)}, f)
-    os.replace(args.port_file + ".tmp", args.port_file)
-    sys.stdin.read()
+    httpd = loopback_server(handler(pages, next_page))
+    announce(args.port_file, {"port": httpd.server_address[1], "bytes": sum(map(len, pages)), "pages": len(pages)})
+    serve_until_stopped()
 
 
 if __name__ == "__main__":

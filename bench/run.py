@@ -9,7 +9,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -19,20 +18,18 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Support"))
+from serving import HarnessError, wait_for_file  # noqa: E402
 
 
 def start(script, args):
-    port_file = tempfile.mktemp()
+    port_file = os.path.join(tempfile.mkdtemp(), "port")
     proc = subprocess.Popen([sys.executable, script, "--port-file", port_file] + args, stdin=subprocess.PIPE)
-    for _ in range(6000):
-        if os.path.exists(port_file):
-            break
-        if proc.poll() is not None:
-            sys.exit("%s failed to start" % script)
-        time.sleep(0.05)
-    with open(port_file) as f:
-        text = f.read()
-    return proc, text
+    try:
+        return proc, wait_for_file(port_file, 300, proc)
+    except HarnessError as e:
+        proc.kill()
+        sys.exit(str(e))
 
 
 def measure(argv, env):

@@ -10,17 +10,14 @@ import Testing
 
     @Test(.enabled(if: faketime != nil, "libfaketime is not installed"))
     func aPollAfterABackwardClockStepRecordsWhatItSaw() async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let spool = Harness.temporaryDirectory()
-        let (region, ids) = try world.freshRegion(seed: 4)
-        let env = world.storingEnvironment(mongo, spool: spool)
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
+        let s = try await StoringScenario(seed: 4)
+        let (mongo, region, ids) = (s.mongo, s.region, s.ids)
+        #expect(try s.poll().status == 0)
         let before = try mongo.snapshot()
         let lastSeen = try #require(before.instance(ids[3])?["LastSeen"] as? String)
 
-        try world.change(region, stop: [ids[0]], vanish: [ids[1]])
-        var stepped = env
+        try s.world.change(region, stop: [ids[0]], vanish: [ids[1]])
+        var stepped = s.env
         stepped["LD_PRELOAD"] = Self.faketime!
         stepped["FAKETIME"] = "-2h"
         stepped["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
@@ -28,7 +25,7 @@ import Testing
         // Under libfaketime a Swift binary sees no arguments (the runtime's argv capture is
         // lost), so this run takes everything from the environment: region, text output.
         stepped["AWS_REGION"] = region
-        let result = try world.poll([], environment: stepped)
+        let result = try s.world.poll([], environment: stepped)
         #expect(result.status == 0, "\(result.stderr)")
         let header = try #require(result.lines.first)
         #expect(header.contains("regions=\(region)"), "\(header)")

@@ -10,19 +10,30 @@ import Testing
 
     @Test(arguments: TestMongo.backends)
     func twoPollsAroundAChangeLeaveExactlyWhatTheChangeImplies(_ backend: TestMongo.Backend) async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(backend)
-        let spool = Harness.temporaryDirectory()
-        let (region, ids) = try world.freshRegion(seed: 6)
-        let env = world.storingEnvironment(mongo, spool: spool)
-
-        let first = try world.poll(["--region", region, "--format", "json"], environment: env)
+        let s = try await StoringScenario(backend, seed: 6)
+        let first = try s.poll(["--format", "json"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(!first.stderr.contains("are not set"))
-        var snap = try mongo.snapshot()
-        #expect(snap.instances(in: region).count == 6)
-        #expect(snap.instances(in: region).allSatisfy { $0["Present"] as? Bool == true })
-        #expect(Self.types(snap.events(in: region)) == Array(repeating: "appeared", count: 6))
+        let firstSeen = try Self.expectFirstPoll(s)
+
+        // The change: stop one, terminate one, retag one, one vanishes outright, two launch.
+        let ids = s.ids
+        let launched = try s.world.change(s.region, stop: [ids[0]], terminate: [ids[1]], vanish: [ids[3]], tag: [ids[2]: ["env": "changed"]], launch: 2)
+        nextSecond()
+        let second = try s.poll()
+        #expect(second.status == 0, "\(second.stderr)")
+        let snap = try s.mongo.snapshot()
+        try Self.expectSecondPoll(snap, s, launched: launched, firstSeen: firstSeen)
+        try Self.expectQuietThirdPoll(s, after: snap)
+    }
+
+    /// Six instances appeared, one complete poll, the indexes made. Returns the FirstSeen of
+    /// the instances the change leaves alone.
+    static func expectFirstPoll(_ s: StoringScenario) throws -> String {
+        let snap = try s.mongo.snapshot()
+        #expect(snap.instances(in: s.region).count == 6)
+        #expect(snap.instances(in: s.region).allSatisfy { $0["Present"] as? Bool == true })
+        #expect(Self.types(snap.events(in: s.region)) == Array(repeating: "appeared", count: 6))
         #expect(snap.polls.count == 1)
         let poll1 = snap.polls[0]
         #expect((poll1["InstancesByState"] as? [String: Any])?["running"] as? Int == 6)
@@ -32,16 +43,14 @@ import Testing
         #expect(snap.indexes["instances"]?.contains("state") == true)
         #expect(snap.indexes["instances"]?.contains("tags") == true)
         #expect(snap.indexes["instances"]?.contains("last_seen") == true)
-        let firstSeen = try #require(snap.instance(ids[4])?["FirstSeen"] as? String)
+        return try #require(snap.instance(s.ids[4])?["FirstSeen"] as? String)
+    }
 
-        // The change: stop one, terminate one, retag one, one vanishes outright, two launch.
-        let launched = try world.change(region, stop: [ids[0]], terminate: [ids[1]], vanish: [ids[3]], tag: [ids[2]: ["env": "changed"]], launch: 2)
-        nextSecond()
-        let second = try world.poll(["--region", region], environment: env)
-        #expect(second.status == 0, "\(second.stderr)")
-        snap = try mongo.snapshot()
+    /// Each change is one event of the right kind; the untouched instances have none.
+    static func expectSecondPoll(_ snap: TestMongo.Snapshot, _ s: StoringScenario, launched: [String], firstSeen: String) throws {
+        let ids = s.ids
         let poll2Id = try #require(snap.polls.last?["_id"] as? String)
-        let newEvents = snap.events(in: region).filter { $0["PollId"] as? String == poll2Id }
+        let newEvents = snap.events(in: s.region).filter { $0["PollId"] as? String == poll2Id }
         let stopped = snap.events(for: ids[0]).first { $0["Type"] as? String == "state_changed" }
         #expect(stopped?["From"] as? String == "running")
         #expect(stopped?["To"] as? String == "stopped")
@@ -64,14 +73,16 @@ import Testing
         }
         #expect(!newEvents.contains { [ids[4], ids[5]].contains($0["InstanceId"] as? String ?? "") })
         #expect(snap.polls.count == 2)
+    }
 
-        // A third poll with nothing changed records nothing new, and writes no instance
-        // documents: one find and one updateMany per page.
-        let eventsBefore = snap.events.count
-        let commandsBefore = snap.commands?.count ?? 0
+    /// A third poll with nothing changed records nothing new, and writes no instance
+    /// documents: one find and one updateMany per page.
+    static func expectQuietThirdPoll(_ s: StoringScenario, after before: TestMongo.Snapshot) throws {
+        let eventsBefore = before.events.count
+        let commandsBefore = before.commands?.count ?? 0
         nextSecond()
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
-        snap = try mongo.snapshot()
+        #expect(try s.poll().status == 0)
+        let snap = try s.mongo.snapshot()
         #expect(snap.events.count == eventsBefore)
         #expect(snap.polls.count == 3)
         if let commands = snap.commands {
@@ -84,13 +95,10 @@ import Testing
 
     @Test(arguments: TestMongo.backends)
     func aRegionFailingMidPollMarksNothingVanishedThere(_ backend: TestMongo.Backend) async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(backend)
-        let spool = Harness.temporaryDirectory()
-        let (broken, brokenIds) = try world.freshRegion(seed: 12)
+        let s = try await StoringScenario(backend, seed: 12)
+        let (world, mongo, spool, broken, brokenIds) = (s.world, s.mongo, s.spool, s.region, s.ids)
         let (healthy, healthyIds) = try world.freshRegion(seed: 3)
-        let env = world.storingEnvironment(mongo, spool: spool)
-        #expect(try world.poll(["--region", "\(broken),\(healthy)", "--page-size", "5"], environment: env).status == 0)
+        #expect(try world.poll(["--region", "\(broken),\(healthy)", "--page-size", "5"], environment: s.env).status == 0)
 
         try world.change(broken, vanish: [brokenIds[0], brokenIds[11]])
         try world.change(healthy, vanish: [healthyIds[0]])
@@ -114,17 +122,14 @@ import Testing
     }
 
     @Test func anOutageLosesNothingAndReplaysWithoutDuplicates() async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let spool = Harness.temporaryDirectory()
-        let (region, ids) = try world.freshRegion(seed: 4)
-        let env = world.storingEnvironment(mongo, spool: spool)
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
+        let s = try await StoringScenario(seed: 4)
+        let (mongo, spool, ids) = (s.mongo, s.spool, s.ids)
+        #expect(try s.poll().status == 0)
 
-        try world.change(region, stop: [ids[0]])
+        try s.world.change(s.region, stop: [ids[0]])
         mongo.down()
         nextSecond()
-        let during = try world.poll(["--region", region, "--format", "ndjson"], environment: env)
+        let during = try s.poll(["--format", "ndjson"])
         #expect(during.status == 5, "\(during.stderr)")
         #expect(during.lines.count == 4, "the poll still prints")
         let line = try #require(during.failureLines.last)
@@ -135,9 +140,9 @@ import Testing
         let keep = try Data(contentsOf: spool.appendingPathComponent(spooled[0]))
 
         mongo.up()
-        let launched = try world.change(region, launch: 1)
+        let launched = try s.world.change(s.region, launch: 1)
         nextSecond()
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
+        #expect(try s.poll().status == 0)
         var snap = try mongo.snapshot()
         #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".ndjson") }.isEmpty)
         #expect(snap.polls.count == 3)
@@ -152,7 +157,7 @@ import Testing
         // The same spooled poll replayed again, after newer polls: nothing changes.
         try keep.write(to: spool.appendingPathComponent(spooled[0]))
         nextSecond()
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
+        #expect(try s.poll().status == 0)
         snap = try mongo.snapshot()
         #expect(snap.events.count == eventCount)
         #expect(snap.polls.count == 4)
@@ -160,20 +165,16 @@ import Testing
     }
 
     @Test func aConnectionDroppedMidBulkIsSpooledAndReplayed() async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let spool = Harness.temporaryDirectory()
-        let (region, ids) = try world.freshRegion(seed: 3)
-        let env = world.storingEnvironment(mongo, spool: spool)
-        try mongo.hangup(on: "update")
-        let dropped = try world.poll(["--region", region], environment: env)
+        let s = try await StoringScenario(seed: 3)
+        try s.mongo.hangup(on: "update")
+        let dropped = try s.poll()
         #expect(dropped.status == 5)
         #expect(dropped.lines.count == 4)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".ndjson") }.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.spool.path).filter { $0.hasSuffix(".ndjson") }.count == 1)
         nextSecond()
-        #expect(try world.poll(["--region", region], environment: env).status == 0)
-        let snap = try mongo.snapshot()
-        for id in ids {
+        #expect(try s.poll().status == 0)
+        let snap = try s.mongo.snapshot()
+        for id in s.ids {
             #expect(Self.types(snap.events(for: id)) == ["appeared"])
         }
         #expect(snap.polls.count == 2)
@@ -226,16 +227,13 @@ import Testing
     }
 
     @Test func aCorruptSpoolFileIsMovedAsideAndNeverBlocks() async throws {
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let spool = Harness.temporaryDirectory()
-        try Data("{\"Kind\":\"poll\",\"PollId\":\"x\"\nnot json at all\n".utf8).write(to: spool.appendingPathComponent("00000000T000000Z-x.ndjson"))
-        let (region, _) = try world.freshRegion(seed: 2)
-        let result = try world.poll(["--region", region], environment: world.storingEnvironment(mongo, spool: spool))
+        let s = try await StoringScenario(seed: 2)
+        try Data("{\"Kind\":\"poll\",\"PollId\":\"x\"\nnot json at all\n".utf8).write(to: s.spool.appendingPathComponent("00000000T000000Z-x.ndjson"))
+        let result = try s.poll()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("corrupt spool file moved aside"))
-        let files = try FileManager.default.contentsOfDirectory(atPath: spool.path)
+        let files = try FileManager.default.contentsOfDirectory(atPath: s.spool.path)
         #expect(files == ["00000000T000000Z-x.corrupt"])
-        #expect(try mongo.snapshot().polls.count == 1)
+        #expect(try s.mongo.snapshot().polls.count == 1)
     }
 }

@@ -1,12 +1,16 @@
 """An AWS Query endpoint whose every answer is an error whose message tries to forge log lines.
 
-Prints its port on the first line of stdout, then serves until stdin closes. The message holds
-a newline followed by a fake timestamped `inventory-poller:` line, a carriage return, an ANSI
-colour escape, a C1 control (NEL, U+0085), DEL and a Unicode line separator.
+    forging_server.py [--port-file FILE]
+
+With --port-file it writes its port to FILE (as every test server does; see serving.py),
+else it prints its port on the first line of stdout; then it serves until stdin closes or
+SIGTERM. The message holds a newline followed by a fake timestamped `inventory-poller:` line,
+a carriage return, an ANSI colour escape, a C1 control (NEL, U+0085), DEL and a Unicode line
+separator.
 """
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import argparse
+
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped
 
 FORGED = ("denied\n2026-01-01T00:00:00Z inventory-poller: FORGED line\r"
           "\x1b[31mred\x1b[0m \u0085nel \x7fdel \u2028sep")
@@ -20,10 +24,7 @@ def body():
             f'<Message>{encoded}</Message></Error><RequestId>forging</RequestId></ErrorResponse>').encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class Handler(QuietHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         data = body()
@@ -34,8 +35,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-sys.stdin.read()
-server.shutdown()
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port-file")
+    args = parser.parse_args()
+    server = loopback_server(Handler)
+    if args.port_file:
+        announce(args.port_file, server.server_address[1])
+    else:
+        print(server.server_address[1], flush=True)
+    serve_until_stopped()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

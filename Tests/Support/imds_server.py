@@ -12,7 +12,8 @@ import json
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import QuietHandler, loopback_server
 
 
 class Faults:
@@ -55,11 +56,8 @@ class IMDSState:
 
 
 def make_handler(state):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
 
         def _send(self, status, body="", headers=None):
             data = body.encode() if isinstance(body, str) else body
@@ -207,10 +205,7 @@ class IMDSServer:
 
     def __init__(self, role, credentials, region, port=0):
         self.state = IMDSState(role, credentials, region)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.state))
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = loopback_server(make_handler(self.state), port)
 
     @property
     def url(self):

@@ -13,143 +13,24 @@ tags, launches, vanish) and reads the world back with boto3 as the run's snapsho
 loopback only and stop with the driver.
 """
 import argparse
-import datetime
 import json
 import math
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from kill_oracle import CHECKS, Oracle  # noqa: E402
 from kill_oracle_check import oracle_self_check  # noqa: E402
+from kill_harness import Servers, World, read_database  # noqa: E402
+from serving import HarnessError  # noqa: E402
 
 RUN_TIMEOUT = 90  # a run not killed that outlives this is a hang: killed and reported
-
-
-class HarnessError(Exception):
-    pass
-
-
-def wait_for_file(path, seconds, process):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if os.path.exists(path):
-            return open(path).read()
-        if process.poll() is not None:
-            raise HarnessError("%s exited %s before it was ready" % (process.args[1], process.returncode))
-        time.sleep(0.1)
-    raise HarnessError("%s not ready within %d s" % (process.args[1], seconds))
-
-
-class Servers:
-    """The world (unless given) and the database, as child processes that die with us."""
-
-    def __init__(self, tmp, world_state):
-        self.children = []
-        if world_state is None:
-            world_state = os.path.join(tmp, "world.json")
-            self.spawn([os.path.join(HERE, "world.py"), "--state", world_state, "--size", "demo"])
-            wait_for_file(world_state, 300, self.children[-1])
-        self.world = json.load(open(world_state))
-        port_file = os.path.join(tmp, "mongo.port")
-        self.mongo = self.spawn([os.path.join(HERE, "mongo_server.py"), "--port-file", port_file])
-        self.port = int(wait_for_file(port_file, 60, self.mongo))
-        self.db_up = True
-
-    def spawn(self, args):
-        p = subprocess.Popen([sys.executable] + args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=sys.stderr)
-        self.children.append(p)
-        return p
-
-    def accepts(self):
-        with socket.socket() as s:
-            s.settimeout(1)
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def set_db(self, up):
-        """SIGUSR2 brings the database back with its data, SIGUSR1 takes it down."""
-        self.mongo.send_signal(signal.SIGUSR2 if up else signal.SIGUSR1)
-        for _ in range(300):
-            if self.accepts() == up:
-                self.db_up = up
-                return
-            time.sleep(0.05)
-        raise HarnessError("the database did not go %s" % ("up" if up else "down"))
-
-    def control(self, path, body):
-        request = urllib.request.Request(self.world["control_url"] + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            return json.load(reply)
-
-    def close(self):
-        for p in self.children:
-            try:
-                p.stdin.close()
-                p.terminate()
-                p.wait(10)
-            except Exception:
-                p.kill()
-
-
-class World:
-    """Changes the world at random and reads it back with boto3, never through the poller."""
-
-    def __init__(self, servers, regions, rng):
-        import boto3
-        creds = servers.world["admin_credentials"]
-        self.ec2 = {r: boto3.client("ec2", region_name=r, endpoint_url=servers.world["moto_url"],
-                                    aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
-                    for r in regions}
-        self.servers, self.regions, self.rng = servers, regions, rng
-        self.changes = 0
-
-    def snapshot(self):
-        out = {}
-        for region, ec2 in self.ec2.items():
-            out[region] = {}
-            for page in ec2.get_paginator("describe_instances").paginate():
-                for reservation in page["Reservations"]:
-                    for instance in reservation["Instances"]:
-                        doc = json.loads(json.dumps(instance, default=lambda o: o.isoformat() if isinstance(o, datetime.datetime) else str(o)))
-                        out[region][instance["InstanceId"]] = doc
-        return out
-
-    def mutate(self, snapshot):
-        """One to three random changes: the kinds of change a poll must turn into events."""
-        for _ in range(self.rng.randint(1, 3)):
-            region = self.rng.choice(self.regions)
-            by_state = {}
-            for iid, inst in sorted(snapshot[region].items()):
-                by_state.setdefault(inst["State"]["Name"], []).append(iid)
-            pick = lambda ids, k: self.rng.sample(ids, min(k, len(ids)))
-            kind = self.rng.choice(["stop", "start", "terminate", "tag", "tag", "launch", "vanish", "none"])
-            body = {"region": region}
-            if kind == "stop":
-                body["stop"] = pick(by_state.get("running", []), self.rng.randint(1, 3))
-            elif kind == "start":
-                body["start"] = pick(by_state.get("stopped", []), self.rng.randint(1, 3))
-            elif kind == "terminate":
-                body["terminate"] = pick(by_state.get("running", []) + by_state.get("stopped", []), 1)
-            elif kind == "tag":
-                ids = pick(sorted(snapshot[region]), self.rng.randint(1, 4))
-                body["tag"] = {i: {"env": self.rng.choice(["prod", "staging", "dev"]), "rev": str(self.rng.randint(0, 99))} for i in ids}
-            elif kind == "launch":
-                body["launch"] = self.rng.randint(1, 3)
-            elif kind == "vanish":
-                body["vanish"] = pick(by_state.get("terminated", []), 1)
-            if len(body) > 1 and any(body[k] for k in body if k != "region"):
-                self.servers.control("/ec2/change", body)
-                self.changes += 1
 
 
 class Runner:
@@ -206,16 +87,6 @@ class Runner:
                 "printed_at": sorted(printed_at) if not killed else [], "stderr_tail": stderr[-2000:]}
 
 
-def read_database(servers, database):
-    import pymongo
-    client = pymongo.MongoClient("mongodb://127.0.0.1:%d/" % servers.port, serverSelectionTimeoutMS=10000)
-    try:
-        db = client[database]
-        return {c: list(db[c].find({})) for c in ("instances", "events", "polls")}
-    finally:
-        client.close()
-
-
 def spool_counts(names):
     kinds = {}
     for name in names:
@@ -235,7 +106,7 @@ def chaos_plan(rng, runs, duration):
     return plan
 
 
-def main():
+def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", required=True)
     parser.add_argument("--runs", type=int, default=50)
@@ -247,61 +118,60 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     args = parser.parse_args()
     args.region = args.region or ["ca-central-1", "sa-east-1"]
-    print("kill test: seed %d (KILL_SEED=%d reproduces), %d runs, regions %s" % (args.seed, args.seed, args.runs, ",".join(args.region)), flush=True)
-    wall = time.time()
-    tmp = tempfile.mkdtemp(prefix="kill-test-")
-    rng = random.Random(args.seed)
-    servers = None
-    try:
-        servers = Servers(tmp, args.world_state)
-        for region in args.region:
-            servers.control("/ec2/seed", {"region": region, "count": args.instances})
-        world = World(servers, args.region, rng)
-        runner = Runner(args, servers, tmp)
-        runs = []
-        # A first clean run measures how long a run takes; kills land across that span.
+    return args
+
+
+def chaos(args, servers, tmp, rng):
+    """The runs: one clean, `args.runs` with kills and database faults, two clean. Returns
+    the runs, the chaos world, the database as read back and the oracle's failures."""
+    for region in args.region:
+        servers.control("/ec2/seed", {"region": region, "count": args.instances})
+    world = World(servers, args.region, rng)
+    runner = Runner(args, servers, tmp)
+    runs = []
+    # A first clean run measures how long a run takes; kills land across that span.
+    snapshot = world.snapshot()
+    runs.append(runner.run(0, snapshot))
+    duration = max(0.2, runs[0]["end"] - runs[0]["start"])
+    for index, (kill_after, db, toggle_at) in enumerate(chaos_plan(rng, args.runs, duration), start=1):
+        world.mutate(snapshot)
         snapshot = world.snapshot()
-        runs.append(runner.run(0, snapshot))
-        duration = max(0.2, runs[0]["end"] - runs[0]["start"])
-        for index, (kill_after, db, toggle_at) in enumerate(chaos_plan(rng, args.runs, duration), start=1):
-            world.mutate(snapshot)
-            snapshot = world.snapshot()
-            servers.set_db(not db.startswith("down"))
-            runs.append(runner.run(index, snapshot, kill_after, db, toggle_at))
-            if world.snapshot() != snapshot:
-                raise HarnessError("the world changed during run %d" % index)
-            r = runs[-1]
-            print("run %3d  db %-8s %-16s exit %-3s spool: %s" % (index, db, "killed at %.2fs" % kill_after if r["killed"] else "ran to the end",
-                                                                 r["exit"], spool_counts(r["spool_after"])), flush=True)
-        servers.set_db(True)
-        final = []
-        for _ in range(2):
-            world.mutate(snapshot)
-            snapshot = world.snapshot()
-            final.append(runner.run(len(runs), snapshot))
-            runs.append(final[-1])
-            print("clean run %d  exit %s  spool: %s" % (final[-1]["index"], final[-1]["exit"], spool_counts(final[-1]["spool_after"])), flush=True)
-        db = read_database(servers, runner.database)
-        with open(os.path.join(tmp, "evidence.json"), "w") as f:  # for a post-mortem: what the oracle judged
-            json.dump({"runs": runs, "database": db}, f, default=str)
-        failures = Oracle(runs, db, args.region).run(final, final[-1]["spool_after"])
-        missed = oracle_self_check(runs, db, args.region, final)
-        if missed:
-            raise HarnessError("the oracle did not notice %s planted in the database" % ", ".join(missed))
-    except HarnessError as e:
-        print("kill test: harness error: %s (work dir %s)" % (e, tmp), flush=True)
-        return 2
-    finally:
-        if servers:
-            servers.close()
-    chaos = runs[1:-2]
+        servers.set_db(not db.startswith("down"))
+        runs.append(runner.run(index, snapshot, kill_after, db, toggle_at))
+        if world.snapshot() != snapshot:
+            raise HarnessError("the world changed during run %d" % index)
+        r = runs[-1]
+        print("run %3d  db %-8s %-16s exit %-3s spool: %s" % (index, db, "killed at %.2fs" % kill_after if r["killed"] else "ran to the end",
+                                                             r["exit"], spool_counts(r["spool_after"])), flush=True)
+    servers.set_db(True)
+    final = []
+    for _ in range(2):
+        world.mutate(snapshot)
+        snapshot = world.snapshot()
+        final.append(runner.run(len(runs), snapshot))
+        runs.append(final[-1])
+        print("clean run %d  exit %s  spool: %s" % (final[-1]["index"], final[-1]["exit"], spool_counts(final[-1]["spool_after"])), flush=True)
+    db = read_database(servers, runner.database)
+    with open(os.path.join(tmp, "evidence.json"), "w") as f:  # for a post-mortem: what the oracle judged
+        json.dump({"runs": runs, "database": db}, f, default=str)
+    failures = Oracle(runs, db, args.region).run(final, final[-1]["spool_after"])
+    missed = oracle_self_check(runs, db, args.region, final)
+    if missed:
+        raise HarnessError("the oracle did not notice %s planted in the database" % ", ".join(missed))
+    return runs, world, db, failures
+
+
+def report(args, runs, world, db, failures, wall):
+    """One line per check (with up to eight failures each) and the summary figures."""
+    chaos_runs = runs[1:-2]
     figures = {
-        "seed": args.seed, "runs": len(chaos), "killed": sum(r["killed"] for r in chaos),
+        "seed": args.seed, "runs": len(chaos_runs), "killed": sum(r["killed"] for r in chaos_runs),
         "killed_mid_poll": sum(r["killed"] and bool(set(r["spool_after"]) - set(p["spool_after"])) for p, r in zip(runs, runs[1:-2])),
-        "db_down_runs": sum(r["db"] != "up" for r in chaos), "world_changes": world.changes,
+        "db_down_runs": sum(r["db"] != "up" for r in chaos_runs), "world_changes": world.changes,
         "spool_set_aside": len([n for n in runs[-1]["spool_after"] if not n.endswith((".tmp", ".ndjson"))]),
         "polls_recorded": len(db["polls"]), "events_checked": len(db["events"]), "instances_checked": len(db["instances"]),
-        "exit_codes": {str(k): sum(r["exit"] == k for r in chaos if not r["killed"]) for k in sorted({r["exit"] for r in chaos if not r["killed"]})},
+        "exit_codes": {str(k): sum(r["exit"] == k for r in chaos_runs if not r["killed"])
+                       for k in sorted({r["exit"] for r in chaos_runs if not r["killed"]})},
         "failures": len(failures), "wall_seconds": round(time.time() - wall, 1),
     }
     by_check = {}
@@ -315,6 +185,25 @@ def main():
         if len(messages) > 8:
             print("       ... and %d more" % (len(messages) - 8))
     print("kill test summary: " + json.dumps(figures), flush=True)
+
+
+def main():
+    args = parse_arguments()
+    print("kill test: seed %d (KILL_SEED=%d reproduces), %d runs, regions %s" % (args.seed, args.seed, args.runs, ",".join(args.region)), flush=True)
+    wall = time.time()
+    tmp = tempfile.mkdtemp(prefix="kill-test-")
+    rng = random.Random(args.seed)
+    servers = None
+    try:
+        servers = Servers(tmp, args.world_state)
+        runs, world, db, failures = chaos(args, servers, tmp, rng)
+    except HarnessError as e:
+        print("kill test: harness error: %s (work dir %s)" % (e, tmp), flush=True)
+        return 2
+    finally:
+        if servers:
+            servers.close()
+    report(args, runs, world, db, failures, wall)
     if not args.keep and not failures:
         subprocess.run(["rm", "-rf", tmp])
     else:

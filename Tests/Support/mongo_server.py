@@ -23,13 +23,13 @@ Besides the commands libmongoc and pymongo need, it answers two test-only comman
                                               failed validation): a permanent refusal
 """
 import argparse
-import os
 import signal
-import sys
 import threading
 
 import mongomock
 from mockupdb import MockupDB
+
+from serving import announce, serve_until_stopped
 
 WRITE_COMMANDS = {"insert": "documents", "update": "updates", "delete": "deletes"}
 
@@ -217,17 +217,9 @@ def main():
     signal.signal(signal.SIGUSR2, up)
     # A parent that spawned us from a worker thread may have left these blocked.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM])
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(port))
-    os.replace(tmp, args.port_file)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    # Wake up often: a signal the kernel delivers to another thread runs its Python handler
-    # only when the main thread next runs, and an untimed wait could leave SIGUSR1 unhandled.
-    while not stop.wait(0.1):
-        pass
+    announce(args.port_file, port)
+    # It wakes often: SIGUSR1 / SIGUSR2 are handled promptly while it waits.
+    serve_until_stopped()
     down()
 
 

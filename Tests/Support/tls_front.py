@@ -1,19 +1,19 @@
 """A TLS front on loopback: terminates HTTPS and forwards the bytes to a plain HTTP backend
 (moto, IMDS), so tests can talk HTTPS to real peers.
 
-    tls_front.py --backend 127.0.0.1:PORT --cert CERT.pem:KEY.pem [--cert ...]
+    tls_front.py --backend 127.0.0.1:PORT --cert CERT.pem:KEY.pem [--cert ...] --port-file FILE
 
-One listener per --cert, each on a free 127.0.0.1 port. Prints one JSON line
-{"ports": [...]} when listening, and exits when stdin closes (so it dies with the test
-process). The certificates are made by the test (openssl) in a temporary directory.
+One listener per --cert, each on a free 127.0.0.1 port. Writes {"ports": [...]} to FILE when
+listening, and runs until stdin closes or SIGTERM (so it dies with the test process). The
+certificates are made by the test (openssl) in a temporary directory.
 """
 import argparse
-import json
 import select
 import socket
 import ssl
-import sys
 import threading
+
+from serving import announce, serve_until_stopped
 
 
 def pump(client, backend):
@@ -76,6 +76,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", required=True)
     parser.add_argument("--cert", action="append", required=True, help="CERT.pem:KEY.pem")
+    parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
     host, port = args.backend.rsplit(":", 1)
     backend_address = (host, int(port))
@@ -90,8 +91,8 @@ def main():
         listener.listen(64)
         ports.append(listener.getsockname()[1])
         threading.Thread(target=serve, args=(listener, context, backend_address), daemon=True).start()
-    print(json.dumps({"ports": ports}), flush=True)
-    sys.stdin.read()  # until the test process closes our stdin
+    announce(args.port_file, {"ports": ports})
+    serve_until_stopped()
 
 
 if __name__ == "__main__":

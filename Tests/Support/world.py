@@ -2,7 +2,7 @@
 """The local AWS world: moto (EC2, STS, IAM) with signature and IAM checks on, a strict IMDSv2
 endpoint serving an instance role's temporary credentials, and a small control API.
 
-    python3 Tests/Support/world.py --state FILE [--size test|demo]
+    python3 Tests/Support/world.py --state FILE [--size test|demo]     (--port-file is the same as --state)
 
 It writes FILE (JSON) once everything is ready and runs until stdin closes or SIGTERM:
     {"moto_url", "imds_url", "control_url", "account", "role_arn", "regions", "counts", ...}
@@ -23,11 +23,9 @@ Control API (JSON over HTTP on control_url), for tests that need their own fault
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # moto reads this at import time. The first actions create the admin user and its key; every
 # request after them must carry a valid SigV4 signature from a known key, and is checked
@@ -39,8 +37,9 @@ import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fault_proxy import FaultProxy  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
+from serving import announce, loopback_server, serve_until_stopped  # noqa: E402
+from world_control import control_handler  # noqa: E402
 
 ROLE_NAME = "inventory-poller"
 POLLER_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions", "sts:GetCallerIdentity", "sts:AssumeRole"]
@@ -237,70 +236,9 @@ class World:
         return ident, server
 
 
-def control_handler(world):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, status, obj):
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(n) or b"{}")
-
-        def do_GET(self):
-            parts = self.path.strip("/").split("/")
-            if parts[0] == "imds" and len(parts) == 3 and parts[2] == "requests" and parts[1] in world.imds:
-                self._reply(200, world.imds[parts[1]].state.requests)
-            elif parts[0] == "proxy" and len(parts) == 3 and parts[2] == "calls" and parts[1] in world.proxies:
-                self._reply(200, world.proxies[parts[1]].calls())
-            else:
-                self._reply(404, {"error": "no such path"})
-
-        def do_POST(self):
-            parts = self.path.strip("/").split("/")
-            body = self._body()
-            try:
-                if parts == ["imds"]:
-                    ident, server = world.new_imds(body.get("faults"))
-                    self._reply(200, {"id": ident, "url": server.url})
-                elif parts == ["ec2", "seed"]:
-                    self._reply(200, {"ids": world.seed_region(body["region"], int(body["count"]))})
-                elif parts == ["ec2", "change"]:
-                    self._reply(200, world.change(body))
-                elif parts == ["proxy"]:
-                    proxy = FaultProxy(world.moto_url, body.get("rules", []))
-                    ident = str(len(world.proxies) + 1)
-                    world.proxies[ident] = proxy
-                    self._reply(200, {"id": ident, "url": proxy.url})
-                elif parts[0] == "imds" and len(parts) == 3 and parts[1] in world.imds:
-                    server = world.imds[parts[1]]
-                    if parts[2] == "faults":
-                        server.state.faults.update(body)
-                    elif parts[2] == "expire":
-                        server.state.expire_tokens()
-                    else:
-                        raise KeyError(parts[2])
-                    self._reply(200, {"ok": True})
-                else:
-                    self._reply(404, {"error": "no such path"})
-            except Exception as e:  # a bad control request is the test's bug: say so
-                self._reply(400, {"error": repr(e)})
-
-    return Handler
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state", required=True, help="where to write the world's JSON description")
+    parser.add_argument("--state", "--port-file", required=True, help="where to write the world's JSON description")
     parser.add_argument("--size", choices=sorted(SIZES), default="test")
     args = parser.parse_args()
 
@@ -309,9 +247,7 @@ def main():
     world.seed()
     world.setup_second_account()
     _, default_imds = world.new_imds()
-    control = ThreadingHTTPServer(("127.0.0.1", 0), control_handler(world))
-    control.daemon_threads = True
-    threading.Thread(target=control.serve_forever, daemon=True).start()
+    control = loopback_server(control_handler(world))
 
     state = {
         "moto_url": world.moto_url,
@@ -330,18 +266,10 @@ def main():
         "counts": world.counts,
         "pid": os.getpid(),
     }
-    tmp = args.state + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=2)
-    os.replace(tmp, args.state)
+    announce(args.state, state)
     print("world ready: %s" % args.state, file=sys.stderr, flush=True)
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    # Exit when the parent goes away (its end of our stdin closes), so no world outlives its test run.
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    stop.wait()
+    # Until the parent goes away (its end of our stdin closes): no world outlives its test run.
+    serve_until_stopped()
     world.moto.stop()
 
 

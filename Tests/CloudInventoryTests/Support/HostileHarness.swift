@@ -3,35 +3,16 @@ import Foundation
 import Logging
 
 /// `Tests/Support/hostile_server.py` for one test: IMDS, STS and EC2 on one loopback port,
-/// each action misbehaving in the mode the test sets. It dies with the test (its stdin is
-/// our pipe) or when this object goes away.
+/// each action misbehaving in the mode the test sets. It stops when this object goes away.
 final class HostileServer: @unchecked Sendable {
     let url: String
-    private let process: Process
-    private let keepalive: Pipe
+    private let server: PythonServer
 
     /// `modes`: action (`DescribeInstances`, `GetCallerIdentity`, ..., `imds`) to mode.
     init(modes: [String: String] = [:], skew: Int = 0, skewCode: String = "RequestTimeTooSkewed") throws {
-        let portFile = Harness.temporaryDirectory().appendingPathComponent("port").path
         let modesJSON = String(decoding: try JSONSerialization.data(withJSONObject: modes), as: UTF8.self)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.python)
-        process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent("hostile_server.py").path,
-                                                     "--port-file", portFile, "--modes", modesJSON,
-                                                     "--skew", String(skew), "--skew-code", skewCode])
-        process.environment = Harness.baseEnvironment()
-        keepalive = Pipe()
-        process.standardInput = keepalive
-        try process.run()
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: portFile) {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        guard let port = try? String(contentsOfFile: portFile, encoding: .utf8) else { throw HarnessError("hostile_server.py did not start") }
-        url = "http://127.0.0.1:\(port.trimmingCharacters(in: .whitespacesAndNewlines))"
-    }
-
-    deinit {
-        process.terminate()
+        server = try PythonServer("hostile_server.py", ["--modes", modesJSON, "--skew", String(skew), "--skew-code", skewCode])
+        url = "http://127.0.0.1:\(try server.port)"
     }
 
     /// The poller's environment: STS, EC2 and IMDS all here, with environment keys unless

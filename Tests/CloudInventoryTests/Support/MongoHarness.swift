@@ -20,40 +20,24 @@ final class TestMongo: @unchecked Sendable {
     let backend: Backend
     let uri: String
     let database = "inv_\(UUID().uuidString.prefix(8).lowercased())"
-    private var process: Process?
-    private var keepalive: Pipe?
+    private let server: PythonServer?
 
     init(_ backend: Backend) throws {
         self.backend = backend
         if backend == .real {
             uri = ProcessInfo.processInfo.environment["CM_TEST_MONGO_URI"]!
+            server = nil
             return
         }
-        let portFile = Harness.temporaryDirectory().appendingPathComponent("port").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.python)
-        process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent("mongo_server.py").path, "--port-file", portFile])
-        process.environment = Harness.baseEnvironment()
-        let pipe = Pipe()
-        process.standardInput = pipe
-        try process.run()
-        self.process = process
-        self.keepalive = pipe
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: portFile) {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        guard let port = try? String(contentsOfFile: portFile, encoding: .utf8) else { throw HarnessError("mongo_server.py did not start") }
-        uri = "mongodb://127.0.0.1:\(port.trimmingCharacters(in: .whitespacesAndNewlines))/"
-    }
-
-    deinit {
-        process?.terminate()
+        let server = try PythonServer("mongo_server.py")
+        uri = "mongodb://127.0.0.1:\(try server.port)/"
+        self.server = server
     }
 
     /// Connections refused from now on (mock only). Returns once the port really refuses.
     func down() {
-        guard let p = process else { return }
-        kill(p.processIdentifier, SIGUSR1)
+        guard let server else { return }
+        kill(server.pid, SIGUSR1)
         for _ in 0..<100 {
             if !accepts() { break }
             Thread.sleep(forTimeInterval: 0.05)
@@ -62,8 +46,8 @@ final class TestMongo: @unchecked Sendable {
 
     /// Back on the same port with the same data (mock only).
     func up() {
-        guard let p = process else { return }
-        kill(p.processIdentifier, SIGUSR2)
+        guard let server else { return }
+        kill(server.pid, SIGUSR2)
         for _ in 0..<100 {
             if accepts() { break }
             Thread.sleep(forTimeInterval: 0.05)

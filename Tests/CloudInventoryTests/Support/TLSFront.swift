@@ -19,43 +19,21 @@ struct TLSFront: Sendable {
     func url(_ port: Int) -> String { "https://localhost:\(port)" }
 
     static func shared() async throws -> TLSFront {
-        try await Holder.shared.front()
+        try await process.value()
     }
 
-    private actor Holder {
-        static let shared = Holder()
-        private var front: TLSFront?
-        private var keepalive: Pipe?
-        private var process: Process?
-
-        func front() async throws -> TLSFront {
-            if let front { return front }
-            let world = try await World.shared()
-            let dir = Harness.temporaryDirectory()
-            try TLSFront.makeCertificates(in: dir)
-            let backend = try URLParts(world.motoURL)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Harness.python)
-            let pairs = ["good", "self", "unknown", "wrong"].flatMap { ["--cert", dir.path + "/\($0).pem:" + dir.path + "/\($0).key"] }
-            process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent("tls_front.py").path,
-                                                         "--backend", "\(backend.host):\(backend.port ?? 80)"] + pairs)
-            process.environment = Harness.baseEnvironment()
-            let input = Pipe(), output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            try process.run()
-            keepalive = input
-            self.process = process
-            // One JSON line once every listener is up; EOF (empty) if it failed to start.
-            let line = output.fileHandleForReading.availableLineOrEOF()
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let ports = object["ports"] as? [Int], ports.count == 4 else {
-                throw HarnessError("the TLS front did not start (Tests/Support/tls_front.py): \(line)")
-            }
-            let front = TLSFront(caBundle: dir.path + "/ca.pem", good: ports[0], selfSigned: ports[1], unknownCA: ports[2], wrongHost: ports[3])
-            self.front = front
-            return front
+    private static let process = ProcessWideServer<TLSFront> {
+        let world = try await World.shared()
+        let dir = Harness.temporaryDirectory()
+        try TLSFront.makeCertificates(in: dir)
+        let backend = try URLParts(world.motoURL)
+        let pairs = ["good", "self", "unknown", "wrong"].flatMap { ["--cert", dir.path + "/\($0).pem:" + dir.path + "/\($0).key"] }
+        let server = try await PythonServer.start("tls_front.py", ["--backend", "\(backend.host):\(backend.port ?? 80)"] + pairs)
+        guard let ports = try server.document()["ports"] as? [Int], ports.count == 4 else {
+            throw HarnessError("the TLS front did not start (Tests/Support/tls_front.py): \(server.announcement)")
         }
+        let front = TLSFront(caBundle: dir.path + "/ca.pem", good: ports[0], selfSigned: ports[1], unknownCA: ports[2], wrongHost: ports[3])
+        return (server, front)
     }
 
     /// A test CA, and the four server certificates above. EC keys: quick to make.
@@ -85,18 +63,5 @@ struct TLSFront: Sendable {
         try server("wrong", signer: "ca", names: "DNS:wrong-host.invalid")
         try openssl(["req", "-x509"] + key + ["-keyout", "\(d)/self.key", "-out", "\(d)/self.pem", "-days", "2",
                      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-    }
-}
-
-extension FileHandle {
-    /// Reads up to the first newline (or EOF), one byte at a time: the child writes one line.
-    func availableLineOrEOF() -> String {
-        var bytes: [UInt8] = []
-        while bytes.count < 4096 {
-            guard let byte = try? read(upToCount: 1), let b = byte.first else { break }
-            if b == UInt8(ascii: "\n") { break }
-            bytes.append(b)
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -4,7 +4,7 @@ import Logging
 
 /// The local AWS world (`Tests/Support/world.py`): moto with SigV4 and IAM checks on, a
 /// strict IMDSv2 endpoint, and a control API for per-test IMDS servers with faults.
-/// One world per test process; it dies with the process (its stdin is our pipe).
+/// One world per test process; it dies with the process (a `PythonServer`).
 struct World: Sendable {
     let stateFile: String
     let motoURL: String
@@ -23,43 +23,13 @@ struct World: Sendable {
     let accountBCounts: [String: Int]
 
     static func shared() async throws -> World {
-        try await Holder.shared.world()
+        try await process.value()
     }
 
-    private actor Holder {
-        static let shared = Holder()
-        private var task: Task<World, Error>?
-        // Kept open for the life of the test process: closing it stops the world.
-        private var keepalive: Pipe?
-        private var process: Process?
-
-        func world() async throws -> World {
-            if let task { return try await task.value }
-            let dir = Harness.temporaryDirectory()
-            let state = dir.appendingPathComponent("world.json").path
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Harness.python)
-            process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent("world.py").path, "--state", state])
-            var env = Harness.baseEnvironment()
-            env["PYTHONIOENCODING"] = "utf-8"
-            process.environment = env
-            let pipe = Pipe()
-            process.standardInput = pipe
-            process.standardOutput = FileHandle.standardError
-            try process.run()
-            self.keepalive = pipe
-            self.process = process
-            let task = Task.detached { () throws -> World in
-                for _ in 0..<1500 {
-                    if FileManager.default.fileExists(atPath: state) { return try World(stateFile: state) }
-                    guard process.isRunning else { break }
-                    try await Task.sleep(for: .milliseconds(200))
-                }
-                throw HarnessError("the local AWS world did not start (Tests/Support/world.py)")
-            }
-            self.task = task
-            return try await task.value
-        }
+    private static let process = ProcessWideServer<World> {
+        // Its stdout (moto's chatter) goes to our stderr, out of the way of test output.
+        let server = try await PythonServer.start("world.py", timeout: 300, output: FileHandle.standardError)
+        return (server, try World(stateFile: server.portFile))
     }
 
     init(stateFile: String) throws {
