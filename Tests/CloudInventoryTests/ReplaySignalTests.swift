@@ -18,14 +18,17 @@ import Testing
 
         let running = try world.startPoll(["--region", region], environment: env)
         // Bounded wait (not a timing assertion) for the replay's first instance write.
-        for _ in 0..<600 {
+        for _ in 0..<600 where running.process.isRunning {
             if let commands = try mongo.snapshot().commands,
                commands.contains(where: { $0["command"] as? String == "update" && $0["collection"] as? String == "instances" }) { break }
-            try await Task.sleep(for: .milliseconds(100))
+            pause(0.1)
         }
-        kill(running.pid, SIGTERM)
+        // On a loaded machine the whole replay can end before its first write is seen; then
+        // there is no signal to test, but what follows (nothing lost, nothing twice) still holds.
+        let signalled = running.process.isRunning
+        if signalled { kill(running.pid, SIGTERM) }
         let stopped = running.finish()
-        #expect(stopped.status == 143, "\(stopped.stderr)")
+        #expect(stopped.status == (signalled ? 143 : 0), "\(stopped.stderr)")
         let remaining = spool.pending()
         if !remaining.isEmpty {
             #expect(stopped.stderr.contains("replay stopped by signal"), "\(stopped.stderr)")

@@ -39,6 +39,9 @@ enum Harness {
         let inherited = ProcessInfo.processInfo.environment
         var env: [String: String] = [:]
         for key in ["PATH", "HOME", "LANG", "TMPDIR"] { env[key] = inherited[key] }
+        // libmongoc's load-time counters use /dev/shm/mongoc-<pid>; a file left by an earlier
+        // process with the same pid makes it print an unstamped warning before main runs.
+        env["MONGOC_DISABLE_SHM"] = "1"
         return env
     }
 }
