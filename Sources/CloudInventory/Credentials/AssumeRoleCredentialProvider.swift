@@ -47,22 +47,24 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         let externalId: String?
         let sessionName: String
         let sts: AWSQueryClient
+        /// Key, secret, token, expiry, read in one streaming pass like every other AWS reply.
+        static let paths = ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"].map { ["AssumeRoleResult", "Credentials", $0] }
 
         func credentials() throws -> Credentials? {
             var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
             if let externalId { parameters.append(("ExternalId", externalId)) }
             let body = try sts.call("AssumeRole", parameters)
-            let root: XMLNode
+            let values: [String?]
             do {
-                root = try XMLNode.parse(body)
+                values = try QueryResponse.fields(body, Self.paths).values
             } catch {
                 throw AWSError.malformed("sts:AssumeRole", error.description)
             }
-            guard let c = root["AssumeRoleResult", "Credentials"], let key = c["AccessKeyId"]?.text, let secret = c["SecretAccessKey"]?.text else {
+            guard let key = values[0], let secret = values[1] else {
                 throw AWSError.malformed("sts:AssumeRole", "no AssumeRoleResult/Credentials")
             }
-            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: c["SessionToken"]?.text,
-                               expiration: c["Expiration"].flatMap { UTCTime.parse($0.text) }, source: "assume-role:\(roleArn)")
+            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: values[2],
+                               expiration: values[3].flatMap(UTCTime.parse), source: "assume-role:\(roleArn)")
         }
     }
 }

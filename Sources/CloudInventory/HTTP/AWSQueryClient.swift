@@ -172,9 +172,4 @@ public final class AWSQueryClient: Sendable {
         }
         return retry
     }
-
-    /// Kept for callers of the earlier API: the error a failed response carries.
-    static func error(from response: HTTPResponse, operation: String) -> AWSError {
-        QueryResponse.error(from: response, operation: operation)
-    }
 }

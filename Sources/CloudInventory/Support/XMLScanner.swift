@@ -2,6 +2,19 @@
 import Glibc
 #endif
 
+/// Why a response body could not be read. Carries the byte offset, never the body itself,
+/// so the message is safe to log.
+public struct XMLError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
+
+    static func malformed(_ reason: String, at offset: Int) -> XMLError {
+        XMLError(reason: reason, offset: offset)
+    }
+
+    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+}
+
 /// A minimal pull scanner for the XML that AWS Query services return.
 ///
 /// Why not Foundation's `XMLParser`: on Linux it is libxml2 behind a delegate that builds a
