@@ -1,5 +1,6 @@
 @testable import CloudInventory
 import Foundation
+import Logging
 import Testing
 
 @Suite struct XMLScannerTests {
@@ -136,6 +137,24 @@ import Testing
         #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: ["us-east"], environment: env, imds: nil) }
         #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: [], environment: Environment([:]), imds: nil) }
         #expect(RegionName.isValid("us-gov-west-1") && !RegionName.isValid("US-EAST-1") && !RegionName.isValid("us-east-1a"))
+    }
+
+    /// One parser for role ARNs, in the CLI's check and in the provider alike.
+    @Test func roleARNs() throws {
+        let pathWithColon = try #require(RoleARN("arn:aws-us-gov:iam::123456789012:role/team:a/poller"))
+        #expect(pathWithColon.account == "123456789012" && pathWithColon.partition == "aws-us-gov")
+        #expect(RoleARN("arn:aws:iam::123456789012:role/poller")?.account == "123456789012")
+        for bad in ["arn:aws:iam::12345678901٢:role/x", "arn:AWS:iam::123456789012:role/x", "arn:aws:iam:us-east-1:123456789012:role/x",
+                    "arn:aws:iam::123456789012:user/x", "arn:aws:sts::123456789012:role/x", "arn:aws:iam::123456789012:role/", "arn:aws:iam"] {
+            #expect(RoleARN(bad) == nil, "\(bad)")
+        }
+        let http = HTTPClient(logger: Logger(label: "test"))
+        defer { http.close() }
+        let sts = AWSQueryClient(endpoint: ServiceEndpoint(service: "sts", region: "us-east-1", url: "http://127.0.0.1:9"),
+                                 configuration: .init(apiVersion: STSClient.apiVersion), credentials: CredentialChain([]),
+                                 http: http, logger: Logger(label: "test"))
+        #expect(try AssumeRoleCredentialProvider(roleArn: pathWithColon.description, externalId: nil, sessionName: "s", sts: sts).account == "123456789012")
+        #expect(throws: CredentialError.self) { try AssumeRoleCredentialProvider(roleArn: "arn:aws:iam::123:role/x", externalId: nil, sessionName: "s", sts: sts) }
     }
 
     @Test func environmentCredentials() throws {

@@ -10,7 +10,7 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
     public let roleArn: String
     public let externalId: String?
     public let sessionName: String
-    /// The account the role lives in, from its ARN (`arn:aws:iam::<account>:role/<name>`).
+    /// The account the role lives in, from its ARN (read by `RoleARN`).
     public let account: String
     private let cache: CachingCredentialProvider
     /// Renew when this close to expiry. Five minutes leaves room for one slow page.
@@ -18,15 +18,13 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
 
     public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
                 refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
-        let parts = roleArn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4].count == 12, parts[4].allSatisfy(\.isNumber),
-              parts[5].hasPrefix("role/") else {
-            throw CredentialError.invalidConfiguration("\"\(roleArn)\" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        guard let arn = RoleARN(roleArn) else {
+            throw CredentialError.invalidConfiguration(RoleARN.notARole(roleArn))
         }
         self.roleArn = roleArn
         self.externalId = externalId
         self.sessionName = sessionName
-        self.account = String(parts[4])
+        self.account = arn.account
         self.cache = CachingCredentialProvider(Fetcher(roleArn: roleArn, externalId: externalId, sessionName: sessionName, sts: sts),
                                                refreshMargin: refreshMargin)
     }
