@@ -163,7 +163,7 @@ public final class AWSQueryClient: Sendable {
     /// Learns the clock offset from the response's `Date`; true when a new signature would
     /// carry a different date. Warns when the run's offset changes (once, in practice).
     private func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
-        guard let header = response.header("Date"), let serverDate = SigningClock.parseHTTPDate(header) else { return false }
+        guard let header = response.header("Date"), let serverDate = UTCTime.parseHTTPDate(header) else { return false }
         let (retry, changed) = run.clock.correct(serverDate: serverDate, signedAt: signing.date, offsetUsed: signing.offset)
         if let changed {
             logger.warning("the host clock is off AWS's time; signing with AWS's time from now on",
