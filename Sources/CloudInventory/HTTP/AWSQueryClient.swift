@@ -107,11 +107,8 @@ public final class AWSQueryClient: Sendable {
         run.statistics.retry()
         let delay = configuration.retry.delay(beforeRetry: attempt)
         logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-        var remaining = delay / .seconds(1)
-        while remaining > 0, !run.cancellation.isCancelled {
-            Thread.sleep(forTimeInterval: min(remaining, 0.1))
-            remaining -= 0.1
-        }
+        // A stop cuts the wait short; the next turn of `call` then throws `cancelled`.
+        run.cancellation.sleep(for: delay)
     }
 
     private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String) throws(AWSError) -> Attempt {

@@ -12,7 +12,8 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 
     /// Sleeps for `duration` in short steps, returning early (false) once cancelled, so a
-    /// retry backoff never holds a stopping run.
+    /// retry backoff, an IMDS retry or a request budget's wait never holds a stopping run.
+    /// The one cancellable sleep of the library.
     @discardableResult
     public func sleep(for duration: Duration) -> Bool {
         let deadline = ContinuousClock.now + duration
@@ -93,7 +94,7 @@ public final class TokenBucket: Sendable {
     }
 
     /// Blocks until a token is available (or the run is cancelled).
-    func acquire(cancellation: CancellationFlag?) {
+    func acquire(cancellation: CancellationFlag) {
         while true {
             let wait: Double = state.withLock { s in
                 let now = ContinuousClock.now
@@ -106,8 +107,7 @@ public final class TokenBucket: Sendable {
                 }
                 return (1 - s.tokens) / rate
             }
-            if wait == 0 || cancellation?.isCancelled == true { return }
-            Thread.sleep(forTimeInterval: wait)
+            if wait == 0 || !cancellation.sleep(for: .seconds(wait)) { return }
         }
     }
 }
