@@ -132,7 +132,6 @@ public final class AWSQueryClient: Sendable {
         } catch {
             throw AWSError.transport(operation, error)
         }
-        run.statistics.request(bytes: response.body.count)
         guard (200..<300).contains(response.status) else {
             let error = QueryResponse.error(from: response, operation: operation)
             if error.mayBeClockSkew, correctClock(response, signing: signing, operation: operation) {

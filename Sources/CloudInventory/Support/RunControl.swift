@@ -33,7 +33,7 @@ public final class RunStatistics: Sendable {
         public var retries = 0
         public var throttles = 0
         public var bytesReceived = 0
-        /// New TCP connections opened; counted per `HTTPClient` (`HTTPClient.statistics`).
+        /// New TCP connections opened, as libcurl reports them for each request.
         public var connectionsOpened = 0
         public var throttlesBySlice: [String: Int] = [:]
     }
@@ -44,7 +44,10 @@ public final class RunStatistics: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func request(bytes: Int) { state.withLock { $0.requests += 1; $0.bytesReceived += bytes } }
+    /// One HTTP request (IMDS's too), fed by `HTTPClient`, the only place requests are counted.
+    func transfer(bytes: Int, connections: Int) {
+        state.withLock { $0.requests += 1; $0.bytesReceived += bytes; $0.connectionsOpened += connections }
+    }
     func retry() { state.withLock { $0.retries += 1 } }
     func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
 }
