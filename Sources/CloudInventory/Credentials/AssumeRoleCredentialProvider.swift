@@ -45,8 +45,11 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         let externalId: String?
         let sessionName: String
         let sts: AWSQueryClient
-        /// Key, secret, token, expiry, read in one streaming pass like every other AWS reply.
+        /// Key, secret, token, expiry, read in one streaming pass like every other AWS reply,
+        /// and the assumed identity's ARN: unused, but read so that, as in GetCallerIdentity,
+        /// an identity value holding markup (a hostile 10,000-level nest) is malformed.
         static let paths = ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"].map { ["AssumeRoleResult", "Credentials", $0] }
+            + [["AssumeRoleResult", "AssumedRoleUser", "Arn"]]
 
         func credentials() throws -> Credentials? {
             var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
