@@ -38,7 +38,7 @@ extension InventoryPollerCommand {
         let environment = Environment.process
         let run = RunContext()
         let signals = SignalWatcher(cancellation: run.cancellation, logger: logger)
-        let http = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
+        let http = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
         defer { http.close() }
         let context = RunEnvironment(environment: environment, logger: logger, http: http,
                                      imds: IMDSClient(configuration: .init(environment: environment), http: http, logger: logger),

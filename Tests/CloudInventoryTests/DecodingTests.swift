@@ -1,28 +1,28 @@
 @testable import CloudInventory
 import Foundation
+import Logging
 import Testing
 
 @Suite struct XMLScannerTests {
     @Test func decodesEntitiesCDATAAndCharacterReferences() throws {
         let xml = #"<?xml version="1.0" encoding="UTF-8"?><!-- c --><a x="1>2"><b>&lt;x&gt; &amp; &quot;q&quot; &apos;a&apos; &#233;&#x1F680;</b><c><![CDATA[<raw & text>]]></c><d/></a>"#
-        let root = try XMLNode.parse(Array(xml.utf8))
-        #expect(root.name == "a")
-        #expect(root["b"]?.text == "<x> & \"q\" 'a' é🚀")
-        #expect(root["c"]?.text == "<raw & text>")
-        #expect(root["d"]?.text == "")
+        let read = try QueryResponse.fields(Array(xml.utf8), [["b"], ["c"], ["d"], ["e"]])
+        #expect(read.root == "a")
+        #expect(read.values == ["<x> & \"q\" 'a' é🚀", "<raw & text>", "", nil])
     }
 
     @Test(arguments: [
         "<a><b>text</b>",                // truncated: no closing root
         "<a><b>text</a></b>",            // mismatched
-        "<a>&bogus;</a>",                // unknown entity
-        "<a>&#xZZ;</a>",                 // bad character reference
+        "<a><b>&bogus;</b></a>",         // unknown entity
+        "<a><b>&#xZZ;</b></a>",          // bad character reference
+        "<a><b>x<c/></b></a>",           // an element inside a value
         "<!DOCTYPE a [<!ENTITY x 'y'>]><a/>",  // declarations are refused
         "<a><b",                         // truncated tag
         "",                              // empty
     ])
     func malformedInputIsAnErrorNotACrash(_ xml: String) {
-        #expect(throws: XMLError.self) { try XMLNode.parse(Array(xml.utf8)) }
+        #expect(throws: XMLError.self) { try QueryResponse.fields(Array(xml.utf8), [["b"]]) }
     }
 
     @Test func truncatedDescribeInstancesPageIsAMalformedError() throws {
@@ -72,17 +72,17 @@ import Testing
 
     @Test func ec2AndSTSErrorsBecomeTypedErrors() {
         let ec2 = #"<?xml version="1.0"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized</Message></Error></Errors><RequestID>req-1</RequestID></Response>"#
-        let e1 = AWSQueryClient.error(from: HTTPResponse(status: 403, headers: [], body: Array(ec2.utf8)), operation: "ec2:DescribeInstances")
+        let e1 = QueryResponse.error(from: HTTPResponse(status: 403, headers: [], body: Array(ec2.utf8)), operation: "ec2:DescribeInstances")
         #expect(e1.errorCode == "UnauthorizedOperation")
         #expect(e1.message == "You are not authorized")
         #expect(e1.requestId == "req-1")
         #expect(!e1.isRetryable)
         let sts = #"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>req-2</RequestId></ErrorResponse>"#
-        let e2 = AWSQueryClient.error(from: HTTPResponse(status: 400, headers: [], body: Array(sts.utf8)), operation: "sts:GetCallerIdentity")
+        let e2 = QueryResponse.error(from: HTTPResponse(status: 400, headers: [], body: Array(sts.utf8)), operation: "sts:GetCallerIdentity")
         #expect(e2.errorCode == "Throttling")
         #expect(e2.requestId == "req-2")
         #expect(e2.isRetryable && e2.isThrottling)
-        let garbage = AWSQueryClient.error(from: HTTPResponse(status: 503, headers: [], body: Array("<html".utf8)), operation: "ec2:X")
+        let garbage = QueryResponse.error(from: HTTPResponse(status: 503, headers: [], body: Array("<html".utf8)), operation: "ec2:X")
         #expect(garbage.isRetryable)
     }
 }
@@ -137,6 +137,24 @@ import Testing
         #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: ["us-east"], environment: env, imds: nil) }
         #expect(throws: RegionResolver.Error.self) { try RegionResolver.resolve(explicit: [], environment: Environment([:]), imds: nil) }
         #expect(RegionName.isValid("us-gov-west-1") && !RegionName.isValid("US-EAST-1") && !RegionName.isValid("us-east-1a"))
+    }
+
+    /// One parser for role ARNs, in the CLI's check and in the provider alike.
+    @Test func roleARNs() throws {
+        let pathWithColon = try #require(RoleARN("arn:aws-us-gov:iam::123456789012:role/team:a/poller"))
+        #expect(pathWithColon.account == "123456789012" && pathWithColon.partition == "aws-us-gov")
+        #expect(RoleARN("arn:aws:iam::123456789012:role/poller")?.account == "123456789012")
+        for bad in ["arn:aws:iam::12345678901٢:role/x", "arn:AWS:iam::123456789012:role/x", "arn:aws:iam:us-east-1:123456789012:role/x",
+                    "arn:aws:iam::123456789012:user/x", "arn:aws:sts::123456789012:role/x", "arn:aws:iam::123456789012:role/", "arn:aws:iam"] {
+            #expect(RoleARN(bad) == nil, "\(bad)")
+        }
+        let http = HTTPClient(logger: Logger(label: "test"))
+        defer { http.close() }
+        let sts = AWSQueryClient(endpoint: ServiceEndpoint(service: "sts", region: "us-east-1", url: "http://127.0.0.1:9"),
+                                 configuration: .init(apiVersion: STSClient.apiVersion), credentials: CredentialChain([]),
+                                 http: http, logger: Logger(label: "test"))
+        #expect(try AssumeRoleCredentialProvider(roleArn: pathWithColon.description, externalId: nil, sessionName: "s", sts: sts).account == "123456789012")
+        #expect(throws: CredentialError.self) { try AssumeRoleCredentialProvider(roleArn: "arn:aws:iam::123:role/x", externalId: nil, sessionName: "s", sts: sts) }
     }
 
     @Test func environmentCredentials() throws {

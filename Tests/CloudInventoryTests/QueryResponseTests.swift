@@ -60,11 +60,11 @@ import Testing
     }
 
     @Test func httpDates() throws {
-        let d = try #require(SigningClock.parseHTTPDate("Wed, 25 Nov 2026 17:25:23 GMT"))
+        let d = try #require(UTCTime.parseHTTPDate("Wed, 25 Nov 2026 17:25:23 GMT"))
         #expect(UTCTime.iso8601(d) == "2026-11-25T17:25:23Z")
         for bad in ["", "Wed, 25 Nov 2026 17:25:23 UTC", "Wed, 25 Foo 2026 17:25:23 GMT", "Wed, 32 Nov 2026 17:25:23 GMT",
                     "2026-11-25T17:25:23Z", "Wed, 25 Nov 2026 17:25 GMT"] {
-            #expect(SigningClock.parseHTTPDate(bad) == nil, "\(bad)")
+            #expect(UTCTime.parseHTTPDate(bad) == nil, "\(bad)")
         }
     }
 

@@ -229,6 +229,6 @@ import Testing
         let first = try #require(try expiring.credentials())
         let second = try #require(try expiring.credentials())
         #expect(first.accessKeyId != second.accessKeyId)
-        #expect(http.statistics.requests == 3)
+        #expect(http.statistics.snapshot.requests == 3)
     }
 }

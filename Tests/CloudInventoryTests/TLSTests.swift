@@ -33,7 +33,7 @@ import Testing
         let plain = HTTPClient(logger: Logger(label: "test"))
         defer { plain.close() }
         for _ in 0..<2 { _ = try Self.sts(world.motoURL, http: plain, world: world).getCallerIdentity() }
-        #expect(http.statistics.connectionsOpened == plain.statistics.connectionsOpened)
+        #expect(http.statistics.snapshot.connectionsOpened == plain.statistics.snapshot.connectionsOpened)
     }
 
     /// Each refused certificate: a TLS error, not retryable, naming the problem.

@@ -72,7 +72,7 @@ def record_moto(corpus):
         # DescribeRegions is long (every region); a few regions keep the seed small.
         save(corpus, "xml-regions", regions[:1500].rsplit(b"</item>", 1)[0] + b"</item></regionInfo></DescribeRegionsResponse>")
         for b in (identity, assumed):
-            save(corpus, "xml-tree", b)
+            save(corpus, "xml-query", b)
         bodies.clear()
         for call in (lambda: ec2.describe_instances(InstanceIds=["i-nonexistent"]),
                      lambda: sts.assume_role(RoleArn="bad", RoleSessionName="x")):
@@ -81,7 +81,7 @@ def record_moto(corpus):
             except Exception:
                 pass
         for b in bodies:
-            save(corpus, "xml-tree", b)
+            save(corpus, "xml-query", b)
         return [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
     finally:
         server.stop()
@@ -93,7 +93,7 @@ def add_bench(corpus):
     for p in pages:
         save(corpus, "xml-instances", p)
         save(corpus, "xml-render", p)
-    save(corpus, "xml-tree", replay_server.STS)
+    save(corpus, "xml-query", replay_server.STS)
     save(corpus, "json", replay_server.CREDS)
 
 

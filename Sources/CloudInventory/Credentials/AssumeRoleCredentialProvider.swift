@@ -10,7 +10,7 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
     public let roleArn: String
     public let externalId: String?
     public let sessionName: String
-    /// The account the role lives in, from its ARN (`arn:aws:iam::<account>:role/<name>`).
+    /// The account the role lives in, from its ARN (read by `RoleARN`).
     public let account: String
     private let cache: CachingCredentialProvider
     /// Renew when this close to expiry. Five minutes leaves room for one slow page.
@@ -18,15 +18,13 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
 
     public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
                 refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
-        let parts = roleArn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4].count == 12, parts[4].allSatisfy(\.isNumber),
-              parts[5].hasPrefix("role/") else {
-            throw CredentialError.invalidConfiguration("\"\(roleArn)\" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        guard let arn = RoleARN(roleArn) else {
+            throw CredentialError.invalidConfiguration(RoleARN.notARole(roleArn))
         }
         self.roleArn = roleArn
         self.externalId = externalId
         self.sessionName = sessionName
-        self.account = String(parts[4])
+        self.account = arn.account
         self.cache = CachingCredentialProvider(Fetcher(roleArn: roleArn, externalId: externalId, sessionName: sessionName, sts: sts),
                                                refreshMargin: refreshMargin)
     }
@@ -47,22 +45,27 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         let externalId: String?
         let sessionName: String
         let sts: AWSQueryClient
+        /// Key, secret, token, expiry, read in one streaming pass like every other AWS reply,
+        /// and the assumed identity's ARN: unused, but read so that, as in GetCallerIdentity,
+        /// an identity value holding markup (a hostile 10,000-level nest) is malformed.
+        static let paths = ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"].map { ["AssumeRoleResult", "Credentials", $0] }
+            + [["AssumeRoleResult", "AssumedRoleUser", "Arn"]]
 
         func credentials() throws -> Credentials? {
             var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
             if let externalId { parameters.append(("ExternalId", externalId)) }
             let body = try sts.call("AssumeRole", parameters)
-            let root: XMLNode
+            let values: [String?]
             do {
-                root = try XMLNode.parse(body)
+                values = try QueryResponse.fields(body, Self.paths).values
             } catch {
                 throw AWSError.malformed("sts:AssumeRole", error.description)
             }
-            guard let c = root["AssumeRoleResult", "Credentials"], let key = c["AccessKeyId"]?.text, let secret = c["SecretAccessKey"]?.text else {
+            guard let key = values[0], let secret = values[1] else {
                 throw AWSError.malformed("sts:AssumeRole", "no AssumeRoleResult/Credentials")
             }
-            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: c["SessionToken"]?.text,
-                               expiration: c["Expiration"].flatMap { UTCTime.parse($0.text) }, source: "assume-role:\(roleArn)")
+            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: values[2],
+                               expiration: values[3].flatMap(UTCTime.parse), source: "assume-role:\(roleArn)")
         }
     }
 }

@@ -97,8 +97,9 @@ public final class IMDSClient: Sendable {
     /// Waits before attempt `attempt + 1`; throws when the run stops meanwhile.
     private func backoff(after attempt: Int) throws(Error) {
         guard attempt < configuration.maxAttempts else { return }
-        if http.cancellation?.sleep(for: .milliseconds(50 * attempt)) == false { throw cancelled }
-        if http.cancellation == nil { Thread.sleep(forTimeInterval: 0.05 * Double(attempt)) }
+        // A client without a stop flag waits on one that is never set: one sleep either way.
+        let cancellation = http.cancellation ?? CancellationFlag()
+        if !cancellation.sleep(for: .milliseconds(50 * attempt)) { throw cancelled }
     }
 
     /// Reads `/latest/<path>` as text. A 401 (token expired or revoked) fetches a new token

@@ -107,11 +107,8 @@ public final class AWSQueryClient: Sendable {
         run.statistics.retry()
         let delay = configuration.retry.delay(beforeRetry: attempt)
         logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-        var remaining = delay / .seconds(1)
-        while remaining > 0, !run.cancellation.isCancelled {
-            Thread.sleep(forTimeInterval: min(remaining, 0.1))
-            remaining -= 0.1
-        }
+        // A stop cuts the wait short; the next turn of `call` then throws `cancelled`.
+        run.cancellation.sleep(for: delay)
     }
 
     private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String) throws(AWSError) -> Attempt {
@@ -135,7 +132,6 @@ public final class AWSQueryClient: Sendable {
         } catch {
             throw AWSError.transport(operation, error)
         }
-        run.statistics.request(bytes: response.body.count)
         guard (200..<300).contains(response.status) else {
             let error = QueryResponse.error(from: response, operation: operation)
             if error.mayBeClockSkew, correctClock(response, signing: signing, operation: operation) {
@@ -163,7 +159,7 @@ public final class AWSQueryClient: Sendable {
     /// Learns the clock offset from the response's `Date`; true when a new signature would
     /// carry a different date. Warns when the run's offset changes (once, in practice).
     private func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
-        guard let header = response.header("Date"), let serverDate = SigningClock.parseHTTPDate(header) else { return false }
+        guard let header = response.header("Date"), let serverDate = UTCTime.parseHTTPDate(header) else { return false }
         let (retry, changed) = run.clock.correct(serverDate: serverDate, signedAt: signing.date, offsetUsed: signing.offset)
         if let changed {
             logger.warning("the host clock is off AWS's time; signing with AWS's time from now on",
@@ -171,10 +167,5 @@ public final class AWSQueryClient: Sendable {
                                       "hint": "skew is AWS's time minus the host's; fix the host's time sync (NTP)"])
         }
         return retry
-    }
-
-    /// Kept for callers of the earlier API: the error a failed response carries.
-    static func error(from response: HTTPResponse, operation: String) -> AWSError {
-        QueryResponse.error(from: response, operation: operation)
     }
 }

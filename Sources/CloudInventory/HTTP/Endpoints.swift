@@ -12,7 +12,7 @@ public struct ServiceEndpoint: Sendable, Equatable {
         if let url = environment[specific] ?? environment["AWS_ENDPOINT_URL"] {
             return ServiceEndpoint(service: service, region: region, url: trimmed(url))
         }
-        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+        let suffix = RegionName.partition(region) == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"
         return ServiceEndpoint(service: service, region: region, url: "https://\(service).\(region).\(suffix)")
     }
 

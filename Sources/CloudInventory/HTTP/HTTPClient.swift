@@ -42,13 +42,16 @@ public final class HTTPClient: Sendable {
 
     private struct State: ~Copyable {
         var handle: UnsafeMutableRawPointer?
-        var statistics = RunStatistics.Snapshot()
     }
 
     public let configuration: Configuration
     /// Checked before every request, by libcurl's progress callback during a transfer, and
     /// by callers that retry or back off (IMDS), so a stop request ends waits too.
     public let cancellation: CancellationFlag?
+    /// Where every request is counted, with its bytes and the TCP connections it opened
+    /// (which stays at 1 across requests to one host when keep-alive works): the run's
+    /// statistics for a client of the run, the summary's one source.
+    public let statistics: RunStatistics
     private let state: Mutex<State>
     private let logger: Logger
 
@@ -59,12 +62,19 @@ public final class HTTPClient: Sendable {
     }()
 
     /// A client with `configuration` (by default: system CAs, nothing read from the environment).
-    public init(configuration: Configuration = Configuration(), logger: Logger, cancellation: CancellationFlag? = nil) {
+    public init(configuration: Configuration = Configuration(), logger: Logger, cancellation: CancellationFlag? = nil,
+                statistics: RunStatistics = RunStatistics()) {
         _ = Self.globalInitialization
         self.configuration = configuration
         self.logger = logger
         self.cancellation = cancellation
+        self.statistics = statistics
         self.state = Mutex(State(handle: curl_easy_init()))
+    }
+
+    /// A client of `run`: it stops with the run and counts into the run's statistics.
+    public convenience init(configuration: Configuration = Configuration(), logger: Logger, run: RunContext) {
+        self.init(configuration: configuration, logger: logger, cancellation: run.cancellation, statistics: run.statistics)
     }
 
     deinit {
@@ -82,27 +92,19 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// This client's own counts: requests, bytes received, and TCP connections opened (which
-    /// stays at 1 across requests to one host when keep-alive works).
-    public var statistics: RunStatistics.Snapshot {
-        state.withLock { $0.statistics }
-    }
-
     public func execute(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         let host = Self.host(of: request.url)
-        let result: Result<HTTPResponse, HTTPError> = state.withLock { state in
+        let (result, connects): (Result<HTTPResponse, HTTPError>, Int) = state.withLock { state in
             guard let h = state.handle else {
-                return .failure(HTTPError(.other, host: host, detail: "HTTP client used after close()"))
+                return (.failure(HTTPError(.other, host: host, detail: "HTTP client used after close()")), 0)
             }
             let transfer = HTTPTransfer(request: request, host: host, configuration: configuration, cancellation: cancellation)
             let result = transfer.perform(handle: h)
-            state.statistics.requests += 1
             var connects = 0
             ccurl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects)
-            state.statistics.connectionsOpened += connects
-            if case let .success(response) = result { state.statistics.bytesReceived += response.body.count }
-            return result
+            return (result, connects)
         }
+        statistics.transfer(bytes: (try? result.get())?.body.count ?? 0, connections: connects)
         switch result {
         case let .success(response):
             logger.trace("http", metadata: ["method": "\(request.method)", "host": "\(host)", "status": "\(response.status)", "bytes": "\(response.body.count)"])

@@ -51,7 +51,7 @@ public struct Poller: Sendable {
         let polledAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         // AssumeRole providers refresh from the workers' threads through this client; it lives
         // exactly as long as the poll.
-        let roleHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
+        let roleHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
         defer { roleHTTP.close() }
         let plan = try SlicePlanner(poller: self, http: http, roleHTTP: roleHTTP).plan()
         logger.info("polling", metadata: ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"])
@@ -79,7 +79,7 @@ public struct Poller: Sendable {
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
-                let workerHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, cancellation: run.cancellation)
+                let workerHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
                 defer { workerHTTP.close() }
                 while true {
                     let index: Int = next.withLock { i in defer { i += 1 }; return i }

@@ -16,7 +16,7 @@
     }
 
     public static let targets: [Target] = [
-        Target(name: "xml-tree", maxLength: 4096, run: xmlTree),
+        Target(name: "xml-query", maxLength: 4096, run: xmlQuery),
         Target(name: "xml-instances", maxLength: 16384) { _ = try? EC2Client.decodeInstancesPage($0, region: "us-east-1") },
         Target(name: "xml-render", maxLength: 16384) { _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1") },
         Target(name: "xml-regions", maxLength: 4096, run: xmlRegions),
@@ -30,13 +30,16 @@
         targets.first { $0.name == name }
     }
 
-    /// The tree builder, through the two paths that feed it server bodies: error replies and
-    /// STS-style documents.
-    static func xmlTree(_ bytes: [UInt8]) {
-        _ = AWSQueryClient.error(from: HTTPResponse(status: 400, headers: [], body: bytes), operation: "fuzz:Error")
-        if let root = try? XMLNode.parse(bytes) {
-            _ = root["GetCallerIdentityResult", "Account"]?.text
-        }
+    /// The Query-response readers, through the paths that feed them server bodies: the
+    /// envelope check, error replies, and the field reads of STS-style documents.
+    static func xmlQuery(_ bytes: [UInt8]) {
+        let response = HTTPResponse(status: 200, headers: [], body: bytes)
+        _ = try? QueryResponse.verify(response, action: "AssumeRole", namespace: "https://sts.amazonaws.com/doc/2011-06-15/",
+                                      operation: "fuzz:AssumeRole")
+        _ = QueryResponse.error(from: HTTPResponse(status: 400, headers: [], body: bytes), operation: "fuzz:Error")
+        let credentials = ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"].map { ["AssumeRoleResult", "Credentials", $0] }
+        _ = try? QueryResponse.fields(bytes, [["GetCallerIdentityResult", "Account"]] + credentials)
+        _ = try? QueryResponse.fields(bytes, credentials, lenient: true)
     }
 
     static func xmlRegions(_ bytes: [UInt8]) {

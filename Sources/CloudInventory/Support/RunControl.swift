@@ -1,6 +1,29 @@
 import Foundation
 import Synchronization
 
+/// The run-wide shared state every AWS call takes part in: statistics for the summary, the
+/// retry quota, the per-slice request budgets, the stop flag, and the signing clock's
+/// correction. Each is a small `Sendable` reference type, so copies of the context share them.
+public struct RunContext: Sendable {
+    public var statistics: RunStatistics
+    public var quota: RetryQuota
+    public var budgets: RequestBudgets
+    public var cancellation: CancellationFlag
+    /// The offset between the host clock and AWS's, learned from a clock-skew error once and
+    /// used by every later request of the run.
+    public var clock: SigningClock
+
+    public init(statistics: RunStatistics = RunStatistics(), quota: RetryQuota = RetryQuota(),
+                budgets: RequestBudgets = RequestBudgets(), cancellation: CancellationFlag = CancellationFlag(),
+                clock: SigningClock = SigningClock()) {
+        self.statistics = statistics
+        self.quota = quota
+        self.budgets = budgets
+        self.cancellation = cancellation
+        self.clock = clock
+    }
+}
+
 /// Set once when the run is asked to stop (SIGTERM, SIGINT). Checked before every request
 /// and by libcurl's progress callback, so in-flight transfers are abandoned within a moment.
 public final class CancellationFlag: Sendable {
@@ -12,7 +35,8 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 
     /// Sleeps for `duration` in short steps, returning early (false) once cancelled, so a
-    /// retry backoff never holds a stopping run.
+    /// retry backoff, an IMDS retry or a request budget's wait never holds a stopping run.
+    /// The one cancellable sleep of the library.
     @discardableResult
     public func sleep(for duration: Duration) -> Bool {
         let deadline = ContinuousClock.now + duration
@@ -32,7 +56,7 @@ public final class RunStatistics: Sendable {
         public var retries = 0
         public var throttles = 0
         public var bytesReceived = 0
-        /// New TCP connections opened; counted per `HTTPClient` (`HTTPClient.statistics`).
+        /// New TCP connections opened, as libcurl reports them for each request.
         public var connectionsOpened = 0
         public var throttlesBySlice: [String: Int] = [:]
     }
@@ -43,7 +67,10 @@ public final class RunStatistics: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func request(bytes: Int) { state.withLock { $0.requests += 1; $0.bytesReceived += bytes } }
+    /// One HTTP request (IMDS's too), fed by `HTTPClient`, the only place requests are counted.
+    func transfer(bytes: Int, connections: Int) {
+        state.withLock { $0.requests += 1; $0.bytesReceived += bytes; $0.connectionsOpened += connections }
+    }
     func retry() { state.withLock { $0.retries += 1 } }
     func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
 }
@@ -93,7 +120,7 @@ public final class TokenBucket: Sendable {
     }
 
     /// Blocks until a token is available (or the run is cancelled).
-    func acquire(cancellation: CancellationFlag?) {
+    func acquire(cancellation: CancellationFlag) {
         while true {
             let wait: Double = state.withLock { s in
                 let now = ContinuousClock.now
@@ -106,8 +133,7 @@ public final class TokenBucket: Sendable {
                 }
                 return (1 - s.tokens) / rate
             }
-            if wait == 0 || cancellation?.isCancelled == true { return }
-            Thread.sleep(forTimeInterval: wait)
+            if wait == 0 || !cancellation.sleep(for: .seconds(wait)) { return }
         }
     }
 }

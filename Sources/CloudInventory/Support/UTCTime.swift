@@ -128,6 +128,29 @@ public enum UTCTime {
         }
         guard i == b.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
+        let seconds = epochSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
+    }
+
+    /// An HTTP `Date` header (RFC 9110 IMF-fixdate, what AWS sends): `Wed, 25 Nov 2026 17:25:23 GMT`.
+    /// Nil for anything else.
+    static func parseHTTPDate(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
+              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
+              parts[1].count <= 2, parts[3].count == 4 else { return nil }
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
+              let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
+              (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        let seconds = epochSeconds(year: year, month: month + 1, day: day, hour: hour, minute: minute, second: second)
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    /// Seconds since 1970 of a UTC calendar time (`month` 1-12), by `timegm`: the one place
+    /// both parsers turn fields into an instant.
+    private static func epochSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
         var t = tm()
         t.tm_year = Int32(year - 1900)
         t.tm_mon = Int32(month - 1)
@@ -135,7 +158,6 @@ public enum UTCTime {
         t.tm_hour = Int32(hour)
         t.tm_min = Int32(minute)
         t.tm_sec = Int32(second)
-        let epoch = timegm(&t)
-        return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
+        return timegm(&t)
     }
 }

@@ -2,6 +2,19 @@
 import Glibc
 #endif
 
+/// Why a response body could not be read. Carries the byte offset, never the body itself,
+/// so the message is safe to log.
+public struct XMLError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
+
+    static func malformed(_ reason: String, at offset: Int) -> XMLError {
+        XMLError(reason: reason, offset: offset)
+    }
+
+    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+}
+
 /// A minimal pull scanner for the XML that AWS Query services return.
 ///
 /// Why not Foundation's `XMLParser`: on Linux it is libxml2 behind a delegate that builds a
@@ -98,44 +111,55 @@ struct XMLScanner {
                 }
                 throw XMLError.malformed("DOCTYPE and other declarations are not accepted", at: position)
             }
-            if c == UInt8(ascii: "/") {
-                let nameStart = position + 2
-                var p = nameStart
-                while p < count, !isNameEnd(bytes[p]) { p += 1 }
-                let nameEnd = p
-                while p < count, isSpace(bytes[p]) { p += 1 }
-                guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
-                    throw XMLError.malformed("truncated or bad end tag", at: position)
-                }
-                position = p + 1
-                return .end(name: nameStart..<nameEnd)
-            }
-            let nameStart = position + 1
-            var p = nameStart
-            while p < count, !isNameEnd(bytes[p]) { p += 1 }
-            let nameEnd = p
-            guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
-            // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
-            var quote: UInt8 = 0
-            while p < count {
-                let b = bytes[p]
-                if quote != 0 {
-                    if b == quote { quote = 0 }
-                } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
-                    quote = b
-                } else if b == UInt8(ascii: ">") {
-                    break
-                }
-                p += 1
-            }
-            guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
-            position = p + 1
-            if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
-                pendingEnd = nameStart..<nameEnd
-            }
-            return .start(name: nameStart..<nameEnd)
+            return c == UInt8(ascii: "/") ? try endTag(bytes) : try startTag(bytes)
         }
         return .eof
+    }
+
+    /// `</name>` (optional spaces before `>`) at `position`.
+    @inline(__always)
+    private mutating func endTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+        let count = bytes.count
+        let nameStart = position + 2
+        var p = nameStart
+        while p < count, !isNameEnd(bytes[p]) { p += 1 }
+        let nameEnd = p
+        while p < count, isSpace(bytes[p]) { p += 1 }
+        guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
+            throw XMLError.malformed("truncated or bad end tag", at: position)
+        }
+        position = p + 1
+        return .end(name: nameStart..<nameEnd)
+    }
+
+    /// `<name attributes>` or `<name/>` at `position`; a self-closing tag queues its end.
+    @inline(__always)
+    private mutating func startTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+        let count = bytes.count
+        let nameStart = position + 1
+        var p = nameStart
+        while p < count, !isNameEnd(bytes[p]) { p += 1 }
+        let nameEnd = p
+        guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
+        // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
+        var quote: UInt8 = 0
+        while p < count {
+            let b = bytes[p]
+            if quote != 0 {
+                if b == quote { quote = 0 }
+            } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                quote = b
+            } else if b == UInt8(ascii: ">") {
+                break
+            }
+            p += 1
+        }
+        guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
+        position = p + 1
+        if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
+            pendingEnd = nameStart..<nameEnd
+        }
+        return .start(name: nameStart..<nameEnd)
     }
 
     /// Reads the text content of the element whose start tag was just returned, through its

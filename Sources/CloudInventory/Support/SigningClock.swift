@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Synchronization
 
@@ -52,27 +47,5 @@ public final class SigningClock: Sendable {
             }
             return (abs(current - offsetUsed) > Self.changeTolerance, changed)
         }
-    }
-
-    /// An HTTP `Date` header (RFC 9110 IMF-fixdate, what AWS sends): `Wed, 25 Nov 2026 17:25:23 GMT`.
-    /// Nil for anything else.
-    static func parseHTTPDate(_ text: String) -> Date? {
-        let parts = text.split(separator: " ")
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
-              parts[1].count <= 2, parts[3].count == 4 else { return nil }
-        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
-        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
-              let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
-              (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var t = tm()
-        t.tm_year = Int32(year - 1900)
-        t.tm_mon = Int32(month)
-        t.tm_mday = Int32(day)
-        t.tm_hour = Int32(hour)
-        t.tm_min = Int32(minute)
-        t.tm_sec = Int32(second)
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&t)))
     }
 }
