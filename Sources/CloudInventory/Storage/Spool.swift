@@ -149,16 +149,10 @@ public struct Spool: Sendable {
             var bytes: [UInt8] = []
             line.write(to: &bytes)
             bytes.append(UInt8(ascii: "\n"))
-            try bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw Spool.Error.io("write to \(temporary.path) failed: \(String(cString: strerror(errno)))")
-                    }
-                    offset += n
-                }
+            do {
+                try writeAll(fd: fd, bytes: bytes)
+            } catch {
+                throw Spool.Error.io("write to \(temporary.path) failed: \(error)")
             }
         }
 
