@@ -89,6 +89,7 @@ extension InventoryPollerCommand {
         var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
+        defer { sink.second?.abandon() }
         do {
             outcomes = try poller.run(into: &sink, http: context.http)
         } catch let error as AWSError where error.isCredentialFailure {

@@ -27,7 +27,8 @@ import Testing
     }
 
     /// Writes a spool file the way a run does: header, pages, then `end` and commit unless
-    /// `interrupted` (then the writer is abandoned as a killed run leaves it, lock released).
+    /// `interrupted` (then the writer is returned still open: the caller abandons it, as a
+    /// killed run leaves it, lock released).
     @discardableResult
     func spoolPoll(_ spool: Spool, account: String = "111122223333", region: String = "eu-west-1", at date: Date,
                    pages: [[JSONValue]], database: String?, interrupted: Bool = false, tail: String = "") throws -> Spool.Writer {
@@ -103,13 +104,12 @@ import Testing
 
         // The killed run saw one stopped and one new on its first page, then died mid-line.
         let page = [Self.instance(ids[0], state: "stopped"), Self.instance("i-bnew0000001")]
-        var writer: Spool.Writer? = try spoolPoll(spool, at: Self.wholeSecond(-50), pages: [page], database: store.identity,
-                                                  interrupted: true, tail: "{\"Kind\":\"page\",\"Account\":\"1111")
+        let writer = try spoolPoll(spool, at: Self.wholeSecond(-50), pages: [page], database: store.identity,
+                                   interrupted: true, tail: "{\"Kind\":\"page\",\"Account\":\"1111")
         // While its writer lives (holds the lock), the .tmp is left alone.
         #expect(SpoolReplay.run(spool: spool, store: store, logger: logger).replayed == 0)
         #expect(Self.files(spool).count == 1 && Self.files(spool)[0].hasSuffix(".tmp"))
-        writer = nil  // the kernel drops the lock when the process dies
-        _ = writer
+        writer.abandon()  // as the kernel closes the file (and drops the lock) when the process dies
         let result = SpoolReplay.run(spool: spool, store: store, logger: logger)
         #expect(result.replayed == 1 && result.corrupt == 0)
         #expect(Self.files(spool).isEmpty)

@@ -125,7 +125,8 @@ public struct Spool: Sendable {
         }
     }
 
-    /// Appends lines to `<name>.tmp`; `commit()` makes it a durable spool entry, `discard()` removes it.
+    /// Appends lines to `<name>.tmp`; `commit()` makes it a durable spool entry, `discard()`
+    /// removes it, `abandon()` leaves it for the next run. Each of them closes the file.
     public final class Writer {
         let temporary: URL
         let final: URL
@@ -141,7 +142,10 @@ public struct Spool: Sendable {
             _ = flock(fd, LOCK_EX | LOCK_NB)
         }
 
+        /// Closes the file if no ending was called, but a debug build stops there: a writer
+        /// ends by `commit()`, `discard()` or `abandon()`, at a point the code chooses.
         deinit {
+            assert(fd < 0, "Spool.Writer deinitialized without commit(), discard() or abandon()")
             if fd >= 0 { Glibc.close(fd) }
         }
 
@@ -181,8 +185,15 @@ public struct Spool: Sendable {
         }
 
         public func discard() {
-            if fd >= 0 { Glibc.close(fd); fd = -1 }
+            abandon()
             unlink(temporary.path)
+        }
+
+        /// Closes the file, which drops its lock, and leaves the `.tmp` where it is: what a
+        /// killed run leaves. For a poll that never reached its end (the run failed half way);
+        /// the next run replays it as an interrupted poll. Idempotent.
+        public func abandon() {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
         }
     }
 }
