@@ -228,6 +228,34 @@ import Testing
         #expect(try mongo.snapshot().events.count == snap.events.count)
     }
 
+    /// A stored document the client cannot read (nested deeper than `BSONValue.maximumDepth`)
+    /// is an error, never a skip: a skipped document would read as a new instance and write a
+    /// false `appeared`. The replay stops as for an outage, the file stays, nothing is written.
+    @Test func aStoredDocumentTheClientCannotReadStopsTheReplayAndWritesNoEvent() throws {
+        let mongo = try TestMongo(.mock)
+        let store = try openStore(mongo)
+        defer { store.close() }
+        let client = try MongoClient(uri: MongoURI(mongo.uri), logger: logger)
+        defer { client.close() }
+        var deep = BSONValue.string("bottom")
+        for _ in 0..<(BSONValue.maximumDepth + 20) { deep = .document([("d", deep)]) }
+        let (account, region, id) = ("111122223333", "eu-west-1", "i-deep00000001")
+        try client.bulkWrite(mongo.database, "instances", [.insert(.document([
+            ("_id", .string("\(account):\(region):\(id)")), ("Account", .string(account)), ("Region", .string(region)),
+            ("InstanceId", .string(id)), ("ContentHash", "stale"), ("Present", true), ("Deep", deep),
+        ]))])
+        #expect(throws: MongoError.self) { try client.find(mongo.database, "instances", filter: [:]) }
+
+        let spool = Spool(directory: Harness.temporaryDirectory())
+        try spoolPoll(spool, account: account, region: region, at: Self.wholeSecond(-10), pages: [[Self.instance(id)]],
+                      database: store.identity)
+        let result = SpoolReplay.run(spool: spool, store: store, logger: logger)
+        #expect(result.error?.description.contains("unreadable") == true, "\(String(describing: result.error))")
+        #expect(result.replayed == 0 && result.rejected == 0 && result.corrupt == 0)
+        #expect(spool.pending().count == 1, "\(Self.files(spool))")
+        #expect(try mongo.snapshot().events.isEmpty)
+    }
+
     /// Any bytes give an entry or a typed error, never a trap: mutations of a real file,
     /// truncations at every length, and random bytes.
     @Test func theSpoolParserIsTotal() throws {
