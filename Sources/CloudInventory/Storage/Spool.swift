@@ -111,13 +111,18 @@ public struct Spool: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let writer = try Writer(directory: directory, name: "\(poll.pollId).ndjson")
-            try writer.append(.object([
-                JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
-                JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
-                JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
-                JSONMember("Database", database.map { .string($0) } ?? .null),
-                JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
-            ]))
+            do {
+                try writer.append(.object([
+                    JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
+                    JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
+                    JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
+                    JSONMember("Database", database.map { .string($0) } ?? .null),
+                    JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
+                ]))
+            } catch {
+                writer.discard()
+                throw error
+            }
             return writer
         } catch {
             logger.warning("spool unavailable; a database failure would lose this poll", metadata: ["dir": "\(directory.path)", "error": "\(error)"])
