@@ -7,6 +7,8 @@ struct Checklist {
     var out = StandardOutput()
     private(set) var failure: ExitStatus?
 
+    /// `failing` is the status a failed line gives the run: `ExitStatus(for:)` of its error,
+    /// or 4 for a slice's own failure (the assume-role, ec2 and regions lines), as in a poll.
     mutating func line(_ ok: Bool?, _ name: String, _ detail: String, failing status: ExitStatus = .aws) {
         let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
         out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
@@ -42,25 +44,21 @@ extension InventoryPollerCommand {
     /// Credentials and region: without them nothing else can be checked (nil).
     private func checkPlanning(_ credentials: any CredentialProvider, _ context: RunEnvironment, _ list: inout Checklist) -> SlicePlanner? {
         do {
-            guard let c = try credentials.credentials() else { throw NoCredentials() }
+            let c = try credentials.required()
             list.line(true, "credentials", c.source + Self.expiry(c.expiration))
         } catch {
-            list.line(false, "credentials", "\(error)", failing: .credentials)
+            list.line(false, "credentials", "\(error)", failing: ExitStatus(for: error))
             return nil
         }
         let regions: [String]
         do {
             regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
         } catch {
-            list.line(false, "region", error.description, failing: .usage)
+            list.line(false, "region", error.description, failing: ExitStatus(for: error))
             return nil
         }
-        var configuration = Poller.Configuration(regions: regions)
-        configuration.allRegions = allRegions
-        configuration.assumeRoles = assumeRole
-        configuration.externalId = externalId
-        let poller = Poller(configuration: configuration, credentials: credentials, environment: context.environment,
-                            logger: context.logger, run: context.run)
+        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: false), credentials: credentials,
+                            environment: context.environment, logger: context.logger, run: context.run)
         return SlicePlanner(poller: poller, http: context.http, roleHTTP: context.http)
     }
 
@@ -73,7 +71,7 @@ extension InventoryPollerCommand {
             list.line(true, "identity", identity.arn)
             accounts = try planner.accounts(identity: identity)
         } catch {
-            list.line(false, error is AWSError ? "identity" : "assume-role", "\(error)", failing: error is AWSError ? .aws : ExitStatus(for: error))
+            list.line(false, error is AWSError ? "identity" : "assume-role", "\(error)", failing: ExitStatus(for: error))
             return
         }
         for account in accounts {
@@ -107,23 +105,25 @@ extension InventoryPollerCommand {
     }
 
     private func checkDatabase(_ context: RunEnvironment, _ list: inout Checklist) {
-        switch Database.open(environment: context.environment, logger: context.logger) {
-        case let .failure(error):
-            list.line(false, "database", error.description, failing: .usage)
-        case .success(nil):
-            list.line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
-        case let .success(database?):
-            do {
-                try database.store.ping()
-                try database.store.ensureIndexes()
-                list.line(true, "database", "\(database.uri.hosts)/\(database.store.database): ping, indexes")
-            } catch {
-                list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: .database)
-            }
-            let pending = database.spool.pending().count
-            list.line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
-            database.close()
+        let opened: Database?
+        do {
+            opened = try Database(environment: context.environment, logger: context.logger)
+        } catch {
+            return list.line(false, "database", error.description, failing: ExitStatus(for: error))
         }
+        guard let database = opened else {
+            return list.line(nil, "database", "CM_DB_URI and CM_DB_NAME are not set: polls are printed, not stored")
+        }
+        defer { database.close() }
+        do {
+            try database.store.ping()
+            try database.store.ensureIndexes()
+            list.line(true, "database", "\(database.uri.hosts)/\(database.store.database): ping, indexes")
+        } catch {
+            list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: ExitStatus(for: error))
+        }
+        let pending = database.spool.pending().count
+        list.line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
     }
 
     private static func expiry(_ date: Date?) -> String {

@@ -10,37 +10,25 @@ final class Database {
     let spool: Spool
     private let logger: Logger
 
-    /// A configuration the operator must fix: exit 2.
-    struct ConfigurationError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// nil when neither variable is set; a `ConfigurationError` when only one is, or the URI
-    /// or the database name is malformed.
-    typealias Opened = Result<Database?, ConfigurationError>
-
-    static func open(environment: Environment, logger: Logger) -> Opened {
-        Result { () throws(ConfigurationError) -> Database? in try Database(environment: environment, logger: logger) }
-    }
-
-    /// nil when neither `CM_DB_URI` nor `CM_DB_NAME` is set.
-    init?(environment: Environment, logger: Logger) throws(ConfigurationError) {
+    /// nil when neither `CM_DB_URI` nor `CM_DB_NAME` is set; a `UsageError` (exit 2) when only
+    /// one is, or the URI or the database name is malformed: the operator must fix it.
+    init?(environment: Environment, logger: Logger) throws(UsageError) {
         switch (environment["CM_DB_URI"], environment["CM_DB_NAME"]) {
         case (nil, nil):
             return nil
         case (_?, nil):
-            throw ConfigurationError(description: "CM_DB_URI is set but CM_DB_NAME is not")
+            throw UsageError("CM_DB_URI is set but CM_DB_NAME is not")
         case (nil, _?):
-            throw ConfigurationError(description: "CM_DB_NAME is set but CM_DB_URI is not")
+            throw UsageError("CM_DB_NAME is set but CM_DB_URI is not")
         case let (rawURI?, name?):
             guard !name.isEmpty, name.utf8.count < 64, !name.contains(where: { "/\\. \"$\0".contains($0) }) else {
-                throw ConfigurationError(description: "CM_DB_NAME \"\(name)\" is not a valid MongoDB database name")
+                throw UsageError("CM_DB_NAME \"\(name)\" is not a valid MongoDB database name")
             }
             uri = MongoURI(rawURI)
             do {
                 store = InventoryStore(client: try MongoClient(uri: uri, logger: logger), database: name, logger: logger)
             } catch {
-                throw ConfigurationError(description: error.description)
+                throw UsageError(error.description)
             }
             spool = Spool.resolve(environment: environment)
             self.logger = logger

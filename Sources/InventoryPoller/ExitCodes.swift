@@ -32,14 +32,20 @@ enum ExitStatus: Int32, CaseIterable {
         allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n")
     }
 
-    /// The one table from error to exit status, consulted wherever a failure ends the run.
+    /// The one table from error to exit status, consulted wherever a failure ends the run
+    /// (and by `--check` for each failed line).
+    ///
     /// A run stopped by a signal exits 130 or 143 whatever error the stop caused: see
-    /// `init(signal:)`, which the command checks first.
+    /// `init(signal:)`, which the command checks first. So a `CredentialError` that
+    /// `isCancelled` only reaches this table without a signal, and is then a credential
+    /// failure (3), as is every other `CredentialError` but one that `isInvalidConfiguration`:
+    /// the operator's own input (half-set keys, a malformed role ARN) is a usage error (2).
     init(for error: any Error) {
         switch error {
         case is RunLock.Busy: self = .locked
         case is RunLock.Failure, is RegionResolver.Error, is SlicePlanner.DuplicateAccount, is UsageError: self = .usage
-        case is CredentialError, is NoCredentials, is CredentialsUnavailable: self = .credentials
+        case let error as CredentialsUnavailable: self = error.isInvalidConfiguration ? .usage : .credentials
+        case let error as CredentialError: self = error.isInvalidConfiguration ? .usage : .credentials
         case let error as AWSError: self = error.isCredentialFailure ? .credentials : .aws
         case is WriteFailure: self = .output
         case is MongoError: self = .database
@@ -59,13 +65,14 @@ struct UsageError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Whatever failed while the base credentials were fetched (IMDS, the environment): exit 3.
+/// Whatever failed while the base credentials were fetched (IMDS, the environment). Its
+/// status is the underlying error's: 3, or 2 for the operator's own configuration.
 struct CredentialsUnavailable: Error, CustomStringConvertible {
     let underlying: any Error
-    var description: String { "credentials unavailable: \(underlying)" }
-}
 
-/// The credential chain answered, but with nothing.
-struct NoCredentials: Error, CustomStringConvertible {
-    var description: String { "no credentials" }
+    var isInvalidConfiguration: Bool { (underlying as? CredentialError)?.isInvalidConfiguration == true }
+
+    var description: String {
+        (isInvalidConfiguration ? "credentials misconfigured: " : "credentials unavailable: ") + "\(underlying)"
+    }
 }

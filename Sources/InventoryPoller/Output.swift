@@ -66,7 +66,8 @@ struct FormattingSink: PollSink {
         timestamp = UTCTime.iso8601(header.polledAt)
         switch format {
         case .text:
-            out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(header.identity.arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
+            let arn = ControlCharacters.escape(header.identity.arn)
+            out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
         case .json:
             // Instances stream first; Regions follow once every region has finished.
             out.write("{\"PolledAt\":\(JSONValue.string(timestamp).serialized()),\"Account\":\(JSONValue.string(header.identity.account).serialized()),\"Arn\":\(JSONValue.string(header.identity.arn).serialized()),\"Instances\":[")
@@ -114,11 +115,14 @@ struct FormattingSink: PollSink {
 
     static let textColumns = "id,state,type,az,private_ip,public_ip,name"
 
-    /// id, state, type, AZ, private IP, public IP, Name tag; `-` for what is absent.
+    /// id, state, type, AZ, private IP, public IP, Name tag; `-` for what is absent. Fields
+    /// come from AWS (a `Name` tag is anyone's text): control characters are escaped as on
+    /// stderr (`ControlCharacters`), so a field can neither split the line or the columns
+    /// nor drive the terminal.
     static func textLine(_ instance: JSONValue, timestamp: String) -> String {
         func field(_ value: JSONValue?) -> String {
             guard let s = value?.stringValue, !s.isEmpty else { return "-" }
-            return String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+            return ControlCharacters.escape(s)
         }
         let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
         return [

@@ -89,6 +89,7 @@ extension InventoryPollerCommand {
         var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
+        defer { sink.second?.abandon() }
         do {
             outcomes = try poller.run(into: &sink, http: context.http)
         } catch let error as AWSError where error.isCredentialFailure {
@@ -103,7 +104,7 @@ extension InventoryPollerCommand {
 
     private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) {
         do {
-            guard let creds = try credentials.credentials() else { throw NoCredentials() }
+            let creds = try credentials.required()
             context.logger.info("credentials", metadata: ["source": "\(creds.source)"])
         } catch {
             throw CredentialsUnavailable(underlying: error)
@@ -111,19 +112,16 @@ extension InventoryPollerCommand {
     }
 
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
-    private func openDatabase(_ context: RunEnvironment) throws -> Database? {
-        switch Database.open(environment: context.environment, logger: context.logger) {
-        case let .failure(error):
-            throw UsageError(error.description)
-        case let .success(database):
-            if database == nil {
-                context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
-            }
-            return database
+    private func openDatabase(_ context: RunEnvironment) throws(UsageError) -> Database? {
+        let database = try Database(environment: context.environment, logger: context.logger)
+        if database == nil {
+            context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
         }
+        return database
     }
 
-    private func pollerConfiguration(regions: [String], storing: Bool) -> Poller.Configuration {
+    /// The poll's configuration from the flags, for a poll and for `--check` alike.
+    func pollerConfiguration(regions: [String], storing: Bool) -> Poller.Configuration {
         var configuration = Poller.Configuration(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts), pageSize: pageSize)
         configuration.allRegions = allRegions
         configuration.assumeRoles = assumeRole
@@ -156,6 +154,15 @@ extension InventoryPollerCommand {
         }
         if let signal = context.signals.received { return context.stopped(by: signal) }
         return status
+    }
+}
+
+extension CredentialProvider {
+    /// The credentials, or a `CredentialError`: a chain throws when it finds none, and a
+    /// provider that answers nil anyway is "unavailable" too.
+    func required() throws -> Credentials {
+        guard let credentials = try credentials() else { throw CredentialError.unavailable("no credentials found") }
+        return credentials
     }
 }
 

@@ -95,5 +95,10 @@ final class RunLock {
         closeDescriptor()
     }
 
-    deinit { release() }
+    /// Releases the lock if `release()` was forgotten, but a debug build stops there: the
+    /// lock is let go explicitly, at a point the run chooses.
+    deinit {
+        assert(fd < 0, "RunLock deinitialized without release()")
+        release()
+    }
 }

@@ -4,15 +4,15 @@ import Logging
 
 /// Every line the program writes to stderr goes through here: log records, the final
 /// `inventory-poller:` line and the JSON summary. Each line starts with a UTC timestamp, and
-/// control characters are escaped, so text a server supplied (an AWS error message, a
-/// MongoDB reply) can never forge a log line or drive the operator's terminal.
+/// control characters are escaped (`ControlCharacters`), so text a server supplied (an AWS
+/// error message, a MongoDB reply) can never forge a log line or drive the operator's terminal.
 enum StandardError {
     private static let lock = NSLock()
 
     /// Writes `text` as one stamped line. A failing stderr cannot be reported anywhere, so it
     /// is ignored.
     static func writeLine(_ text: String, at date: Date = Date()) {
-        let line = UTCTime.iso8601(date) + " " + escape(text) + "\n"
+        let line = UTCTime.iso8601(date) + " " + ControlCharacters.escape(text) + "\n"
         lock.lock()
         defer { lock.unlock() }
         try? writeAll(fd: 2, bytes: Array(line.utf8))
@@ -21,33 +21,6 @@ enum StandardError {
     /// The final line of a failed run.
     static func writeFailure(_ message: String) {
         writeLine("inventory-poller: " + message)
-    }
-
-    /// Newline, CR, tab, ESC and every other C0 control, DEL, the C1 controls and the Unicode
-    /// line and paragraph separators become visible escapes (`\n`, `\r`, `\t`, `\u001B`, ...).
-    /// The `\uXXXX` form is also a valid JSON escape, so a JSON line stays valid JSON.
-    static func escape(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            guard needsEscape(scalar) else { out.append(scalar); continue }
-            switch scalar {
-            case "\n": out.append(contentsOf: #"\n"#.unicodeScalars)
-            case "\r": out.append(contentsOf: #"\r"#.unicodeScalars)
-            case "\t": out.append(contentsOf: #"\t"#.unicodeScalars)
-            default:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out.append(contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).unicodeScalars)
-            }
-        }
-        return String(out)
-    }
-
-    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: return true
-        default: return false
-        }
     }
 }
 

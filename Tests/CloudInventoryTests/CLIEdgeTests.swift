@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import CloudInventory
 import Foundation
 import Testing
 
@@ -159,6 +160,52 @@ import Testing
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(lines.first?.contains(path) == true && lines.first?.contains("No such file or directory") == true)
         #expect(!result.stderr.contains("Error Domain") && !result.stderr.contains("NSError"))
+    }
+
+    // MARK: text output
+
+    /// A `Name` tag carrying ESC (a colour code), a tab, a newline and a C1 control: the text
+    /// line shows them escaped as stderr does, and stays one line of eight columns.
+    @Test func controlCharactersInANameTagAreEscapedInTextOutput() async throws {
+        let world = try await World.shared()
+        let (region, ids) = try world.freshRegion(seed: 1)
+        try world.change(region, tag: [ids[0]: ["Name": "web\u{1B}[31mred\tcol\nFORGED\u{85}end"]])
+        let result = try world.poll(["--region", region, "--format", "text"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let forbidden: [Unicode.Scalar] = ["\u{1B}", "\u{85}", "\r"]
+        #expect(!result.stdout.unicodeScalars.contains { forbidden.contains($0) })
+        #expect(result.lines.count == 2, "a header and one instance: \(result.lines)")
+        let line = try #require(result.lines.first { $0.contains(ids[0]) })
+        #expect(line.split(separator: "\t", omittingEmptySubsequences: false).count == 8, "\(line)")
+        #expect(line.hasSuffix("\t" + #"web\u001B[31mred\tcol\nFORGED\u0085end"#), "\(line)")
+    }
+
+    /// The one rule, scalar by scalar: C0, DEL, C1 and U+2028/2029 are escaped, nothing else.
+    @Test func theControlCharacterRuleEscapesControlsAndNothingElse() {
+        for value in UInt32(0)...0x3000 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let escaped = ControlCharacters.escape(String(Character(scalar)))
+            let isControl = value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+            #expect(escaped.unicodeScalars.allSatisfy { !ControlCharacters.needsEscape($0) })
+            #expect((escaped != String(Character(scalar))) == isControl, "U+\(String(value, radix: 16))")
+        }
+        #expect(ControlCharacters.escape("a\u{1B}[2J\tb\r\n") == #"a\u001B[2J\tb\r\n"#)
+    }
+
+    // MARK: configuration
+
+    /// Half-set keys are the operator's input: a usage error (2) with one line, for a poll
+    /// and for `--check`, before any network call.
+    @Test(arguments: [[], ["--check"]])
+    func halfSetKeysAreAUsageError(_ extra: [String]) async throws {
+        var env = Harness.baseEnvironment()
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9"
+        env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+        let result = try runProcess(Harness.pollerBinary, World.withLock(extra + ["--region", Self.region]), environment: env)
+        #expect(result.status == 2, "\(result.stdout)\(result.stderr)")
+        #expect((result.stdout + result.stderr).contains("AWS_SECRET_ACCESS_KEY is not"), "\(result.stdout)\(result.stderr)")
+        if extra.isEmpty { #expect(result.failureLines.count == 1, "\(result.stderr)") }
     }
 
     // MARK: arguments

@@ -35,14 +35,14 @@ import Testing
 
     /// Every form a password may take in text: raw, decoded, encoded (either hex case).
     static func forms(_ password: String) -> [String] {
-        let decoded = MongoURI.percentDecode(password)
-        return Array(Set([password, decoded, MongoURI.percentEncode(decoded, lowercase: false), MongoURI.percentEncode(decoded, lowercase: true),
-                          MongoURI.percentEncode(password, lowercase: false)]))
+        let decoded = PercentEncoding.decode(password)
+        return Array(Set([password, decoded, PercentEncoding.encode(decoded), PercentEncoding.encode(decoded, lowercaseHex: true),
+                          PercentEncoding.encode(password)]))
     }
 
     /// The URI shapes operators write, around one password.
     static func uris(_ password: String, port: String = "1") -> [String] {
-        let encoded = MongoURI.percentEncode(password, lowercase: false)
+        let encoded = PercentEncoding.encode(password)
         let fast = "serverSelectionTimeoutMS=50&connectTimeoutMS=50"
         return [
             "mongodb://poller:\(password)@127.0.0.1:\(port)/?\(fast)",

@@ -27,7 +27,8 @@ import Testing
     }
 
     /// Writes a spool file the way a run does: header, pages, then `end` and commit unless
-    /// `interrupted` (then the writer is abandoned as a killed run leaves it, lock released).
+    /// `interrupted` (then the writer is returned still open: the caller abandons it, as a
+    /// killed run leaves it, lock released).
     @discardableResult
     func spoolPoll(_ spool: Spool, account: String = "111122223333", region: String = "eu-west-1", at date: Date,
                    pages: [[JSONValue]], database: String?, interrupted: Bool = false, tail: String = "") throws -> Spool.Writer {
@@ -103,13 +104,12 @@ import Testing
 
         // The killed run saw one stopped and one new on its first page, then died mid-line.
         let page = [Self.instance(ids[0], state: "stopped"), Self.instance("i-bnew0000001")]
-        var writer: Spool.Writer? = try spoolPoll(spool, at: Self.wholeSecond(-50), pages: [page], database: store.identity,
-                                                  interrupted: true, tail: "{\"Kind\":\"page\",\"Account\":\"1111")
+        let writer = try spoolPoll(spool, at: Self.wholeSecond(-50), pages: [page], database: store.identity,
+                                   interrupted: true, tail: "{\"Kind\":\"page\",\"Account\":\"1111")
         // While its writer lives (holds the lock), the .tmp is left alone.
         #expect(SpoolReplay.run(spool: spool, store: store, logger: logger).replayed == 0)
         #expect(Self.files(spool).count == 1 && Self.files(spool)[0].hasSuffix(".tmp"))
-        writer = nil  // the kernel drops the lock when the process dies
-        _ = writer
+        writer.abandon()  // as the kernel closes the file (and drops the lock) when the process dies
         let result = SpoolReplay.run(spool: spool, store: store, logger: logger)
         #expect(result.replayed == 1 && result.corrupt == 0)
         #expect(Self.files(spool).isEmpty)
@@ -226,6 +226,34 @@ import Testing
         old.isReplay = true
         try store.write(page: [Self.instance(ids[0], state: "terminated")], slice: slice, poll: old)
         #expect(try mongo.snapshot().events.count == snap.events.count)
+    }
+
+    /// A stored document the client cannot read (nested deeper than `BSONValue.maximumDepth`)
+    /// is an error, never a skip: a skipped document would read as a new instance and write a
+    /// false `appeared`. The replay stops as for an outage, the file stays, nothing is written.
+    @Test func aStoredDocumentTheClientCannotReadStopsTheReplayAndWritesNoEvent() throws {
+        let mongo = try TestMongo(.mock)
+        let store = try openStore(mongo)
+        defer { store.close() }
+        let client = try MongoClient(uri: MongoURI(mongo.uri), logger: logger)
+        defer { client.close() }
+        var deep = BSONValue.string("bottom")
+        for _ in 0..<(BSONValue.maximumDepth + 20) { deep = .document([("d", deep)]) }
+        let (account, region, id) = ("111122223333", "eu-west-1", "i-deep00000001")
+        try client.bulkWrite(mongo.database, "instances", [.insert(.document([
+            ("_id", .string("\(account):\(region):\(id)")), ("Account", .string(account)), ("Region", .string(region)),
+            ("InstanceId", .string(id)), ("ContentHash", "stale"), ("Present", true), ("Deep", deep),
+        ]))])
+        #expect(throws: MongoError.self) { try client.find(mongo.database, "instances", filter: [:]) }
+
+        let spool = Spool(directory: Harness.temporaryDirectory())
+        try spoolPoll(spool, account: account, region: region, at: Self.wholeSecond(-10), pages: [[Self.instance(id)]],
+                      database: store.identity)
+        let result = SpoolReplay.run(spool: spool, store: store, logger: logger)
+        #expect(result.error?.description.contains("unreadable") == true, "\(String(describing: result.error))")
+        #expect(result.replayed == 0 && result.rejected == 0 && result.corrupt == 0)
+        #expect(spool.pending().count == 1, "\(Self.files(spool))")
+        #expect(try mongo.snapshot().events.isEmpty)
     }
 
     /// Any bytes give an entry or a typed error, never a trap: mutations of a real file,

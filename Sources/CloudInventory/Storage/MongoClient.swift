@@ -94,31 +94,50 @@ public final class MongoClient {
     /// All documents matching `filter`, in server order. One round trip per batch.
     public func find(_ database: String, _ collection: String, filter: BSONValue, projection: BSONValue? = nil,
                      sort: BSONValue? = nil, limit: Int? = nil) throws(MongoError) -> [BSONValue] {
+        var opts: [(String, BSONValue)] = [("batchSize", .int32(100_000))]
+        if let projection { opts.append(("projection", projection)) }
+        if let sort { opts.append(("sort", sort)) }
+        if let limit { opts.append(("limit", .int64(Int64(limit)))) }
+        return try withCollection(database, collection) { coll throws(MongoError) in
+            try Self.withDocument(filter) { f throws(MongoError) in
+                try Self.withDocument(.document(opts)) { o throws(MongoError) in
+                    guard let cursor = mongoc_collection_find_with_opts(coll, f, o, nil) else {
+                        throw MongoError.rejected("find on \(collection) could not start")
+                    }
+                    defer { mongoc_cursor_destroy(cursor) }
+                    return try drain(cursor, collection: collection)
+                }
+            }
+        }
+    }
+
+    /// Every document of `cursor`. One that cannot be decoded is an error, never a skip: a
+    /// known instance read as absent would be written as a false `appeared` event.
+    private func drain(_ cursor: OpaquePointer, collection: String) throws(MongoError) -> [BSONValue] {
+        var results: [BSONValue] = []
+        var doc: OpaquePointer?
+        while mongoc_cursor_next(cursor, &doc) {
+            guard let doc else { continue }
+            do {
+                results.append(try Self.decode(doc))
+            } catch {
+                throw MongoError.unreadable("document \(results.count + 1) of a find on \(collection): \(error)")
+            }
+        }
+        var error = bson_error_t()
+        if mongoc_cursor_error(cursor, &error) { throw MongoError(error, redactor: uri.redactor) }
+        return results
+    }
+
+    /// `body` with a handle on `collection`, destroyed after it.
+    private func withCollection<T>(_ database: String, _ collection: String,
+                                   _ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
         let client = try handle()
         guard let coll = mongoc_client_get_collection(client, database, collection) else {
             throw MongoError.rejected("no collection \(collection)")
         }
         defer { mongoc_collection_destroy(coll) }
-        var opts: [(String, BSONValue)] = [("batchSize", .int32(100_000))]
-        if let projection { opts.append(("projection", projection)) }
-        if let sort { opts.append(("sort", sort)) }
-        if let limit { opts.append(("limit", .int64(Int64(limit)))) }
-        return try Self.withDocument(filter) { f throws(MongoError) in
-            try Self.withDocument(.document(opts)) { o throws(MongoError) in
-                guard let cursor = mongoc_collection_find_with_opts(coll, f, o, nil) else {
-                    throw MongoError.rejected("find on \(collection) could not start")
-                }
-                defer { mongoc_cursor_destroy(cursor) }
-                var results: [BSONValue] = []
-                var doc: OpaquePointer?
-                while mongoc_cursor_next(cursor, &doc) {
-                    if let doc, let decoded = try? Self.decode(doc) { results.append(decoded) }
-                }
-                var error = bson_error_t()
-                if mongoc_cursor_error(cursor, &error) { throw MongoError(error, redactor: uri.redactor) }
-                return results
-            }
-        }
+        return try body(coll)
     }
 
     /// One write in an unordered bulk.
@@ -133,15 +152,17 @@ public final class MongoClient {
     /// An empty bulk is skipped (libmongoc refuses it).
     public func bulkWrite(_ database: String, _ collection: String, _ models: [WriteModel]) throws(MongoError) {
         guard !models.isEmpty else { return }
-        let client = try handle()
-        guard let coll = mongoc_client_get_collection(client, database, collection) else {
-            throw MongoError.rejected("no collection \(collection)")
+        try withCollection(database, collection) { coll throws(MongoError) in
+            let bulk: OpaquePointer = try Self.withDocument(["ordered": false]) { opts in
+                mongoc_collection_create_bulk_operation_with_opts(coll, opts)
+            }
+            defer { mongoc_bulk_operation_destroy(bulk) }
+            try execute(models, in: bulk)
         }
-        defer { mongoc_collection_destroy(coll) }
-        let bulk: OpaquePointer = try Self.withDocument(["ordered": false]) { opts in
-            mongoc_collection_create_bulk_operation_with_opts(coll, opts)
-        }
-        defer { mongoc_bulk_operation_destroy(bulk) }
+    }
+
+    /// Adds `models` to `bulk` and runs it.
+    private func execute(_ models: [WriteModel], in bulk: OpaquePointer) throws(MongoError) {
         for model in models {
             var error = bson_error_t()
             let ok: Bool

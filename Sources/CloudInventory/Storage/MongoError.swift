@@ -5,7 +5,7 @@ import CMongoC
 /// A struct over a private code, so a new kind of failure never breaks a caller's `switch`.
 public struct MongoError: Error, Sendable, CustomStringConvertible {
     private enum Category: Sendable, Equatable {
-        case badURI, unreachable, rejected
+        case badURI, unreachable, rejected, unreadable
     }
 
     private let category: Category
@@ -21,6 +21,11 @@ public struct MongoError: Error, Sendable, CustomStringConvertible {
     public static func unreachable(_ message: String) -> MongoError { MongoError(.unreachable, message) }
     /// The server answered and said no. Also spooled.
     public static func rejected(_ message: String) -> MongoError { MongoError(.rejected, message) }
+
+    /// The server answered with a document the client cannot read (a type or a nesting it
+    /// never writes). Not the spooled poll's fault, so a replay stops as for an outage, and
+    /// the poll is spooled: nothing is lost, and nothing is guessed from a partial read.
+    public static func unreadable(_ message: String) -> MongoError { MongoError(.unreadable, message) }
 
     public var isBadURI: Bool { category == .badURI }
     /// A failure of the path to the server, not of what was sent: retrying later may work.
@@ -43,6 +48,7 @@ public struct MongoError: Error, Sendable, CustomStringConvertible {
         case .badURI: return "bad database URI: \(message)"
         case .unreachable: return "database unreachable: \(message)"
         case .rejected: return "database rejected the request: \(message)"
+        case .unreadable: return "database reply unreadable: \(message)"
         }
     }
 

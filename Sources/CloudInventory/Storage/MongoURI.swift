@@ -55,7 +55,7 @@ public struct MongoURI: Sendable {
             let value = String(decoding: bytes[range], as: UTF8.self)
             secrets.append(value)
             // AWS_SESSION_TOKEN:abc,OTHER:def: each value is a secret on its own too.
-            for pair in Self.percentDecode(value).split(separator: ",") {
+            for pair in PercentEncoding.decode(value).split(separator: ",") {
                 if let colon = pair.firstIndex(of: ":") { secrets.append(String(pair[pair.index(after: colon)...])) }
             }
         }
@@ -159,49 +159,6 @@ public struct MongoURI: Sendable {
         }
         return nil
     }
-
-    /// `%XX` decoded where well formed, every other byte kept: libmongoc's own reading of an
-    /// escape, without failing on a stray `%`.
-    static func percentDecode(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
-                out.append(h << 4 | l)
-                i += 3
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
-    /// Every byte but the unreserved ones as `%XX`, in upper or lower case hex.
-    static func percentEncode(_ text: String, lowercase: Bool) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + (lowercase ? Hex.encode([byte]) : Hex.encode([byte]).uppercased())
-            }
-        }
-        return out
-    }
 }
 
 extension MongoURI {
@@ -217,8 +174,8 @@ extension MongoURI {
         init(secrets raw: [String]) {
             var all = Set<String>()
             for secret in raw where !secret.isEmpty {
-                let decoded = MongoURI.percentDecode(secret)
-                for form in [secret, decoded, MongoURI.percentEncode(decoded, lowercase: false), MongoURI.percentEncode(decoded, lowercase: true),
+                let decoded = PercentEncoding.decode(secret)
+                for form in [secret, decoded, PercentEncoding.encode(decoded), PercentEncoding.encode(decoded, lowercaseHex: true),
                              secret.removingPercentEncoding ?? secret] {
                     all.insert(form)
                 }

@@ -65,6 +65,7 @@ public struct PollRecorder: PollSink {
             }
         }
         guard let writer else { return }
+        self.writer = nil
         if databaseError == nil {
             writer.discard()
             return
@@ -76,6 +77,14 @@ public struct PollRecorder: PollSink {
             spoolError = "\(error)"
             writer.discard()
         }
+    }
+
+    /// Closes a spool file left open by a poll that never reached `end` (the poll failed half
+    /// way): the `.tmp` stays, and the next run replays it as an interrupted poll, so nothing
+    /// seen is lost. A no-op after `end`. The owner calls it once the poll is over.
+    public mutating func abandon() {
+        writer?.abandon()
+        writer = nil
     }
 
     /// The per-poll epilogue: vanish marking for regions that finished cleanly, then the poll record.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 import Logging
 
@@ -113,13 +111,18 @@ public struct Spool: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let writer = try Writer(directory: directory, name: "\(poll.pollId).ndjson")
-            try writer.append(.object([
-                JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
-                JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
-                JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
-                JSONMember("Database", database.map { .string($0) } ?? .null),
-                JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
-            ]))
+            do {
+                try writer.append(.object([
+                    JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
+                    JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
+                    JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
+                    JSONMember("Database", database.map { .string($0) } ?? .null),
+                    JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
+                ]))
+            } catch {
+                writer.discard()
+                throw error
+            }
             return writer
         } catch {
             logger.warning("spool unavailable; a database failure would lose this poll", metadata: ["dir": "\(directory.path)", "error": "\(error)"])
@@ -127,7 +130,8 @@ public struct Spool: Sendable {
         }
     }
 
-    /// Appends lines to `<name>.tmp`; `commit()` makes it a durable spool entry, `discard()` removes it.
+    /// Appends lines to `<name>.tmp`; `commit()` makes it a durable spool entry, `discard()`
+    /// removes it, `abandon()` leaves it for the next run. Each of them closes the file.
     public final class Writer {
         let temporary: URL
         let final: URL
@@ -143,7 +147,10 @@ public struct Spool: Sendable {
             _ = flock(fd, LOCK_EX | LOCK_NB)
         }
 
+        /// Closes the file if no ending was called, but a debug build stops there: a writer
+        /// ends by `commit()`, `discard()` or `abandon()`, at a point the code chooses.
         deinit {
+            assert(fd < 0, "Spool.Writer deinitialized without commit(), discard() or abandon()")
             if fd >= 0 { Glibc.close(fd) }
         }
 
@@ -151,16 +158,10 @@ public struct Spool: Sendable {
             var bytes: [UInt8] = []
             line.write(to: &bytes)
             bytes.append(UInt8(ascii: "\n"))
-            try bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw Spool.Error.io("write to \(temporary.path) failed: \(String(cString: strerror(errno)))")
-                    }
-                    offset += n
-                }
+            do {
+                try writeAll(fd: fd, bytes: bytes)
+            } catch {
+                throw Spool.Error.io("write to \(temporary.path) failed: \(error)")
             }
         }
 
@@ -189,8 +190,15 @@ public struct Spool: Sendable {
         }
 
         public func discard() {
-            if fd >= 0 { Glibc.close(fd); fd = -1 }
+            abandon()
             unlink(temporary.path)
+        }
+
+        /// Closes the file, which drops its lock, and leaves the `.tmp` where it is: what a
+        /// killed run leaves. For a poll that never reached its end (the run failed half way);
+        /// the next run replays it as an interrupted poll. Idempotent.
+        public func abandon() {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
         }
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Foundation
 
 /// The spool file format, read back. One JSON object per line:
@@ -128,8 +126,9 @@ extension Spool {
     }
 
     /// Reads a file line by line with a fixed buffer: a spooled poll is never held whole.
+    /// `close()` releases the descriptor.
     public final class LineReader {
-        private let fd: Int32
+        private var fd: Int32
         private var buffer: [UInt8] = []
         private var start = 0
         private var eof = false
@@ -140,7 +139,18 @@ extension Spool {
             guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
         }
 
-        deinit { Glibc.close(fd) }
+        /// Closes the file if `close()` was forgotten, but a debug build stops there.
+        deinit {
+            assert(fd < 0, "Spool.LineReader deinitialized without close()")
+            close()
+        }
+
+        /// Closes the file. Idempotent; `next()` then reads no further.
+        public func close() {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+            eof = true
+        }
 
         /// The next complete line, without its newline; nil at the end. A last line without
         /// a newline is dropped: the write that made it was cut short.

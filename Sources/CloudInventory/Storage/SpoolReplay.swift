@@ -87,6 +87,7 @@ public enum SpoolReplay {
     /// Streams one file into the store.
     static func replay(_ file: URL, store: InventoryStore, cancellation: CancellationFlag?) throws -> FileOutcome {
         let reader = try Spool.LineReader(path: file.path)
+        defer { reader.close() }
         guard let first = try reader.next() else { throw Spool.Error.empty }
         guard case let .header(header) = try Spool.parseRecord(first, number: 1) else {
             throw Spool.Error.malformed(line: 1, "no header")

@@ -4,6 +4,7 @@
 /// characters (`+`, `=`, `/` in some sets), so it cannot be used here.
 enum PercentEncoding {
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
+    private static let lowercaseHexDigits = Array("0123456789abcdef".utf8)
 
     @inline(__always)
     static func isUnreserved(_ b: UInt8) -> Bool {
@@ -18,7 +19,10 @@ enum PercentEncoding {
     }
 
     /// Encodes `string`; `keepSlash` is for URI paths, where `/` separates segments.
-    static func encode(_ string: String, keepSlash: Bool = false) -> String {
+    /// `lowercaseHex` writes `%2f` instead of `%2F`: AWS wants upper case, but a MongoDB URI
+    /// may carry either, and its redactor must recognise both.
+    static func encode(_ string: String, keepSlash: Bool = false, lowercaseHex: Bool = false) -> String {
+        let hexDigits = lowercaseHex ? Self.lowercaseHexDigits : Self.hexDigits
         var out: [UInt8] = []
         out.reserveCapacity(string.utf8.count)
         for b in string.utf8 {
@@ -33,7 +37,8 @@ enum PercentEncoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes `%XX` escapes (and nothing else: `+` stays `+`, as in SigV4 canonical form).
+    /// Decodes well-formed `%XX` escapes and keeps every other byte (`+` stays `+`, as in SigV4
+    /// canonical form; a stray `%` stays, as libmongoc reads a URI).
     static func decode(_ string: String) -> String {
         var out: [UInt8] = []
         let bytes = Array(string.utf8)

@@ -1,15 +1,21 @@
 import Glibc
 
 /// A write to a file descriptor that failed for good (`EPIPE`, `ENOSPC`, `EIO`, ...).
-struct WriteFailure: Error, Sendable, CustomStringConvertible {
-    let errno: Int32
-    var description: String { String(cString: strerror(errno)) }
+package struct WriteFailure: Error, Sendable, CustomStringConvertible {
+    package let errno: Int32
+
+    package init(errno: Int32) {
+        self.errno = errno
+    }
+
+    package var description: String { String(cString: strerror(errno)) }
 }
 
-/// The one checked write loop of the program, used for stdout and stderr alike: it retries
-/// short writes and `EINTR`, and reports anything else. SIGPIPE is ignored (see `main`), so a
+/// The one checked write loop of the package, for stdout, stderr, the metrics file and the
+/// spool alike: it retries short writes and `EINTR`, takes a write of zero bytes as `EIO`
+/// (rather than spin on it), and reports anything else. The command ignores SIGPIPE, so a
 /// closed pipe arrives here as `EPIPE` instead of killing the run.
-func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
+package func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
     var offset = 0
     while offset < bytes.count {
         let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -22,7 +28,7 @@ func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
     }
 }
 
-func writeAll(fd: Int32, bytes: [UInt8]) throws(WriteFailure) {
+package func writeAll(fd: Int32, bytes: [UInt8]) throws(WriteFailure) {
     let failure: WriteFailure? = bytes.withUnsafeBytes { raw in
         do throws(WriteFailure) {
             try writeAll(fd: fd, bytes: raw)
