@@ -11,6 +11,7 @@ enum ExitStatus: Int32, CaseIterable {
     case database = 5
     case output = 74
     case locked = 75
+    case hungUp = 129
     case interrupted = 130
     case terminated = 143
 
@@ -23,6 +24,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .database: return "the database could not be written; the poll was spooled for the next run"
         case .output: return "stdout could not be written (EX_IOERR: closed pipe, full disk); the poll was still stored or spooled"
         case .locked: return "another run holds the lock (EX_TEMPFAIL)"
+        case .hungUp: return "stopped by SIGHUP (a closed terminal or SSH session); what was complete was stored or spooled"
         case .interrupted: return "interrupted by SIGINT; what was complete was stored or spooled"
         case .terminated: return "stopped by SIGTERM; what was complete was stored or spooled"
         }
@@ -53,9 +55,23 @@ enum ExitStatus: Int32, CaseIterable {
         }
     }
 
-    /// 130 for SIGINT, 143 for SIGTERM (128 + the signal number, as shells report it).
+    /// 129 for SIGHUP, 130 for SIGINT, 143 for SIGTERM (128 + the signal number, as shells
+    /// report it).
     init(signal: Int32) {
-        self = signal == SIGINT ? .interrupted : .terminated
+        switch signal {
+        case SIGHUP: self = .hungUp
+        case SIGINT: self = .interrupted
+        default: self = .terminated
+        }
+    }
+
+    /// The signal's name, for the final line.
+    static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGHUP: return "SIGHUP"
+        case SIGINT: return "SIGINT"
+        default: return "SIGTERM"
+        }
     }
 }
 

@@ -22,7 +22,7 @@ struct RunEnvironment {
     }
 
     func stopped(by signal: Int32) -> ExitStatus {
-        StandardError.writeFailure("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"); what was complete was stored or spooled")
+        StandardError.writeFailure("stopped by \(ExitStatus.name(of: signal)); what was complete was stored or spooled")
         return ExitStatus(signal: signal)
     }
 }

@@ -71,16 +71,27 @@ final class RunLock {
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
-    /// Read-write (creating it 0644) when possible, else read-only.
+    /// Read-write (creating it 0644) when possible, else read-only. Never through a symlink
+    /// and never anything but a regular file: the lock lives in world-writable directories,
+    /// where another user could plant a link to a file root's manual run would then truncate,
+    /// or a FIFO that would block the open. The PID is written only into a file of our own
+    /// with no other name (`writable`).
     private func open() throws {
-        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        writable = fd >= 0
+        let flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
+        fd = Glibc.open(path, O_RDWR | O_CREAT | flags, 0o644)
         if fd < 0, errno == EACCES || errno == EPERM || errno == EROFS {
-            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            fd = Glibc.open(path, O_RDONLY | flags)
         }
         guard fd >= 0 else {
-            throw Failure(description: "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+            let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            throw Failure(description: "cannot open lock file \(path): \(reason)")
         }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            closeDescriptor()
+            throw Failure(description: "cannot use lock file \(path): it is not a regular file")
+        }
+        writable = fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR && info.st_uid == geteuid() && info.st_nlink == 1
     }
 
     private func closeDescriptor() {

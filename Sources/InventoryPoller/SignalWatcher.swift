@@ -3,9 +3,9 @@ import Foundation
 import Glibc
 import Logging
 
-/// SIGTERM and SIGINT stop the run gracefully in every phase (lock wait, credentials, replay,
+/// SIGTERM, SIGINT and SIGHUP (an operator's SSH session dropping) stop the run gracefully in every phase (lock wait, credentials, replay,
 /// polling, storage): the shared `CancellationFlag` is set, which every wait and transfer
-/// observes, complete slices are stored or spooled, and the run exits 143 or 130.
+/// observes, complete slices are stored or spooled, and the run exits 143, 130 or 129.
 final class SignalWatcher: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let lock = NSLock()
@@ -19,8 +19,9 @@ final class SignalWatcher: @unchecked Sendable {
         sigemptyset(&unblock)
         sigaddset(&unblock, SIGTERM)
         sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
             Glibc.signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in

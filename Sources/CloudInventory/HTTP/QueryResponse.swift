@@ -24,12 +24,32 @@ enum QueryResponse {
             if let found = xmlns(in: attributes), let namespace, trimmed(found) != trimmed(namespace) {
                 throw AWSError.malformed(operation, "<\(expected)> in namespace \"\(found.prefix(100))\", expected \"\(namespace)\"")
             }
+            if try leadsWithAnError(&scanner, root: root, operation: operation) {
+                throw error(from: response, operation: operation)
+            }
             return
         }
         if name == "Response" || name == "ErrorResponse", errorDocument(response.body)?.code != nil {
             throw error(from: response, operation: operation)
         }
         throw AWSError.malformed(operation, "expected <\(expected)>, got <\(name.prefix(64))>")
+    }
+
+    /// Whether an `<Errors>` or `<Error>` child stands before the result: an error document
+    /// under the right root is still an error. Only the leading children are looked at (the
+    /// request id, then the result), so a large page is not scanned twice.
+    private static func leadsWithAnError(_ scanner: inout XMLScanner, root: Range<Int>, operation: String) throws(AWSError) -> Bool {
+        do {
+            while let child = try scanner.nextChild(of: root) {
+                if scanner.name(child, equals: "Errors") || scanner.name(child, equals: "Error") { return true }
+                guard scanner.name(child, equals: "requestId") || scanner.name(child, equals: "RequestId")
+                    || scanner.name(child, equals: "RequestID") else { return false }
+                try scanner.skipElement(startName: child)
+            }
+        } catch {
+            throw AWSError.malformed(operation, "\(error)")
+        }
+        return false
     }
 
     /// The error a failed response carries. A body without a code becomes `HTTP<status>`.

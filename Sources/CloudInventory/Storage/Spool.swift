@@ -89,7 +89,7 @@ public struct Spool: Sendable {
     public func recoverInterrupted() -> [URL] {
         var recovered: [URL] = []
         for tmp in temporaries() {
-            let fd = open(tmp.path, O_RDONLY | O_CLOEXEC)
+            let fd = open(tmp.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
             defer { Glibc.close(fd) }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its writer is alive

@@ -134,9 +134,18 @@ extension Spool {
         private var eof = false
         public private(set) var number = 0
 
+        /// Regular files only, never through a link: a FIFO or device planted in the spool
+        /// directory would otherwise block the run (with the lock held) or feed it forever.
+        /// Such a name is a malformed spool file, so replay sets it aside.
         public init(path: String) throws(Error) {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            if fd < 0, errno == ELOOP { throw .malformed(line: 0, "a symbolic link, not a spool file") }
             guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                close()
+                throw .malformed(line: 0, "not a regular file")
+            }
         }
 
         /// Closes the file if `close()` was forgotten, but a debug build stops there.

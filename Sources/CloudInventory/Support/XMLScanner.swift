@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Why a response body could not be read. Carries the byte offset, never the body itself,
 /// so the message is safe to log.
