@@ -55,6 +55,9 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("DescribeInstances page size, 5 to 1000.", valueName: "n"))
     var pageSize: Int = 1000
 
+    @Option(name: .long, help: ArgumentHelp("Largest AWS response body taken, in MiB (1 to 1024); a larger one fails its slice.", valueName: "mib"))
+    var maxResponseMib: Int = HTTPRequest.defaultMaxResponseBytes >> 20
+
     @Option(name: .long, help: ArgumentHelp("Overlap lock (default /run/lock/inventory-poller.lock, or the user's runtime directory).", valueName: "path"))
     var lockFile: String?
 
@@ -76,6 +79,7 @@ struct InventoryPollerCommand: ParsableCommand {
         }
         guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
         guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }
+        guard (1...1024).contains(maxResponseMib) else { throw ValidationError("--max-response-mib must be between 1 and 1024") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard lockWait >= 0 else { throw ValidationError("--lock-wait must not be negative") }
         if externalId != nil && assumeRole.isEmpty { throw ValidationError("--external-id needs --assume-role") }

@@ -127,6 +127,7 @@ extension InventoryPollerCommand {
         configuration.assumeRoles = assumeRole
         configuration.externalId = externalId
         configuration.concurrency = concurrency
+        configuration.maxResponseBytes = maxResponseMib << 20
         configuration.renderJSON = OutputFormat(rawValue: format) == .json && !storing
         return configuration
     }

@@ -204,12 +204,15 @@ import Testing
 
     /// 100 MB streamed as a page (a document that never closes). HTTPClient cuts it
     /// off at the 64 MiB cap, and the slice fails cleanly.
-    @Test func aHugePageIsASliceError() throws {
+    /// The cap is the operator's to set (`--max-response-mib`); 64 MiB by default.
+    @Test(arguments: [nil, 2])
+    func aHugePageIsASliceError(_ mib: Int?) throws {
         let server = try HostileServer(modes: ["DescribeInstances": "huge"])
-        let result = try server.poll(["--region", "us-east-1", "--format", "json", "--max-attempts", "1"])
+        let limit = mib.map { ["--max-response-mib", String($0)] } ?? []
+        let result = try server.poll(["--region", "us-east-1", "--format", "json", "--max-attempts", "1"] + limit)
         expectSliceFailure(result)
         let error = result.regions.first?["Error"] as? String ?? ""
-        #expect(error.contains("response body larger than 64 MiB"), "\(error)")
+        #expect(error.contains("response body larger than \(mib ?? 64) MiB"), "\(error)")
     }
 
     /// A 100 MB credentials document, or a portal page, from IMDS: credentials unavailable.

@@ -78,22 +78,16 @@ import Testing
         #expect(try world.requests(imds).filter { $0.2 == 500 }.count == 2)
     }
 
-    @Test func noRoleAttachedIsReported() async throws {
+    /// No role attached, or a credentials document with an error code: one message naming it.
+    @Test(arguments: [("no_role", "no IAM role"), ("credentials_code", "AssumeRoleUnauthorizedAccess")])
+    func credentialProblemsAreReported(_ fault: String, _ expected: String) async throws {
         let world = try await World.shared()
-        let imds = try world.newIMDS(faults: ["no_role": true])
+        let value: Any = fault == "no_role" ? true : "AssumeRoleUnauthorizedAccess"
+        let imds = try world.newIMDS(faults: [fault: value])
         let (client, http) = Self.client(imds.url)
         defer { http.close() }
         let error = #expect(throws: CredentialError.self) { try IMDSCredentialProvider(imds: client).credentials() }
-        #expect(error?.description.contains("no IAM role") == true)
-    }
-
-    @Test func credentialErrorCodeIsReported() async throws {
-        let world = try await World.shared()
-        let imds = try world.newIMDS(faults: ["credentials_code": "AssumeRoleUnauthorizedAccess"])
-        let (client, http) = Self.client(imds.url)
-        defer { http.close() }
-        let error = #expect(throws: CredentialError.self) { try IMDSCredentialProvider(imds: client).credentials() }
-        #expect(error?.description.contains("AssumeRoleUnauthorizedAccess") == true)
+        #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
     }
 
     @Test func stalledTokenRequestNamesTheHopLimit() async throws {

@@ -13,12 +13,16 @@ public final class AWSQueryClient: Sendable {
         public var xmlNamespace: String?
         public var retry: RetryPolicy = RetryPolicy()
         public var timeout: Duration = .seconds(30)
+        /// The largest response body taken; a larger one fails the call ("body too large").
+        public var maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
 
-        public init(apiVersion: String, xmlNamespace: String? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30)) {
+        public init(apiVersion: String, xmlNamespace: String? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30),
+                    maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes) {
             self.apiVersion = apiVersion
             self.xmlNamespace = xmlNamespace
             self.retry = retry
             self.timeout = timeout
+            self.maxResponseBytes = maxResponseBytes
         }
     }
 
@@ -128,7 +132,8 @@ public final class AWSQueryClient: Sendable {
         let response: HTTPResponse
         do {
             response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),
-                                                    headers: request.headers, body: request.body, timeout: configuration.timeout))
+                                                    headers: request.headers, body: request.body, timeout: configuration.timeout,
+                                                    maxResponseBytes: configuration.maxResponseBytes))
         } catch {
             throw AWSError.transport(operation, error)
         }

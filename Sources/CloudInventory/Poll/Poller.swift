@@ -16,6 +16,8 @@ public struct Poller: Sendable {
         public var concurrency: Int = 8
         public var retry: RetryPolicy = RetryPolicy()
         public var requestTimeout: Duration = .seconds(30)
+        /// The largest AWS response body taken (`--max-response-mib`).
+        public var maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
         public var pageSize: Int = EC2Client.pageSize
         /// Hand pages to the sink pre-rendered as JSON. Only worth it when every sink writes
@@ -141,7 +143,8 @@ public struct Poller: Sendable {
     public func client(service: String, region: String, apiVersion: String, credentials: any CredentialProvider, account: String, http: HTTPClient) -> AWSQueryClient {
         AWSQueryClient(
             endpoint: ServiceEndpoint.resolve(service: service, region: region, environment: environment),
-            configuration: .init(apiVersion: apiVersion, retry: configuration.retry, timeout: configuration.requestTimeout),
+            configuration: .init(apiVersion: apiVersion, retry: configuration.retry, timeout: configuration.requestTimeout,
+                                 maxResponseBytes: configuration.maxResponseBytes),
             credentials: credentials, http: http, logger: logger, run: run, account: account)
     }
 }
