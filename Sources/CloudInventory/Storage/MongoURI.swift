@@ -59,6 +59,14 @@ public struct MongoURI: Sendable {
                 if let colon = pair.firstIndex(of: ":") { secrets.append(String(pair[pair.index(after: colon)...])) }
             }
         }
+        // A password may itself hold something shaped like a secret option
+        // ("&authMechanismProperties=…"), hiding the real `@` inside that option's value.
+        // Both readings are redacted: the password up to the last `@` of all is secret too.
+        if let lastAt = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") }),
+           let colon = bytes[start..<lastAt].firstIndex(of: UInt8(ascii: ":")), colon + 1 < lastAt {
+            for i in (colon + 1)..<lastAt { secret[i] = true }
+            secrets.append(String(decoding: bytes[(colon + 1)..<lastAt], as: UTF8.self))
+        }
         var hostStart = start
         var emptyPasswordAt: Int?
         if let at = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") && !secret[$0] }) {
