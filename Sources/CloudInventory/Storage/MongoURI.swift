@@ -59,23 +59,25 @@ public struct MongoURI: Sendable {
                 if let colon = pair.firstIndex(of: ":") { secrets.append(String(pair[pair.index(after: colon)...])) }
             }
         }
-        // A password may itself hold something shaped like a secret option
-        // ("&authMechanismProperties=…"), hiding the real `@` inside that option's value.
-        // Both readings are redacted: the password up to the last `@` of all is secret too.
-        if let lastAt = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") }),
-           let colon = bytes[start..<lastAt].firstIndex(of: UInt8(ascii: ":")), colon + 1 < lastAt {
-            for i in (colon + 1)..<lastAt { secret[i] = true }
-            secrets.append(String(decoding: bytes[(colon + 1)..<lastAt], as: UTF8.self))
+        /// Marks what lies between the userinfo's first `:` and `at` as the password.
+        func markPassword(before at: Int) -> Bool {
+            guard let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) else { return false }
+            for i in (colon + 1)..<at { secret[i] = true }
+            secrets.append(String(decoding: bytes[(colon + 1)..<at], as: UTF8.self))
+            return colon + 1 == at
         }
         var hostStart = start
         var emptyPasswordAt: Int?
-        if let at = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") && !secret[$0] }) {
-            if let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) {
-                for i in (colon + 1)..<at { secret[i] = true }
-                secrets.append(String(decoding: bytes[(colon + 1)..<at], as: UTF8.self))
-                if colon + 1 == at { emptyPasswordAt = at }
-            }
+        let at = bytes.indices[start...].last { bytes[$0] == UInt8(ascii: "@") && !secret[$0] }
+        if let at {
+            if markPassword(before: at) { emptyPasswordAt = at }
             hostStart = at + 1
+        }
+        // A password may itself hold something shaped like a secret option
+        // ("&authMechanismProperties=…"), hiding the real `@` inside that option's value.
+        // Both readings are redacted: the password up to the last `@` of all is secret too.
+        if let lastAt = bytes.indices[start...].last(where: { bytes[$0] == UInt8(ascii: "@") }), lastAt != at {
+            _ = markPassword(before: lastAt)
         }
         let hostEnd = bytes[hostStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
         hosts = String(decoding: bytes[hostStart..<hostEnd], as: UTF8.self)

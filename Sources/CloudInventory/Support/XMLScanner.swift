@@ -114,14 +114,21 @@ struct XMLScanner {
         return .eof
     }
 
+    /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
+    @inline(__always)
+    private func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var p = start
+        while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
+        return p
+    }
+
     /// `</name>` (optional spaces before `>`) at `position`.
     @inline(__always)
     private mutating func endTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 2
-        var p = nameStart
-        while p < count, !isNameEnd(bytes[p]) { p += 1 }
-        let nameEnd = p
+        let nameEnd = nameEnd(bytes, from: nameStart)
+        var p = nameEnd
         while p < count, isSpace(bytes[p]) { p += 1 }
         guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
             throw XMLError.malformed("truncated or bad end tag", at: position)
@@ -135,9 +142,8 @@ struct XMLScanner {
     private mutating func startTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 1
-        var p = nameStart
-        while p < count, !isNameEnd(bytes[p]) { p += 1 }
-        let nameEnd = p
+        let nameEnd = nameEnd(bytes, from: nameStart)
+        var p = nameEnd
         guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
         // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
         var quote: UInt8 = 0
