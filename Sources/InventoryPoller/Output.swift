@@ -1,3 +1,4 @@
+import ArgumentParser
 import CloudInventory
 import Foundation
 
@@ -46,8 +47,8 @@ struct StandardOutput {
     }
 }
 
-enum OutputFormat: String, CaseIterable {
-    case text, json, ndjson
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json, ndjson, csv
 }
 
 /// Formats a poll for stdout as it streams in. It never throws: an output failure must not
@@ -65,7 +66,7 @@ struct FormattingSink: PollSink {
     mutating func begin(_ header: PollHeader) throws {
         timestamp = UTCTime.iso8601(header.polledAt)
         switch format {
-        case .text:
+        case .text, .csv:
             let arn = ControlCharacters.escape(header.identity.arn)
             out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
         case .json:
@@ -80,7 +81,7 @@ struct FormattingSink: PollSink {
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
         for instance in page {
             switch format {
-            case .text:
+            case .text, .csv:
                 out.write(Self.textLine(instance, timestamp: timestamp))
             case .json:
                 if wroteInstance { out.write(",") }
