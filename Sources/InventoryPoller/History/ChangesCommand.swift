@@ -38,7 +38,23 @@ struct ChangesCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Only this account; repeatable.", valueName: "id"))
     var account: [String] = []
 
+    mutating func validate() throws {
+        if let until, until.date <= since.date { throw ValidationError("--until must be later than --since") }
+    }
+
     func execute() -> ExitStatus {
-        .success
+        var selection = EventSelection()
+        selection.since = since.date
+        selection.until = until?.date
+        selection.types = type.map(\.rawValue)
+        selection.instanceIds = instanceId
+        selection.regions = region
+        selection.accounts = account
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.events)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            try reader.events(selection) { output.write($0.json, cells: HistoryColumns.event, &out) }
+            output.end(&out)
+        }
     }
 }

@@ -22,6 +22,29 @@ struct HistoryCommand: StatusCommand {
     var instanceId: String
 
     func execute() -> ExitStatus {
-        .success
+        var selection = EventSelection()
+        selection.instanceIds = [instanceId]
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.events)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            var events = 0
+            try reader.events(selection) {
+                output.write($0.json, cells: HistoryColumns.event, &out)
+                events += 1
+            }
+            output.end(&out)
+            var current: [JSONValue] = []
+            try reader.instance(instanceId) { current.append($0.json) }
+            if events == 0 && current.isEmpty {
+                StandardError.writeFailure("no stored history for \(ControlCharacters.escape(instanceId))")
+            }
+            guard options.format == .text, !current.isEmpty else { return }
+            // The text form ends with where the instance stands now.
+            out.write("\n")
+            var now = DocumentOutput(format: .text, columns: HistoryColumns.instances)
+            now.begin(&out)
+            for doc in current { now.write(doc, cells: HistoryColumns.instance, &out) }
+            now.end(&out)
+        }
     }
 }

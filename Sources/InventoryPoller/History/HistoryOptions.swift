@@ -64,3 +64,13 @@ struct When: ExpressibleByArgument, Sendable {
 
     static var defaultCompletionKind: CompletionKind { .default }
 }
+
+extension Presence {
+    var selection: InstanceSelection.Presence {
+        switch self {
+        case .present: return .present
+        case .vanished: return .vanished
+        case .all: return .all
+        }
+    }
+}

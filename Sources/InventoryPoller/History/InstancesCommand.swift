@@ -44,6 +44,19 @@ struct InstancesCommand: StatusCommand {
     var asOf: When?
 
     func execute() -> ExitStatus {
-        .success
+        var selection = InstanceSelection()
+        selection.states = state.map(\.rawValue)
+        selection.tags = tag.map { ($0.key, $0.value) }
+        selection.regions = region
+        selection.accounts = account
+        selection.instanceIds = instanceId
+        selection.presence = presence.selection
+        selection.asOf = asOf?.date
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.instances)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            try reader.instances(selection) { output.write($0.json, cells: HistoryColumns.instance, &out) }
+            output.end(&out)
+        }
     }
 }

@@ -29,6 +29,12 @@ struct PollsCommand: StatusCommand {
     }
 
     func execute() -> ExitStatus {
-        .success
+        let selection = PollSelection(last: last, failed: failed)
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.polls)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            try reader.polls(selection) { output.write($0.json, cells: HistoryColumns.poll, &out) }
+            output.end(&out)
+        }
     }
 }
