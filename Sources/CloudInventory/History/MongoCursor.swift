@@ -12,6 +12,8 @@ public final class MongoCursor {
     private let name: String
     private let redactor: MongoURI.Redactor
     private var count = 0
+    /// libmongoc refuses a `next` after the end: it is answered here.
+    private var exhausted = false
 
     /// Documents per `getMore`: a batch of full instance documents stays a few MB, and
     /// 50,000 instances take 100 round trips.
@@ -41,7 +43,7 @@ public final class MongoCursor {
     /// The next document, or nil at the end. A document that cannot be decoded is an error,
     /// never a skip: a reader must not show less than is stored without saying so.
     public func next() throws(MongoError) -> BSONValue? {
-        guard let cursor else { return nil }
+        guard let cursor, !exhausted else { return nil }
         var doc: OpaquePointer?
         while mongoc_cursor_next(cursor, &doc) {
             guard let doc else { continue }
@@ -52,6 +54,7 @@ public final class MongoCursor {
                 throw MongoError.unreadable("document \(count) of a find on \(name): \(error)")
             }
         }
+        exhausted = true
         var error = bson_error_t()
         if mongoc_cursor_error(cursor, &error) { throw MongoError(error, redactor: redactor) }
         return nil
