@@ -62,14 +62,18 @@ struct FormattingSink: PollSink {
 
     init(format: OutputFormat) {
         self.format = format
-        if format == .text || format == .csv { table = TableWriter(columns: Self.columns, format: format) }
     }
 
-    /// text and csv: the poll's time, then the instance's columns (`InstanceColumns`).
-    static let columns = ["polled_at"] + InstanceColumns.names
+    /// text and csv: the poll's time, then the instance's columns (`InstanceColumns`). In text
+    /// the header's first cell is the time itself, so every line starts with it (`cut -f2-`
+    /// and log readers rely on that); csv names the column.
+    static func columns(_ format: OutputFormat, timestamp: String) -> [String] {
+        [format == .csv ? "polled_at" : timestamp] + InstanceColumns.names
+    }
 
     mutating func begin(_ header: PollHeader) throws {
         timestamp = UTCTime.iso8601(header.polledAt)
+        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format) }
         switch format {
         case .text:
             // The poll's own line comes first, so the output still starts with its time.
