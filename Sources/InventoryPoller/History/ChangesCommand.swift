@@ -53,7 +53,7 @@ struct ChangesCommand: StatusCommand {
         var output = DocumentOutput(format: options.format, columns: HistoryColumns.events)
         return HistoryRun.run { reader, out in
             output.begin(&out)
-            try reader.events(selection) { output.write($0.json, cells: HistoryColumns.event, &out) }
+            try reader.events(selection) { try output.write($0.json, cells: HistoryColumns.event, &out) }
             output.end(&out)
         }
     }

@@ -29,7 +29,7 @@ struct HistoryCommand: StatusCommand {
             output.begin(&out)
             var events = 0
             try reader.events(selection) {
-                output.write($0.json, cells: HistoryColumns.event, &out)
+                try output.write($0.json, cells: HistoryColumns.event, &out)
                 events += 1
             }
             output.end(&out)
@@ -43,7 +43,7 @@ struct HistoryCommand: StatusCommand {
             out.write("\n")
             var now = DocumentOutput(format: .text, columns: HistoryColumns.instances)
             now.begin(&out)
-            for doc in current { now.write(doc, cells: HistoryColumns.instance, &out) }
+            for doc in current { try now.write(doc, cells: HistoryColumns.instance, &out) }
             now.end(&out)
         }
     }

@@ -57,8 +57,9 @@ struct DocumentOutput {
         table?.begin(&out)
     }
 
-    /// `document` as stored, dates as ISO 8601 UTC strings (`BSONValue.json`).
-    mutating func write(_ document: JSONValue, cells: (JSONValue) -> [[String]], _ out: inout StandardOutput) {
+    /// `document` as stored, dates as ISO 8601 UTC strings (`BSONValue.json`). Throws once stdout
+    /// has failed (`| head` closed it): the rest of the cursor is not worth reading.
+    mutating func write(_ document: JSONValue, cells: (JSONValue) -> [[String]], _ out: inout StandardOutput) throws {
         switch format {
         case .ndjson: out.write(json: document, newline: true)
         case .json:
@@ -68,6 +69,7 @@ struct DocumentOutput {
             for row in cells(document) { table?.row(row, &out) }
         }
         count += 1
+        if let failure = out.failure { throw failure }
     }
 
     mutating func end(_ out: inout StandardOutput) {

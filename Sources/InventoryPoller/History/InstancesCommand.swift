@@ -55,7 +55,7 @@ struct InstancesCommand: StatusCommand {
         var output = DocumentOutput(format: options.format, columns: HistoryColumns.instances)
         return HistoryRun.run { reader, out in
             output.begin(&out)
-            try reader.instances(selection) { output.write($0.json, cells: HistoryColumns.instance, &out) }
+            try reader.instances(selection) { try output.write($0.json, cells: HistoryColumns.instance, &out) }
             output.end(&out)
         }
     }

@@ -33,7 +33,7 @@ struct PollsCommand: StatusCommand {
         var output = DocumentOutput(format: options.format, columns: HistoryColumns.polls)
         return HistoryRun.run { reader, out in
             output.begin(&out)
-            try reader.polls(selection) { output.write($0.json, cells: HistoryColumns.poll, &out) }
+            try reader.polls(selection) { try output.write($0.json, cells: HistoryColumns.poll, &out) }
             output.end(&out)
         }
     }
