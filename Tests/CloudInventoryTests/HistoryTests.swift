@@ -1,3 +1,4 @@
+import CloudInventory
 import Foundation
 import Testing
 
@@ -176,6 +177,25 @@ import Testing
         for args in [["instances"], ["changes", "--since", "1d"], ["history", "i-1"], ["polls"]] {
             let r = try s.ask(args)
             #expect(r.status == 5 && r.failureLines.count == 1, "\(args): \(r.status) \(r.stderr)")
+        }
+    }
+}
+
+/// WHEN, the test's own arithmetic: ISO 8601 (with an offset, or a bare date), or a duration
+/// back from now; anything else is refused.
+@Suite struct WhenTests {
+    @Test func durationsAndTimes() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(TimeSpec.parse("90m", now: now) == now.addingTimeInterval(-5_400))
+        #expect(TimeSpec.parse("24h", now: now) == now.addingTimeInterval(-86_400))
+        #expect(TimeSpec.parse("7d", now: now) == now.addingTimeInterval(-604_800))
+        #expect(TimeSpec.parse("2w", now: now) == now.addingTimeInterval(-1_209_600))
+        #expect(TimeSpec.parse("30s", now: now) == now.addingTimeInterval(-30))
+        #expect(TimeSpec.parse("2026-11-25T12:00:00Z", now: now) == Date(timeIntervalSince1970: 1_795_608_000))
+        #expect(TimeSpec.parse("2026-11-25T14:00:00+02:00", now: now) == Date(timeIntervalSince1970: 1_795_608_000))
+        #expect(TimeSpec.parse("2026-11-25", now: now) == Date(timeIntervalSince1970: 1_795_564_800))
+        for bad in ["", "m", "0m", "-5m", "5", "5y", "1.5h", "99999999999d", "２h", "yesterday", "2026-13-01", "2026-11-25T25:00:00Z"] {
+            #expect(TimeSpec.parse(bad, now: now) == nil, "\(bad)")
         }
     }
 }
