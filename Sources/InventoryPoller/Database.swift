@@ -13,6 +13,16 @@ final class Database {
     /// nil when neither `CM_DB_URI` nor `CM_DB_NAME` is set; a `UsageError` (exit 2) when only
     /// one is, or the URI or the database name is malformed: the operator must fix it.
     init?(environment: Environment, logger: Logger) throws(UsageError) {
+        guard let (uri, name) = try Self.settings(environment: environment) else { return nil }
+        self.uri = uri
+        store = InventoryStore(client: try Self.client(uri, logger: logger), database: name, logger: logger)
+        spool = Spool.resolve(environment: environment)
+        self.logger = logger
+    }
+
+    /// `CM_DB_URI` and `CM_DB_NAME`, checked: nil when neither is set, a `UsageError` when only
+    /// one is or the database name is malformed. The history subcommands read the same pair.
+    static func settings(environment: Environment) throws(UsageError) -> (uri: MongoURI, name: String)? {
         switch (environment["CM_DB_URI"], environment["CM_DB_NAME"]) {
         case (nil, nil):
             return nil
@@ -24,14 +34,16 @@ final class Database {
             guard !name.isEmpty, name.utf8.count < 64, !name.contains(where: { "/\\. \"$\0".contains($0) }) else {
                 throw UsageError("CM_DB_NAME \"\(name)\" is not a valid MongoDB database name")
             }
-            uri = MongoURI(rawURI)
-            do {
-                store = InventoryStore(client: try MongoClient(uri: uri, logger: logger), database: name, logger: logger)
-            } catch {
-                throw UsageError(error.description)
-            }
-            spool = Spool.resolve(environment: environment)
-            self.logger = logger
+            return (MongoURI(rawURI), name)
+        }
+    }
+
+    /// A client for `uri`; a URI libmongoc refuses is the operator's to fix (exit 2).
+    static func client(_ uri: MongoURI, logger: Logger) throws(UsageError) -> MongoClient {
+        do {
+            return try MongoClient(uri: uri, logger: logger)
+        } catch {
+            throw UsageError(error.description)
         }
     }
 

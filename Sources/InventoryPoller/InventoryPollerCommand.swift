@@ -4,11 +4,12 @@ import Foundation
 import Glibc
 import Logging
 
-@main
-struct InventoryPollerCommand: ParsableCommand {
+/// `inventory-poller poll`, also what runs with no subcommand (`InventoryPoller.defaultSubcommand`),
+/// so cron lines written before the command tree keep working.
+struct InventoryPollerCommand: StatusCommand {
     static let configuration = CommandConfiguration(
-        commandName: "inventory-poller",
-        abstract: "Record the AWS account's EC2 inventory: who am I (STS), then every instance in the chosen regions and accounts.",
+        commandName: "poll",
+        abstract: "Record the AWS account's EC2 inventory: who am I (STS), then every instance in the chosen regions and accounts (the default).",
         discussion: """
         Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set, \
         else the instance role from IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the \
@@ -22,10 +23,11 @@ struct InventoryPollerCommand: ParsableCommand {
         --region and --assume-role are checked before any network call; two roles in one \
         account are a usage error.
 
+        Example: inventory-poller poll --region eu-west-1,us-east-1 --format csv
+
         Exit codes:
         \(ExitStatus.table)
-        """,
-        version: InventoryVersion.current
+        """
     )
 
     @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"))
@@ -43,8 +45,8 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Slices (account, region) polled at once.", valueName: "n"))
     var concurrency: Int = 8
 
-    @Option(name: .long, help: ArgumentHelp("Output format: text, json or ndjson.", valueName: "format"))
-    var format: String = "text"
+    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
+    var format: OutputFormat = .text
 
     @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "notice"
@@ -71,9 +73,6 @@ struct InventoryPollerCommand: ParsableCommand {
     var check = false
 
     mutating func validate() throws {
-        guard OutputFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be one of text, json, ndjson (got \"\(format)\")")
-        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \"\(logLevel)\")")
         }
@@ -89,32 +88,5 @@ struct InventoryPollerCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         try RoleARN.validate(assumeRole)
-    }
-
-    static func main() {
-        _ = HTTPClient.globalInitialization  // before any thread exists
-        // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
-        // before it stores its poll: see StandardOutput.
-        signal(SIGPIPE, SIG_IGN)
-        let status: ExitStatus
-        do {
-            var command = try parseAsRoot()
-            if let poller = command as? InventoryPollerCommand {
-                status = poller.execute()
-            } else {
-                try command.run()
-                status = .success
-            }
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Foundation.exit(0)
-            }
-            let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
-            StandardError.writeFailure(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
-            Foundation.exit(ExitStatus.usage.rawValue)
-        }
-        Foundation.exit(status.rawValue)
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CloudInventory
 import Foundation
 
@@ -46,8 +47,8 @@ struct StandardOutput {
     }
 }
 
-enum OutputFormat: String, CaseIterable {
-    case text, json, ndjson
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case text, json, ndjson, csv
 }
 
 /// Formats a poll for stdout as it streams in. It never throws: an output failure must not
@@ -57,17 +58,30 @@ struct FormattingSink: PollSink {
     var out = StandardOutput()
     private var wroteInstance = false
     private var timestamp = ""
+    private var table: TableWriter?
 
     init(format: OutputFormat) {
         self.format = format
     }
 
+    /// text and csv: the poll's time, then the instance's columns (`InstanceColumns`). In text
+    /// the header's first cell is the time itself, so every line starts with it (`cut -f2-`
+    /// and log readers rely on that); csv names the column.
+    static func columns(_ format: OutputFormat, timestamp: String) -> [String] {
+        [format == .csv ? "polled_at" : timestamp] + InstanceColumns.names
+    }
+
     mutating func begin(_ header: PollHeader) throws {
         timestamp = UTCTime.iso8601(header.polledAt)
+        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format) }
         switch format {
         case .text:
+            // The poll's own line comes first, so the output still starts with its time.
             let arn = ControlCharacters.escape(header.identity.arn)
-            out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(arn)\tregions=\(header.regions.joined(separator: ","))\tcolumns=\(Self.textColumns)\n")
+            out.write("\(timestamp)\tpoll\taccount=\(header.accounts.joined(separator: ","))\tarn=\(arn)\tregions=\(header.regions.joined(separator: ","))\n")
+            table?.begin(&out)
+        case .csv:
+            table?.begin(&out)
         case .json:
             // Instances stream first; Regions follow once every region has finished.
             out.write("{\"PolledAt\":\(JSONValue.string(timestamp).serialized()),\"Account\":\(JSONValue.string(header.identity.account).serialized()),\"Arn\":\(JSONValue.string(header.identity.arn).serialized()),\"Instances\":[")
@@ -80,8 +94,8 @@ struct FormattingSink: PollSink {
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
         for instance in page {
             switch format {
-            case .text:
-                out.write(Self.textLine(instance, timestamp: timestamp))
+            case .text, .csv:
+                table?.row([timestamp] + InstanceColumns.cells(instance, account: slice.account), &out)
             case .json:
                 if wroteInstance { out.write(",") }
                 out.write(json: instance)
@@ -110,30 +124,7 @@ struct FormattingSink: PollSink {
             out.write(JSONValue.array(outcomes.map(\.json)).serialized())
             out.write("}\n")
         }
+        table?.finish(&out)
         out.flush()
-    }
-
-    static let textColumns = "id,state,type,az,private_ip,public_ip,name"
-
-    /// id, state, type, AZ, private IP, public IP, Name tag; `-` for what is absent. Fields
-    /// come from AWS (a `Name` tag is anyone's text): control characters are escaped as on
-    /// stderr (`ControlCharacters`), so a field can neither split the line or the columns
-    /// nor drive the terminal.
-    static func textLine(_ instance: JSONValue, timestamp: String) -> String {
-        func field(_ value: JSONValue?) -> String {
-            guard let s = value?.stringValue, !s.isEmpty else { return "-" }
-            return ControlCharacters.escape(s)
-        }
-        let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
-        return [
-            timestamp,
-            field(instance["InstanceId"]),
-            field(instance["State"]?["Name"]),
-            field(instance["InstanceType"]),
-            field(instance["Placement"]?["AvailabilityZone"]),
-            field(instance["PrivateIpAddress"]),
-            field(instance["PublicIpAddress"]),
-            field(name),
-        ].joined(separator: "\t") + "\n"
     }
 }

@@ -86,7 +86,7 @@ extension InventoryPollerCommand {
 
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil), credentials: credentials,
                             environment: context.environment, logger: context.logger, run: context.run)
-        var sink = TeeSink(TeeSink(FormattingSink(format: OutputFormat(rawValue: format)!), CountingSink()),
+        var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
         defer { sink.second?.abandon() }
@@ -128,7 +128,7 @@ extension InventoryPollerCommand {
         configuration.externalId = externalId
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
-        configuration.renderJSON = OutputFormat(rawValue: format) == .json && !storing
+        configuration.renderJSON = format == .json && !storing
         return configuration
     }
 

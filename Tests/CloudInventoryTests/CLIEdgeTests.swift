@@ -165,7 +165,7 @@ import Testing
     // MARK: text output
 
     /// A `Name` tag carrying ESC (a colour code), a tab, a newline and a C1 control: the text
-    /// line shows them escaped as stderr does, and stays one line of eight columns.
+    /// line shows them escaped as stderr does, and stays one line of ten columns.
     @Test func controlCharactersInANameTagAreEscapedInTextOutput() async throws {
         let world = try await World.shared()
         let (region, ids) = try world.freshRegion(seed: 1)
@@ -174,9 +174,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let forbidden: [Unicode.Scalar] = ["\u{1B}", "\u{85}", "\r"]
         #expect(!result.stdout.unicodeScalars.contains { forbidden.contains($0) })
-        #expect(result.lines.count == 2, "a header and one instance: \(result.lines)")
+        #expect(result.lines.count == 3, "the poll line, the column header and one instance: \(result.lines)")
         let line = try #require(result.lines.first { $0.contains(ids[0]) })
-        #expect(line.split(separator: "\t", omittingEmptySubsequences: false).count == 8, "\(line)")
+        #expect(line.split(separator: "\t", omittingEmptySubsequences: false).count == 10, "\(line)")
         #expect(line.hasSuffix("\t" + #"web\u001B[31mred\tcol\nFORGED\u0085end"#), "\(line)")
     }
 

@@ -139,7 +139,7 @@ import Testing
         case "ndjson":
             ids = result.lines.compactMap { (try? parseJSON($0) as? [String: Any])??["InstanceId"] as? String }
         default:
-            ids = result.lines.dropFirst().map { String($0.split(separator: "\t")[1]) }
+            ids = result.lines.dropFirst(2).map { String($0.split(separator: "\t")[3]) }
         }
         #expect(ids.count == 5, "\(result.stdout)")
         #expect(Set(ids).count == 5)

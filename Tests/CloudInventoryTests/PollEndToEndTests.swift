@@ -54,15 +54,17 @@ import Testing
         let result = try world.poll(["--region", "eu-west-1"])
         #expect(result.status == 0)
         let lines = result.lines
-        #expect(lines.count == 1 + world.counts["eu-west-1"]!)
+        #expect(lines.count == 2 + world.counts["eu-west-1"]!)
         let stamp = String(lines[0].prefix { $0 != "\t" })
         #expect(stamp.count == 20 && stamp.hasSuffix("Z"))
         #expect(lines.allSatisfy { $0.hasPrefix(stamp + "\t") })
         #expect(lines[0].contains("account=\(world.account)"))
-        let fields = lines[1].split(separator: "\t", omittingEmptySubsequences: false)
-        #expect(fields.count == 8)  // timestamp, id, state, type, AZ, private IP, public IP, Name
-        #expect(fields[1].hasPrefix("i-"))
-        #expect(fields[4].hasPrefix("eu-west-1"))
+        #expect(lines[1] == stamp + "\taccount\tregion\tid\tstate\ttype\taz\tprivate_ip\tpublic_ip\tname")
+        let fields = lines[2].split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(fields.count == 10)  // timestamp, account, region, id, state, type, AZ, private IP, public IP, Name
+        #expect(fields[1] == world.account && fields[2] == "eu-west-1")
+        #expect(fields[3].hasPrefix("i-"))
+        #expect(fields[6].hasPrefix("eu-west-1"))
         #expect(lines.contains { $0.hasSuffix("\tünïcødé-東京-🚀") })
         // Without CM_DB_URI/CM_DB_NAME: one warning on stderr, and the poll still succeeds.
         #expect(result.stderr.components(separatedBy: "CM_DB_URI and CM_DB_NAME are not set").count == 2)

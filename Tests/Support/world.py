@@ -14,7 +14,7 @@ Control API (JSON over HTTP on control_url), for tests that need their own fault
     GET  /imds/<id>/requests                                           [[method, path, status], ...]
     POST /ec2/seed                {"region", "count"} -> {"ids"}       launch instances in a region of the test's own
     POST /ec2/change              {"region", "stop", "start", "terminate", "vanish": [ids],
-                                   "tag": {id: {key: value}}, "launch": n} -> {"launched"}
+                                   "tag": {id: {key: value}}, "type": {id: type}, "launch": n} -> {"launched"}
                                   "vanish" drops instances from moto outright, as EC2 forgets
                                   terminated instances after an hour
     POST /proxy                   {"rules": [...]} -> {"id", "url"}    a fault-injecting front for moto
@@ -214,6 +214,8 @@ class World:
             ec2.start_instances(InstanceIds=body["start"])
         if body.get("terminate"):
             ec2.terminate_instances(InstanceIds=body["terminate"])
+        for instance_id, instance_type in (body.get("type") or {}).items():
+            ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": instance_type})
         for instance_id, tags in (body.get("tag") or {}).items():
             ec2.create_tags(Resources=[instance_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
         launched = self.seed_region(region, body["launch"]) if body.get("launch") else []

@@ -76,11 +76,13 @@ public final class InventoryStore {
                 ("tags", ["Tags.Key": 1, "Tags.Value": 1], false),
                 ("last_seen", ["LastSeen": 1], false),
                 ("present", ["Account": 1, "Region": 1, "Present": 1, "LastSeen": 1], false),
+                ("instance_id", ["InstanceId": 1], false),  // `inventory-poller history`
             ]),
             (Self.events, [
                 ("instance_time", ["Account": 1, "Region": 1, "InstanceId": 1, "Time": 1], false),
                 ("time", ["Time": 1], false),
                 ("type_time", ["Type": 1, "Time": 1], false),
+                ("instance_id_time", ["InstanceId": 1, "Time": 1], false),  // `inventory-poller history`
             ]),
             (Self.polls, [("started", ["StartedAt": 1], false)]),
         ]
@@ -176,7 +178,7 @@ public final class InventoryStore {
             ("Regions", .array(outcomes.map { BSONValue($0.json) })),
             ("InstancesByState", .document(countsByState.sorted { $0.key < $1.key }.map { ($0.key, .int64(Int64($0.value))) })),
             ("InstanceCount", .int64(Int64(countsByState.values.reduce(0, +)))),
-            ("Errors", .array(errors)), ("Complete", .bool(complete)), ("Version", .string(InventoryVersion.current)),
+            ("Errors", .array(errors)), ("Complete", .bool(complete)), ("Spooled", .bool(poll.isReplay)), ("Version", .string(InventoryVersion.current)),
         ])
         try client.bulkWrite(database, Self.polls, [.updateOne(filter: ["_id": .string(poll.pollId)], update: ["$set": record], upsert: true)])
     }

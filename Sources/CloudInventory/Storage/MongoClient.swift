@@ -73,7 +73,7 @@ public final class MongoClient {
         runtimeToken = nil
     }
 
-    private func handle() throws(MongoError) -> OpaquePointer {
+    func handle() throws(MongoError) -> OpaquePointer {
         guard let client else { throw MongoError.unreachable("client used after close()") }
         return client
     }
@@ -130,7 +130,7 @@ public final class MongoClient {
     }
 
     /// `body` with a handle on `collection`, destroyed after it.
-    private func withCollection<T>(_ database: String, _ collection: String,
+    func withCollection<T>(_ database: String, _ collection: String,
                                    _ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
         let client = try handle()
         guard let coll = mongoc_client_get_collection(client, database, collection) else {

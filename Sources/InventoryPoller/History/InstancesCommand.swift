@@ -1,0 +1,62 @@
+import ArgumentParser
+import CloudInventory
+import Foundation
+
+/// `inventory-poller instances`: the inventory as stored, or as it stood at `--as-of`.
+struct InstancesCommand: StatusCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "instances",
+        abstract: "List the stored inventory, sorted by account, region and instance id.",
+        discussion: """
+        Reads CM_DB_URI and CM_DB_NAME (exit 2 without them, 5 when the database cannot be read).
+        Filters combine: every --tag must match; repeated --state, --region, --account and \
+        --instance-id values are alternatives.
+        --as-of rebuilds the fleet at that time from FirstSeen, VanishedAt and the events' old \
+        values: the instances present then, each with the state and fields it had then.
+
+        Examples:
+          inventory-poller instances --state running --tag env=prod --format csv
+          inventory-poller instances --as-of 2026-11-24T09:00:00Z --region eu-west-1
+          inventory-poller instances --vanished --format ndjson
+        """
+    )
+
+    @OptionGroup var options: HistoryOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only instances in this state; repeatable.", valueName: "state"))
+    var state: [InstanceStateName] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only instances with this tag (KEY=VALUE) or tag key (KEY); repeatable, all must match.", valueName: "key[=value]"))
+    var tag: [TagFilter] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only this region; repeatable.", valueName: "region"))
+    var region: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only this account; repeatable.", valueName: "id"))
+    var account: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only this instance; repeatable.", valueName: "id"))
+    var instanceId: [String] = []
+
+    @Flag var presence: Presence = .present
+
+    @Option(name: .long, help: ArgumentHelp("The fleet as it stood at this time (ISO 8601, or a duration back from now: 90m, 24h, 7d).", valueName: "time"))
+    var asOf: When?
+
+    func execute() -> ExitStatus {
+        var selection = InstanceSelection()
+        selection.states = state.map(\.rawValue)
+        selection.tags = tag.map { ($0.key, $0.value) }
+        selection.regions = region
+        selection.accounts = account
+        selection.instanceIds = instanceId
+        selection.presence = presence.selection
+        selection.asOf = asOf?.date
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.instances)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            try reader.instances(selection) { try output.write($0.json, cells: HistoryColumns.instance, &out) }
+            output.end(&out)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import CloudInventory
+import Foundation
+
+/// `inventory-poller polls`: the poll records, newest first: the cron job's health at a glance.
+struct PollsCommand: StatusCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polls",
+        abstract: "List the recorded polls, newest first: when, how long, slices ok or failed, counts, spooled or not.",
+        discussion: """
+        Reads CM_DB_URI and CM_DB_NAME (exit 2 without them, 5 when the database cannot be read).
+
+        Examples:
+          inventory-poller polls --last 5
+          inventory-poller polls --failed --format json
+        """
+    )
+
+    @OptionGroup var options: HistoryOptions
+
+    @Option(name: .long, help: ArgumentHelp("How many polls to show.", valueName: "n"))
+    var last: Int = 20
+
+    @Flag(name: .long, help: "Only polls with a failed slice.")
+    var failed = false
+
+    mutating func validate() throws {
+        guard (1...100_000).contains(last) else { throw ValidationError("--last must be between 1 and 100000") }
+    }
+
+    func execute() -> ExitStatus {
+        let selection = PollSelection(last: last, failed: failed)
+        var output = DocumentOutput(format: options.format, columns: HistoryColumns.polls)
+        return HistoryRun.run { reader, out in
+            output.begin(&out)
+            try reader.polls(selection) { try output.write($0.json, cells: HistoryColumns.poll, &out) }
+            output.end(&out)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import CloudInventory
+import Foundation
+import Glibc
+
+/// A subcommand that maps its own failures to the one exit-status table and returns the status
+/// (rather than throwing), so `main()` can exit with it.
+protocol StatusCommand: ParsableCommand {
+    func execute() -> ExitStatus
+}
+
+/// The root of the command tree. `poll` is the default subcommand, so `inventory-poller --region x`
+/// (every cron line written before the tree existed) still polls.
+@main
+struct InventoryPoller: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inventory-poller",
+        abstract: "Record the AWS account's EC2 inventory in MongoDB, and answer questions about its history.",
+        discussion: """
+        With no subcommand, polls (as `inventory-poller poll`). The other subcommands read the \
+        history the polls stored, from CM_DB_URI and CM_DB_NAME; `inventory-poller help SUBCOMMAND` \
+        describes each.
+
+        Examples:
+          inventory-poller --region eu-west-1
+          inventory-poller instances --state running --tag env=prod
+          inventory-poller changes --since 24h --type state_changed
+          inventory-poller history i-0123456789abcdef0
+          inventory-poller polls --last 10 --failed
+
+        Exit codes:
+        \(ExitStatus.table)
+        """,
+        version: InventoryVersion.current,
+        subcommands: [InventoryPollerCommand.self, InstancesCommand.self, ChangesCommand.self,
+                      HistoryCommand.self, PollsCommand.self],
+        defaultSubcommand: InventoryPollerCommand.self
+    )
+
+    static func main() {
+        _ = HTTPClient.globalInitialization  // before any thread exists
+        // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
+        // before it stores its poll: see StandardOutput.
+        signal(SIGPIPE, SIG_IGN)
+        let status: ExitStatus
+        do {
+            var command = try parseAsRoot()
+            if let command = command as? any StatusCommand {
+                status = command.execute()
+            } else {
+                try command.run()
+                status = .success
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+            StandardError.writeFailure(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        Foundation.exit(status.rawValue)
+    }
+}

@@ -1,0 +1,109 @@
+import CloudInventory
+import Glibc
+
+/// The one writer of rows for `--format text` and `--format csv`, for the poll and every
+/// history subcommand alike.
+///
+/// - text to a terminal: columns aligned with two spaces. Widths come from the header and the
+///   first `alignWindow` rows (held back until then), so memory stays bounded however many rows
+///   follow; a later, longer cell just pushes its line out.
+/// - text otherwise: tab-separated, for `cut` and `awk`.
+/// - csv: RFC 4180 (CRLF line ends; a cell with a comma, quote, CR or LF is quoted, quotes doubled).
+///
+/// Text cells have control characters escaped as on stderr (`ControlCharacters`), so a cell
+/// can neither split the line or the columns nor drive the terminal; an empty cell shows `-`.
+/// CSV cells are the data as stored: quoting keeps them in their cell.
+struct TableWriter {
+    enum Style { case aligned, tabs, csv }
+
+    let style: Style
+    private let header: [String]
+    private var held: [[String]] = []
+    private var widths: [Int]?
+
+    static let alignWindow = 200
+
+    /// `format` must be `.text` or `.csv`; text aligns when stdout is a terminal.
+    init(columns: [String], format: OutputFormat, terminal: Bool = isatty(1) == 1) {
+        header = columns
+        style = format == .csv ? .csv : (terminal ? .aligned : .tabs)
+    }
+
+    mutating func begin(_ out: inout StandardOutput) {
+        switch style {
+        case .aligned: held.append(header)
+        case .tabs, .csv: emit(header, &out)
+        }
+    }
+
+    mutating func row(_ cells: [String], _ out: inout StandardOutput) {
+        let cells = style == .csv ? cells : cells.map { $0.isEmpty ? "-" : ControlCharacters.escape($0) }
+        guard style == .aligned, widths == nil else { return emit(cells, &out) }
+        held.append(cells)
+        if held.count > Self.alignWindow { release(&out) }
+    }
+
+    /// Writes what alignment held back.
+    mutating func finish(_ out: inout StandardOutput) {
+        if style == .aligned, widths == nil { release(&out) }
+    }
+
+    private mutating func release(_ out: inout StandardOutput) {
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in held { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        self.widths = widths
+        for row in held { emit(row, &out) }
+        held = []
+    }
+
+    private func emit(_ cells: [String], _ out: inout StandardOutput) {
+        switch style {
+        case .csv:
+            out.write(cells.map(Self.csvField).joined(separator: ",") + "\r\n")
+        case .tabs:
+            out.write(cells.joined(separator: "\t") + "\n")
+        case .aligned:
+            let widths = widths ?? []
+            var line = ""
+            for (i, cell) in cells.enumerated() {
+                line += cell
+                if i < cells.count - 1 {
+                    let width = i < widths.count ? widths[i] : 0
+                    line += String(repeating: " ", count: max(width - cell.count, 0) + 2)
+                }
+            }
+            out.write(line + "\n")
+        }
+    }
+
+    static func csvField(_ cell: String) -> String {
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return cell }
+        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The columns an instance shows in text and csv, for the poll and `instances` alike.
+enum InstanceColumns {
+    static let names = ["account", "region", "id", "state", "type", "az", "private_ip", "public_ip", "name"]
+
+    /// `account` is the slice's for a poll; a stored document carries its own.
+    static func cells(_ instance: JSONValue, account: String? = nil) -> [String] {
+        let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
+        return [
+            account ?? instance["Account"]?.stringValue ?? "",
+            instance["Region"]?.stringValue ?? "",
+            instance["InstanceId"]?.stringValue ?? "",
+            instance["State"]?["Name"]?.stringValue ?? "",
+            instance["InstanceType"]?.stringValue ?? "",
+            instance["Placement"]?["AvailabilityZone"]?.stringValue ?? "",
+            instance["PrivateIpAddress"]?.stringValue ?? "",
+            instance["PublicIpAddress"]?.stringValue ?? "",
+            name?.stringValue ?? "",
+        ]
+    }
+
+    /// Tags flattened: `k=v;k=v`, in stored order.
+    static func tags(_ instance: JSONValue) -> String {
+        (instance["Tags"]?.arrayValue ?? []).map { "\($0["Key"]?.stringValue ?? "")=\($0["Value"]?.stringValue ?? "")" }.joined(separator: ";")
+    }
+}
