@@ -46,8 +46,10 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output format: text, json or ndjson.", valueName: "format"))
     var format: String = "text"
 
-    @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
-    var logLevel: String = "notice"
+    @Option(name: .long, help: ArgumentHelp("Log level on stderr.", valueName: "level"))
+    var logLevel: LogLevel = .notice
+
+    @OptionGroup var selectionOptions: SelectionOptions
 
     @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included.", valueName: "n"))
     var maxAttempts: Int = 3
@@ -73,9 +75,6 @@ struct InventoryPollerCommand: ParsableCommand {
     mutating func validate() throws {
         guard OutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of text, json, ndjson (got \"\(format)\")")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \"\(logLevel)\")")
         }
         guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
         guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }

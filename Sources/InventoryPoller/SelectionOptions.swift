@@ -1,0 +1,38 @@
+import ArgumentParser
+import CloudInventory
+
+/// `--filter` and `--instance-ids`: what to poll, chosen server-side. A selected poll is not
+/// a complete view of its regions, so it marks nothing vanished (see `PollSelection`).
+struct SelectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "DescribeInstances filter in the AWS CLI's shorthand, e.g. Name=tag:env,Values=prod,staging or Name=instance-state-name,Values=running; repeat for several (all must match). A filtered poll marks nothing vanished.",
+        valueName: "filter"),
+            transform: { text in
+                do { return try FilterShorthand.parse(text) } catch { throw ValidationError(error.description) }
+            })
+    var filter: [PollSelection.Filter] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Poll only these instances (i-…); repeat or comma-separate. Such a poll marks nothing vanished.", valueName: "ids"),
+            transform: { text in
+                do { return try InstanceIdList.parse([text]) } catch { throw ValidationError(error.description) }
+            })
+    var instanceIds: [[String]] = []
+
+    mutating func validate() throws {
+        guard filter.count <= PollSelection.maximumFilters else {
+            throw ValidationError("--filter: more than \(PollSelection.maximumFilters) filters")
+        }
+        do {
+            _ = try InstanceIdList.parse(instanceIds.map { $0.joined(separator: ",") })
+        } catch {
+            throw ValidationError("--instance-ids: \(error)")
+        }
+    }
+
+    /// The selection for `Poller.Configuration`; empty when neither flag was given.
+    var selection: PollSelection {
+        // Already validated: ids are well formed and within the limit, so this never throws.
+        PollSelection(filters: filter, instanceIds: (try? InstanceIdList.parse(instanceIds.map { $0.joined(separator: ",") })) ?? instanceIds.flatMap { $0 })
+    }
+}
