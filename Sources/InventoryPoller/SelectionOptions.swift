@@ -7,15 +7,15 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "DescribeInstances filter in the AWS CLI's shorthand, e.g. Name=tag:env,Values=prod,staging or Name=instance-state-name,Values=running; repeat for several (all must match). A filtered poll marks nothing vanished.",
         valueName: "filter"),
-            transform: { text in
-                do { return try FilterShorthand.parse(text) } catch { throw ValidationError(error.description) }
+            transform: { (text: String) throws -> PollSelection.Filter in
+                do { return try FilterShorthand.parse(text) } catch { throw ValidationError("\(error)") }
             })
     var filter: [PollSelection.Filter] = []
 
     @Option(name: .long, help: ArgumentHelp(
         "Poll only these instances (i-…); repeat or comma-separate. Such a poll marks nothing vanished.", valueName: "ids"),
-            transform: { text in
-                do { return try InstanceIdList.parse([text]) } catch { throw ValidationError(error.description) }
+            transform: { (text: String) throws -> [String] in
+                do { return try InstanceIdList.parse([text]) } catch { throw ValidationError("\(error)") }
             })
     var instanceIds: [[String]] = []
 
