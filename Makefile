@@ -2,6 +2,9 @@
 SWIFT        ?= swift
 PYTHON       := $(CURDIR)/.build-venv/bin/python
 RELEASE_FLAGS = -c release --static-swift-stdlib
+# Generated completions and man page (`make completions`, `make man`).
+SHARE         = .build/share
+MAN_PAGE      = $(SHARE)/man/man1/inventory-poller.1
 export CLOUD_INVENTORY_PYTHON := $(PYTHON)
 
 .PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy fuzz fuzz-build fuzz-smoke completions man
@@ -72,7 +75,7 @@ SSH_PORT ?= 22
 export DB_URI
 provision_args = $(foreach t,$(TARGET),--target $(t)) --ssh-port $(SSH_PORT) $(if $(SSH_KEY),--ssh-key $(SSH_KEY))
 
-deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release) man
+deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release) $(MAN_PAGE)
 	@deploy/provision.sh deploy $(provision_args) --binary "$(BINARY)" --db-name "$(DB_NAME)" --man "$(MAN_PAGE)" \
 	  $(if $(SCHEDULE),--schedule "$(SCHEDULE)") $(if $(FLAGS),--flags "$(FLAGS)") $(foreach e,$(EXTRA_ENV),--env "$(e)")
 
@@ -86,8 +89,6 @@ test-deploy: setup release
 # the values), generated into .build/share (gitignored): nothing generated is committed, so
 # nothing can drift from the binary. Hosts get the completions from the installed binary
 # itself (deploy/provision.sh) and the man page from here.
-SHARE    = .build/share
-MAN_PAGE = $(SHARE)/man/man1/inventory-poller.1
 completions:
 	$(SWIFT) build --product inventory-poller
 	@mkdir -p $(SHARE)/completions
@@ -100,7 +101,9 @@ completions:
 # The generate-manual command plugin builds the package (debug: the page does not depend on
 # the configuration, and the debug build is usually there already) and runs the binary's
 # --experimental-dump-help. Blank lines inside help text become paragraph breaks (.Pp).
-man:
+# Remade only when a source changed, so repeated deploys do not rebuild it.
+man: $(MAN_PAGE)
+$(MAN_PAGE): $(shell find Sources -name '*.swift') Package.swift
 	$(SWIFT) package plugin generate-manual --configuration debug
 	@mkdir -p $(dir $(MAN_PAGE))
 	sed 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/InventoryPoller/inventory-poller.1 > $(MAN_PAGE)

@@ -23,16 +23,15 @@ struct SelectionOptions: ParsableArguments {
         guard filter.count <= PollSelection.maximumFilters else {
             throw ValidationError("--filter: more than \(PollSelection.maximumFilters) filters")
         }
-        do {
-            _ = try InstanceIdList.parse(instanceIds.map { $0.joined(separator: ",") })
-        } catch {
-            throw ValidationError("--instance-ids: \(error)")
+        guard selection.instanceIds.count <= PollSelection.maximumInstanceIds else {
+            throw ValidationError("--instance-ids: more than \(PollSelection.maximumInstanceIds) instance ids")
         }
     }
 
-    /// The selection for `Poller.Configuration`; empty when neither flag was given.
+    /// The selection for `Poller.Configuration` (ids once each, in the order given); empty
+    /// when neither flag was given.
     var selection: PollSelection {
-        // Already validated: ids are well formed and within the limit, so this never throws.
-        PollSelection(filters: filter, instanceIds: (try? InstanceIdList.parse(instanceIds.map { $0.joined(separator: ",") })) ?? instanceIds.flatMap { $0 })
+        var seen = Set<String>()
+        return PollSelection(filters: filter, instanceIds: instanceIds.joined().filter { seen.insert($0).inserted })
     }
 }

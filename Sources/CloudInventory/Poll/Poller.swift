@@ -58,7 +58,9 @@ public struct Poller: Sendable {
         let roleHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
         defer { roleHTTP.close() }
         let plan = try SlicePlanner(poller: self, http: http, roleHTTP: roleHTTP).plan()
-        logger.info("polling", metadata: ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"])
+        var metadata: Logger.Metadata = ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"]
+        if !configuration.selection.isEmpty { metadata["selection"] = "\(configuration.selection.summary)" }
+        logger.info("polling", metadata: metadata)
         let header = PollHeader(pollId: PollContext.newPollId(account: plan.identity.account, at: polledAt), polledAt: polledAt,
                                 identity: plan.identity, slices: plan.slices,
                                 selection: configuration.selection.isEmpty ? nil : configuration.selection)
