@@ -101,8 +101,10 @@ for f in "${completion_files[@]}" "$man_file"; do
 done
 in_root bash -c 'source /usr/share/bash-completion/completions/inventory-poller && complete -p inventory-poller' | grep -q -- '-F _inventory-poller inventory-poller$' \
   || fail "bash completion does not register"
+# The poll's options are the root's, or those of its default subcommand `poll` in a command tree.
 levels=$(in_root bash -c 'source /usr/share/bash-completion/completions/inventory-poller
-  COMP_WORDS=(inventory-poller --log-level ""); COMP_CWORD=2; COMP_LINE="inventory-poller --log-level "; COMP_POINT=${#COMP_LINE}
+  COMP_WORDS=(inventory-poller --log-level ""); declare -F _inventory-poller_poll >/dev/null && COMP_WORDS=(inventory-poller poll --log-level "")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
   _inventory-poller inventory-poller "" --log-level; echo "${COMPREPLY[*]}"')
 [ "$levels" = "trace debug info notice warning error critical" ] || fail "bash completion of --log-level: '$levels'"
 grep -q -- "-l 'log-level'.*'trace debug info notice warning error critical'" "$root/usr/share/fish/vendor_completions.d/inventory-poller.fish" || fail "fish completion"

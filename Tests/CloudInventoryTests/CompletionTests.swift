@@ -13,9 +13,13 @@ import Testing
     }
 
     /// What bash offers after `words` (the last one being completed), as bash would call it.
+    /// The poll's options belong to `poll` once the command is a tree with `poll` as its
+    /// default subcommand: then the words are completed after `poll`.
     static func bashCompletes(_ words: [String]) throws -> String {
         let file = Harness.temporaryDirectory().appendingPathComponent("inventory-poller.bash")
-        try script("bash").write(to: file, atomically: true, encoding: .utf8)
+        let text = try script("bash")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let words = text.contains("_inventory-poller_poll()") ? [words[0], "poll"] + words.dropFirst() : words
         let quoted = words.map { "'\($0)'" }.joined(separator: " ")
         let program = """
         source '\(file.path)'
