@@ -23,15 +23,23 @@ final class ProgressLine: Sendable {
         self.started = started
     }
 
-    /// A running progress line, or nil when stderr is not a terminal (or a dumb one).
+    /// A running progress line, or nil when stderr is not a terminal (or a dumb one), or when
+    /// stdout writes to that same terminal: results stream there unannounced and would land
+    /// in the middle of the line (and they show the run's progress themselves).
     static func start(statistics: RunStatistics, since started: ContinuousClock.Instant,
                       environment: CloudInventory.Environment) -> ProgressLine? {
-        guard isatty(2) == 1, environment["TERM"] != "dumb" else { return nil }
+        guard isatty(2) == 1, environment["TERM"] != "dumb", !sameFile(1, 2) else { return nil }
         let line = ProgressLine(statistics: statistics, started: started)
         let thread = Thread { line.loop() }
         thread.stackSize = 1 << 18
         thread.start()
         return line
+    }
+
+    private static func sameFile(_ a: Int32, _ b: Int32) -> Bool {
+        var sa = stat(), sb = stat()
+        guard fstat(a, &sa) == 0, fstat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev
     }
 
     /// Stops redrawing and erases the line. Call once, before the run's last lines.

@@ -77,6 +77,23 @@ import Testing
         #expect(screen.last?.contains("\"event\":\"summary\"") == true)
     }
 
+    /// Results streaming to the same terminal would land inside the line: no line then.
+    @Test func withStdoutOnTheSameTerminalNothingOfItAppears() async throws {
+        let world = try await World.shared()
+        let (arguments, environment) = try Self.slowPoll(world)
+        var env = environment
+        env["TERM"] = "xterm"
+        let result = try runProcess(Harness.python, Harness.pythonArguments([Harness.support.appendingPathComponent("pty_run.py").path,
+                                                                              "--stdout-on-pty", Harness.pollerBinary] + arguments), environment: env)
+        try #require(result.status == 0, "\(result.stderr)")
+        let run = try #require(try parseJSON(result.stdout) as? [String: Any])
+        #expect(run["status"] as? Int == 0)
+        let raw = try #require(run["stderr"] as? String)
+        #expect(raw.contains("slice polled") && raw.contains("\"InstanceId\""), "the run was long enough and printed there")
+        #expect(!raw.contains(" slices, "))
+        #expect(!raw.contains("\u{1B}"))
+    }
+
     @Test func withStderrOnAPipeNothingOfItAppears() async throws {
         let world = try await World.shared()
         let (arguments, environment) = try Self.slowPoll(world)

@@ -2,7 +2,8 @@
 stdout on a pipe. Prints one JSON object: {"status", "stdout", "stderr"}, stderr being the raw
 bytes the terminal received (decoded as UTF-8 with replacement), escape sequences included.
 
-usage: pty_run.py PROGRAM [ARGS...]   (the environment is passed on unchanged)
+usage: pty_run.py [--stdout-on-pty] PROGRAM [ARGS...]   (the environment is passed on unchanged)
+With --stdout-on-pty, stdout goes to the same terminal too (and "stdout" comes back empty).
 """
 import errno
 import fcntl
@@ -19,7 +20,11 @@ def main():
     master, slave = os.openpty()
     # A wide terminal: the progress line is cut to the width, and the test reads it whole.
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
-    child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    argv = sys.argv[1:]
+    both = argv[:1] == ["--stdout-on-pty"]
+    if both:
+        argv = argv[1:]
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave if both else subprocess.PIPE, stderr=slave)
     os.close(slave)
     chunks = []
 
@@ -38,6 +43,7 @@ def main():
     reader = threading.Thread(target=drain)
     reader.start()
     out, _ = child.communicate(timeout=120)
+    out = out or b""
     reader.join(timeout=30)
     os.close(master)
     print(json.dumps({"status": child.returncode, "stdout": out.decode("utf-8", "replace"),
