@@ -2,9 +2,12 @@
 SWIFT        ?= swift
 PYTHON       := $(CURDIR)/.build-venv/bin/python
 RELEASE_FLAGS = -c release --static-swift-stdlib
+# Generated completions and man page (`make completions`, `make man`).
+SHARE         = .build/share
+MAN_PAGE      = $(SHARE)/man/man1/inventory-poller.1
 export CLOUD_INVENTORY_PYTHON := $(PYTHON)
 
-.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy fuzz fuzz-build fuzz-smoke
+.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy fuzz fuzz-build fuzz-smoke completions man
 
 help:
 	@echo "make demo     run the poller end to end against the bundled local AWS world"
@@ -18,6 +21,8 @@ help:
 	@echo "make fuzz     libFuzzer on every parser, FUZZ_SECONDS (120) each; summary in .build-fuzz/fuzz-summary.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
 	@echo "make generate regenerate the EC2 model table from botocore"
+	@echo "make completions  bash, zsh and fish completion scripts in .build/share/completions"
+	@echo "make man     the man page in .build/share/man/man1 (swift-argument-parser's generate-manual plugin)"
 	@echo "make clean    remove build products"
 	@echo "make kill-test  kill -9 the poller at random (KILL_RUNS=50, KILL_SEED=9) and check the database's history"
 
@@ -70,8 +75,8 @@ SSH_PORT ?= 22
 export DB_URI
 provision_args = $(foreach t,$(TARGET),--target $(t)) --ssh-port $(SSH_PORT) $(if $(SSH_KEY),--ssh-key $(SSH_KEY))
 
-deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release)
-	@deploy/provision.sh deploy $(provision_args) --binary "$(BINARY)" --db-name "$(DB_NAME)" \
+deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release) $(MAN_PAGE)
+	@deploy/provision.sh deploy $(provision_args) --binary "$(BINARY)" --db-name "$(DB_NAME)" --man "$(MAN_PAGE)" \
 	  $(if $(SCHEDULE),--schedule "$(SCHEDULE)") $(if $(FLAGS),--flags "$(FLAGS)") $(foreach e,$(EXTRA_ENV),--env "$(e)")
 
 undeploy:
@@ -79,6 +84,30 @@ undeploy:
 
 test-deploy: setup release
 	deploy/test-deploy.sh
+
+# Completion scripts and the man page come from the command's own definitions (its enums give
+# the values), generated into .build/share (gitignored): nothing generated is committed, so
+# nothing can drift from the binary. Hosts get the completions from the installed binary
+# itself (deploy/provision.sh) and the man page from here.
+completions:
+	$(SWIFT) build --product inventory-poller
+	@mkdir -p $(SHARE)/completions
+	@bin=$$($(SWIFT) build --show-bin-path)/inventory-poller; \
+	  $$bin --generate-completion-script bash > $(SHARE)/completions/inventory-poller.bash && \
+	  $$bin --generate-completion-script zsh > $(SHARE)/completions/_inventory-poller && \
+	  $$bin --generate-completion-script fish > $(SHARE)/completions/inventory-poller.fish
+	@echo "completions in $(SHARE)/completions (bash: inventory-poller.bash, zsh: _inventory-poller, fish: inventory-poller.fish)"
+
+# The generate-manual command plugin builds the package (debug: the page does not depend on
+# the configuration, and the debug build is usually there already) and runs the binary's
+# --experimental-dump-help. Blank lines inside help text become paragraph breaks (.Pp).
+# Remade only when a source changed, so repeated deploys do not rebuild it.
+man: $(MAN_PAGE)
+$(MAN_PAGE): $(shell find Sources -name '*.swift') Package.swift
+	$(SWIFT) package plugin generate-manual --configuration debug
+	@mkdir -p $(dir $(MAN_PAGE))
+	sed 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/InventoryPoller/inventory-poller.1 > $(MAN_PAGE)
+	@echo "man page: $(MAN_PAGE) (man -l $(MAN_PAGE))"
 
 generate: setup
 	$(PYTHON) scripts/generate-ec2-model.py

@@ -7,22 +7,25 @@
 # Options: --binary PATH (default .build/release/inventory-poller), --ssh-port N, --ssh-key FILE,
 #          --schedule "M H * * *" (default: hourly at a minute derived from the host name),
 #          --flags "..." (extra inventory-poller flags), --env "KEY=VALUE" (repeatable; extra
-#          environment for the service, e.g. AWS_REGION).
+#          environment for the service, e.g. AWS_REGION), --man FILE (the man page `make man`
+#          generates; installed as /usr/local/share/man/man1/inventory-poller.1).
+# Shell completions for bash, zsh and fish are generated on the host by the installed binary.
 #
 # The database URI is read from the DB_URI environment variable, never from arguments. It
 # travels inside the script fed to the remote shell on the SSH session's stdin, so it is in no
 # process's argv, on no disk but the env file (0640 root:inventory-poller), and in no output.
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 action=${1:-}; shift || true
 [ "$action" = deploy ] || [ "$action" = undeploy ] || usage
-targets=(); binary=.build/release/inventory-poller; ssh_port=22; ssh_key=""; schedule=""; flags=""; db_name=""; purge=0; extra_env=()
+targets=(); man_page=""; binary=.build/release/inventory-poller; ssh_port=22; ssh_key=""; schedule=""; flags=""; db_name=""; purge=0; extra_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) targets+=("$2"); shift 2 ;;
     --binary) binary=$2; shift 2 ;;
+    --man) man_page=$2; shift 2 ;;
     --ssh-port) ssh_port=$2; shift 2 ;;
     --ssh-key) ssh_key=$2; shift 2 ;;
     --schedule) schedule=$2; shift 2 ;;
@@ -44,7 +47,7 @@ if [ -n "${SSH_KNOWN_HOSTS:-}" ]; then ssh_opts+=(-o UserKnownHostsFile="$SSH_KN
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 remote_deploy_script() {
-  local upload=$1 minute=$2
+  local upload=$1 minute=$2 man_upload=$3
   local env_content
   env_content="# Managed by inventory-poller deploy/provision.sh. Mode 0640 root:inventory-poller.
 CM_DB_URI=$(shq "$DB_URI")
@@ -129,6 +132,20 @@ put /etc/logrotate.d/inventory-poller 644 root:root <<'ROTATE'
 }
 ROTATE
 
+# Shell completions, from the installed binary's own definitions, and the man page.
+completions() {
+  install -d -m 0755 "\$(dirname "\$2")"
+  /usr/local/bin/inventory-poller --generate-completion-script "\$1" | put "\$2" 644 root:root
+}
+completions bash /usr/share/bash-completion/completions/inventory-poller
+completions zsh /usr/local/share/zsh/site-functions/_inventory-poller
+completions fish /usr/share/fish/vendor_completions.d/inventory-poller.fish
+if [ -n $(shq "$man_upload") ]; then
+  install -d -m 0755 /usr/local/share/man/man1
+  put /usr/local/share/man/man1/inventory-poller.1 644 root:root < $(shq "$man_upload")
+  rm -f $(shq "$man_upload")
+fi
+
 if [ \${#changed[@]} -eq 0 ]; then echo "  no changes"; fi
 echo "  preflight (inventory-poller --check as the service user):"
 if runuser -u inventory-poller -- /bin/sh -c 'set -a; . /etc/inventory-poller/env; set +a; exec /usr/local/bin/inventory-poller --check $flags' 2>&1 | sed 's/^/    /'; then
@@ -144,6 +161,8 @@ remote_undeploy_script() {
   cat <<REMOTE
 set -euo pipefail
 rm -f /etc/cron.d/inventory-poller /etc/logrotate.d/inventory-poller /usr/local/bin/inventory-poller /usr/local/bin/.inventory-poller.new
+rm -f /usr/share/bash-completion/completions/inventory-poller /usr/local/share/zsh/site-functions/_inventory-poller \
+  /usr/share/fish/vendor_completions.d/inventory-poller.fish /usr/local/share/man/man1/inventory-poller.1
 rm -rf /etc/inventory-poller
 if [ $purge = 1 ]; then rm -rf /var/lib/inventory-poller /var/log/inventory-poller; echo "  removed spool and logs"; else echo "  kept /var/lib/inventory-poller and /var/log/inventory-poller"; fi
 if id -u inventory-poller >/dev/null 2>&1; then userdel inventory-poller; fi
@@ -163,13 +182,19 @@ if [ "$action" = deploy ]; then
   [ -n "${DB_URI:-}" ] || { echo "provision: set DB_URI in the environment (it is never passed as an argument)" >&2; exit 2; }
   [ -n "$db_name" ] || { echo "provision: --db-name is required" >&2; exit 2; }
   [ -x "$binary" ] || { echo "provision: no binary at $binary (make release)" >&2; exit 2; }
+  [ -z "$man_page" ] || [ -f "$man_page" ] || { echo "provision: no man page at $man_page (make man)" >&2; exit 2; }
   for target in "${targets[@]}"; do
     echo "== $target"
     host=$(ssh "${ssh_opts[@]}" "$target" hostname)
     minute=$(( $(printf '%s' "$host" | cksum | cut -d' ' -f1) % 60 ))
     upload="/tmp/inventory-poller.upload.$$"
     scp "${scp_opts[@]}" "$binary" "$target:$upload"
-    remote_deploy_script "$upload" "$minute" | run_remote "$target" || status=$?
+    man_upload=""
+    if [ -n "$man_page" ]; then
+      man_upload="/tmp/inventory-poller.1.upload.$$"
+      scp "${scp_opts[@]}" "$man_page" "$target:$man_upload"
+    fi
+    remote_deploy_script "$upload" "$minute" "$man_upload" | run_remote "$target" || status=$?
   done
 else
   for target in "${targets[@]}"; do

@@ -93,6 +93,27 @@ grep -q "create 0640 inventory-poller inventory-poller" "$root/etc/logrotate.d/i
 grep -q "^ *maxsize 50M$" "$root/etc/logrotate.d/inventory-poller" || fail "logrotate rotates by size too"
 pass "binary, user, modes, env file, cron at minute $minute, logrotate"
 
+completion_files=(/usr/share/bash-completion/completions/inventory-poller /usr/local/share/zsh/site-functions/_inventory-poller
+  /usr/share/fish/vendor_completions.d/inventory-poller.fish)
+man_file=/usr/local/share/man/man1/inventory-poller.1
+for f in "${completion_files[@]}" "$man_file"; do
+  [ "$(in_root stat -c '%a %U:%G' "$f" 2>/dev/null)" = "644 root:root" ] || fail "$f missing or wrong mode"
+done
+in_root bash -c 'source /usr/share/bash-completion/completions/inventory-poller && complete -p inventory-poller' | grep -q -- '-F _inventory-poller inventory-poller$' \
+  || fail "bash completion does not register"
+# The poll's options are the root's, or those of its default subcommand `poll` in a command tree.
+levels=$(in_root bash -c 'source /usr/share/bash-completion/completions/inventory-poller
+  COMP_WORDS=(inventory-poller --log-level ""); declare -F _inventory-poller_poll >/dev/null && COMP_WORDS=(inventory-poller poll --log-level "")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+  _inventory-poller inventory-poller "" --log-level; echo "${COMPREPLY[*]}"')
+[ "$levels" = "trace debug info notice warning error critical" ] || fail "bash completion of --log-level: '$levels'"
+grep -q -- "-l 'log-level'.*'trace debug info notice warning error critical'" "$root/usr/share/fish/vendor_completions.d/inventory-poller.fish" || fail "fish completion"
+grep -q '^#compdef inventory-poller' "$root/usr/local/share/zsh/site-functions/_inventory-poller" || fail "zsh completion"
+grep -q '^\.Dt INVENTORY-POLLER 1$' "$root$man_file" || fail "man page"
+[ "$(MANPATH="$root/usr/local/share/man" man -w inventory-poller)" = "$root$man_file" ] || fail "man -w does not find the page"
+MANPATH="$root/usr/local/share/man" MANWIDTH=80 man inventory-poller 2>&1 | grep -q -- '--filter' || fail "man page lacks --filter"
+pass "completions (bash registers and completes --log-level, zsh, fish) and the man page (man -w finds it)"
+
 # 2. The cron command, run once as cron would run it.
 cron_command=$(grep '^[0-9*]' "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
 in_root runuser -u inventory-poller -- /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin; $cron_command" || fail "cron command exit $?"
@@ -120,7 +141,7 @@ pass "upgrade: binary replaced by rename"
 
 # 5. Undeploy removes everything but the spool and the log.
 make -s undeploy TARGET=root@127.0.0.1 SSH_PORT="$port" SSH_KEY="$WORK/id_ed25519" > "$WORK/undeploy.log" 2>&1 || fail "undeploy"
-for f in /usr/local/bin/inventory-poller /etc/cron.d/inventory-poller /etc/logrotate.d/inventory-poller /etc/inventory-poller; do
+for f in /usr/local/bin/inventory-poller /etc/cron.d/inventory-poller /etc/logrotate.d/inventory-poller /etc/inventory-poller "${completion_files[@]}" "$man_file"; do
   [ ! -e "$root$f" ] || fail "$f still there"
 done
 ! in_root getent passwd inventory-poller >/dev/null || fail "user still there"

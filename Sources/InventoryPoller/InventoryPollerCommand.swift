@@ -48,8 +48,10 @@ struct InventoryPollerCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
     var format: OutputFormat = .text
 
-    @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
-    var logLevel: String = "notice"
+    @Option(name: .long, help: ArgumentHelp("Log level on stderr.", valueName: "level"))
+    var logLevel: LogLevel = .notice
+
+    @OptionGroup var selectionOptions: SelectionOptions
 
     @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included.", valueName: "n"))
     var maxAttempts: Int = 3
@@ -73,9 +75,6 @@ struct InventoryPollerCommand: StatusCommand {
     var check = false
 
     mutating func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \"\(logLevel)\")")
-        }
         guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
         guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }
         guard (1...1024).contains(maxResponseMib) else { throw ValidationError("--max-response-mib must be between 1 and 1024") }

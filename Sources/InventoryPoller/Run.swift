@@ -32,7 +32,7 @@ extension InventoryPollerCommand {
     /// with one line on stderr.
     func execute() -> ExitStatus {
         let started = ContinuousClock.now
-        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        let level = logLevel.level
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: level) }
         let logger = Logger(label: "inventory-poller")
         let environment = Environment.process
@@ -55,7 +55,9 @@ extension InventoryPollerCommand {
         defer { lock.release() }
 
         var report = RunReport(started: started)
+        let progress = ProgressLine.start(statistics: run.statistics, since: started, environment: environment)
         let status = poll(context, report: &report)
+        progress?.stop()
         report.finish(status: status, statistics: run.statistics.snapshot)
         if status != .usage { report.writeSummary() }
         if let metricsFile {
@@ -129,6 +131,7 @@ extension InventoryPollerCommand {
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
         configuration.renderJSON = format == .json && !storing
+        configuration.selection = selectionOptions.selection
         return configuration
     }
 

@@ -22,22 +22,24 @@ public struct EC2Client: Sendable {
     /// the CLI's `Reservations[].Instances[]` entry plus `Region`, `ReservationId` and `OwnerId`.
     /// An instance EC2 lists on two pages is handed over once. Returns the number handed over.
     @discardableResult
-    public func describeInstances(pageSize: Int = EC2Client.pageSize, onPage: ([JSONValue]) throws -> Void) throws -> Int {
-        try paginate(pageSize: pageSize, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
+    public func describeInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
+                                  onPage: ([JSONValue]) throws -> Void) throws -> Int {
+        try paginate(pageSize: pageSize, selection: selection, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
     }
 
     /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
     @discardableResult
-    public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, onPage: (RenderedPage) throws -> Void) throws -> Int {
-        try paginate(pageSize: pageSize, fetch: fetchRenderedPage, next: { ($0.count, $0.nextToken) }, onPage: onPage)
+    public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
+                                          onPage: (RenderedPage) throws -> Void) throws -> Int {
+        try paginate(pageSize: pageSize, selection: selection, fetch: fetchRenderedPage, next: { ($0.count, $0.nextToken) }, onPage: onPage)
     }
 
     /// Follows `NextToken` with `MaxResults` until EC2 stops returning one. A token seen
     /// before in this slice (a cycle, however long) or a page past `maxPages` is an error:
     /// pagination always ends, and a slice that did not end properly marks nothing vanished.
     /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats.
-    private func paginate<Page>(pageSize: Int, fetch: ([(String, String)], inout Set<String>) throws(AWSError) -> Page,
+    private func paginate<Page>(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout Set<String>) throws(AWSError) -> Page,
                                 next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void) throws -> Int {
         var nextToken: String?
         var tokens = Set<String>()
@@ -48,7 +50,7 @@ public struct EC2Client: Sendable {
             guard pages < Self.maxPages else {
                 throw AWSError.malformed("ec2:DescribeInstances", "more than \(Self.maxPages) pages: pagination does not end")
             }
-            var parameters = [("MaxResults", String(pageSize))]
+            var parameters = Self.parameters(pageSize: pageSize, selection: selection)
             if let nextToken { parameters.append(("NextToken", nextToken)) }
             let page = try fetch(parameters, &seen)
             let (count, token) = next(page)
@@ -61,6 +63,14 @@ public struct EC2Client: Sendable {
             nextToken = token
         } while nextToken != nil
         return total
+    }
+
+    /// One request's parameters before its `NextToken`. EC2 refuses `MaxResults` together
+    /// with `InstanceId.N` (and then answers every listed instance at once), so a poll by ids
+    /// sends no page size.
+    static func parameters(pageSize: Int, selection: PollSelection) -> [(String, String)] {
+        let page = selection.instanceIds.isEmpty ? [("MaxResults", String(pageSize))] : []
+        return page + selection.queryParameters
     }
 
     private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>) throws(AWSError) -> RenderedPage {

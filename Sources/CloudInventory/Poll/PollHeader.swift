@@ -7,6 +7,8 @@ public struct PollHeader: Sendable {
     public var polledAt: Date
     public var identity: CallerIdentity
     public var slices: [SliceID]
+    /// What was selected (`--filter`, `--instance-ids`); nil for a poll of everything.
+    public var selection: PollSelection?
 
     public var regions: [String] {
         var seen = Set<String>()
@@ -19,6 +21,8 @@ public struct PollHeader: Sendable {
     }
 
     public var context: PollContext {
-        PollContext(pollId: pollId, account: identity.account, arn: identity.arn, polledAt: polledAt)
+        var context = PollContext(pollId: pollId, account: identity.account, arn: identity.arn, polledAt: polledAt)
+        context.selection = selection
+        return context
     }
 }

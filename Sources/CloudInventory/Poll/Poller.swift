@@ -23,6 +23,8 @@ public struct Poller: Sendable {
         /// Hand pages to the sink pre-rendered as JSON. Only worth it when every sink writes
         /// JSON (no database): the others would parse it back.
         public var renderJSON: Bool = false
+        /// `--filter` / `--instance-ids`, applied by EC2. Empty: every instance.
+        public var selection = PollSelection()
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -56,9 +58,13 @@ public struct Poller: Sendable {
         let roleHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
         defer { roleHTTP.close() }
         let plan = try SlicePlanner(poller: self, http: http, roleHTTP: roleHTTP).plan()
-        logger.info("polling", metadata: ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"])
+        var metadata: Logger.Metadata = ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"]
+        if !configuration.selection.isEmpty { metadata["selection"] = "\(configuration.selection.summary)" }
+        logger.info("polling", metadata: metadata)
         let header = PollHeader(pollId: PollContext.newPollId(account: plan.identity.account, at: polledAt), polledAt: polledAt,
-                                identity: plan.identity, slices: plan.slices)
+                                identity: plan.identity, slices: plan.slices,
+                                selection: configuration.selection.isEmpty ? nil : configuration.selection)
+        run.statistics.planned(slices: plan.slices.count)
         try sink.begin(header)
         let shared = SharedSink(sink)
         let outcomes = pollSlices(plan, into: shared)
@@ -89,6 +95,7 @@ public struct Poller: Sendable {
                     let slice = slices[index]
                     let outcome = self.outcome(of: slice, plan: plan, credentials: providers[slice.account]!, http: workerHTTP, into: shared)
                     outcomes.withLock { $0[slice] = outcome }
+                    run.statistics.sliceDone()
                 }
             }
             thread.stackSize = 1 << 20
@@ -116,13 +123,15 @@ public struct Poller: Sendable {
         var count = 0
         do {
             if configuration.renderJSON {
-                try ec2.describeRenderedInstances(pageSize: configuration.pageSize) { page in
+                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection) { page in
                     count += page.count
+                    run.statistics.received(instances: page.count)
                     try shared.deliver(rendered: page, slice: slice)
                 }
             } else {
-                try ec2.describeInstances(pageSize: configuration.pageSize) { page in
+                try ec2.describeInstances(pageSize: configuration.pageSize, selection: configuration.selection) { page in
                     count += page.count
+                    run.statistics.received(instances: page.count)
                     try shared.deliver(page, slice: slice)
                 }
             }

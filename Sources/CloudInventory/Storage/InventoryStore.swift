@@ -13,6 +13,8 @@ public struct PollContext: Sendable, Equatable {
     /// Read back from the spool, not observed by this run. A replay never moves anything
     /// backwards; a live poll always records what it saw (see `observationTime`).
     public var isReplay = false
+    /// What a selected poll asked for: it marks nothing vanished, and its record says so.
+    public var selection: PollSelection?
 
     public init(pollId: String, account: String, arn: String, polledAt: Date) {
         self.pollId = pollId
@@ -179,7 +181,7 @@ public final class InventoryStore {
             ("InstancesByState", .document(countsByState.sorted { $0.key < $1.key }.map { ($0.key, .int64(Int64($0.value))) })),
             ("InstanceCount", .int64(Int64(countsByState.values.reduce(0, +)))),
             ("Errors", .array(errors)), ("Complete", .bool(complete)), ("Spooled", .bool(poll.isReplay)), ("Version", .string(InventoryVersion.current)),
-        ])
+        ] + (poll.selection.map { [("Selection", BSONValue($0.json))] } ?? []))
         try client.bulkWrite(database, Self.polls, [.updateOne(filter: ["_id": .string(poll.pollId)], update: ["$set": record], upsert: true)])
     }
 

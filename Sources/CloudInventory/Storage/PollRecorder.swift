@@ -87,9 +87,10 @@ public struct PollRecorder: PollSink {
         writer = nil
     }
 
-    /// The per-poll epilogue: vanish marking for regions that finished cleanly, then the poll record.
+    /// The per-poll epilogue: vanish marking for regions that finished cleanly (never for a
+    /// selected poll: what it did not ask for is not gone), then the poll record.
     static func finish(store: InventoryStore, poll: PollContext, finishedAt: Date, outcomes: [SliceOutcome], counts: InstanceCounts) throws(MongoError) {
-        for outcome in outcomes where outcome.status == .complete {
+        for outcome in outcomes where outcome.status == .complete && poll.selection == nil {
             try store.markVanished(slice: outcome.slice, poll: poll)
         }
         try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: counts.byState,

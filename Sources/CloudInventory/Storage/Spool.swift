@@ -118,7 +118,7 @@ public struct Spool: Sendable {
                     JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
                     JSONMember("Database", database.map { .string($0) } ?? .null),
                     JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
-                ]))
+                ] + (poll.selection.map { [JSONMember("Selection", $0.json)] } ?? [])))
             } catch {
                 writer.discard()
                 throw error

@@ -3,7 +3,8 @@ import Foundation
 
 /// The spool file format, read back. One JSON object per line:
 ///
-///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Database","Slices":[{"Account","Region"}]}
+///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Database","Slices":[{"Account","Region"}],
+///      "Selection":{"Filters":[{"Name","Values"}],"InstanceIds"} (only for a selected poll)}
 ///     {"Kind":"page","Account","Region","Instances":[...]}            (any number)
 ///     {"Kind":"end","FinishedAt","Outcomes":[...]}
 ///
@@ -75,6 +76,12 @@ extension Spool {
             }
             var poll = PollContext(pollId: id, account: account, arn: value["Arn"]?.stringValue ?? "", polledAt: at)
             poll.isReplay = true
+            // A selection that does not read back must not replay as a poll of everything
+            // (it would vanish what it never asked for).
+            if let selection = value["Selection"], selection != .null {
+                guard let parsed = PollSelection(json: selection) else { throw .malformed(line: number, "header selection unreadable") }
+                poll.selection = parsed
+            }
             let slices = (value["Slices"]?.arrayValue ?? []).compactMap { s -> SliceID? in
                 guard let account = s["Account"]?.stringValue, let region = s["Region"]?.stringValue else { return nil }
                 return SliceID(account: account, region: region)

@@ -24,6 +24,7 @@
         Target(name: "bson", maxLength: 4096, run: bson),
         Target(name: "spool", maxLength: 8192) { _ = try? Spool.parse($0) },
         Target(name: "mongo-uri", maxLength: 512, run: mongoURI),
+        Target(name: "filter-shorthand", maxLength: 512, run: filterShorthand),
     ]
 
     public static func target(named name: String) -> Target? {
@@ -67,6 +68,16 @@
         precondition(!uri.redacted.contains(password), "password survived redaction")
         precondition(!uri.redactor.redact(message.replacingOccurrences(of: "****", with: password)).contains(password),
                      "password survived a message")
+    }
+
+    /// `--filter` and `--instance-ids` text: a filter or a typed error; a filter that parses
+    /// survives the spool header's JSON form.
+    static func filterShorthand(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = try? InstanceIdList.parse([text])
+        guard let filter = try? FilterShorthand.parse(text) else { return }
+        let selection = PollSelection(filters: [filter])
+        precondition(PollSelection(json: selection.json) == selection, "a selection does not survive its JSON form")
     }
 
     /// A decoded document must encode and decode to itself.

@@ -59,6 +59,10 @@ public final class RunStatistics: Sendable {
         /// New TCP connections opened, as libcurl reports them for each request.
         public var connectionsOpened = 0
         public var throttlesBySlice: [String: Int] = [:]
+        /// For the progress line: slices planned and finished (either way), instances received.
+        public var slicesPlanned = 0
+        public var slicesDone = 0
+        public var instances = 0
     }
 
     private let state = Mutex(Snapshot())
@@ -72,6 +76,9 @@ public final class RunStatistics: Sendable {
         state.withLock { $0.requests += 1; $0.bytesReceived += bytes; $0.connectionsOpened += connections }
     }
     func retry() { state.withLock { $0.retries += 1 } }
+    func planned(slices: Int) { state.withLock { $0.slicesPlanned = slices } }
+    func sliceDone() { state.withLock { $0.slicesDone += 1 } }
+    func received(instances: Int) { state.withLock { $0.instances += instances } }
     func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
 }
 
