@@ -94,11 +94,12 @@ public struct OrganizationError: Error, Sendable, CustomStringConvertible {
         switch code {
         case let .listing(error, caller):
             let hint: String
-            switch error.errorCode {
-            case "AWSOrganizationsNotInUseException": hint = "account \(caller) is not in an AWS organization"
-            case "AccessDeniedException", "AccessDenied":
+            if error.errorCode == "AWSOrganizationsNotInUseException" {
+                hint = "account \(caller) is not in an AWS organization"
+            } else if ["AccessDeniedException", "AccessDenied"].contains(error.errorCode) || error.httpStatus == 403 {
                 hint = "ListAccounts needs the organization's management account or a delegated administrator, with organizations:ListAccounts allowed"
-            default: hint = "the organization's accounts could not be listed"
+            } else {
+                hint = "the organization's accounts could not be listed"
             }
             return "--org-role: \(hint): \(error)"
         case let .nothingToPoll(summary):
