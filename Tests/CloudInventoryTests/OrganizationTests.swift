@@ -161,3 +161,51 @@ import Testing
         #expect(result.status == 3, "no credentials, past the argument checks: \(result.stderr)")
     }
 }
+
+/// Organizations answers that must not read as a listing: each fails the run with one line
+/// (exit 4) and polls nothing; a throttle is retried as any AWS call is.
+@Suite struct OrganizationHostileTests {
+    func run(_ mode: String, _ extra: [String] = []) async throws -> (ProcessResult, [[String: Any]]) {
+        let world = try await OrgWorld.shared()
+        let log = Harness.temporaryDirectory().appendingPathComponent("requests").path
+        let server = try await PythonServer.start("org_hostile.py", ["--mode", mode, "--account", world.management, "--log", log])
+        defer { server.stop() }
+        let result = try world.poll(["--org-role", world.roleName, "--region", "us-east-1", "--format", "ndjson"] + extra,
+                                    extraEnvironment: ["AWS_ENDPOINT_URL_ORGANIZATIONS": "http://127.0.0.1:\(try server.port)"])
+        let requests = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { try? parseJSON(String($0)) as? [String: Any] }
+        return (result, requests)
+    }
+
+    @Test(arguments: [
+        ("cycle", "NextToken repeats"),
+        ("html200", "organizations:ListAccounts returned an unreadable response: expected a JSON object"),
+        ("type200", "ServiceException: an error document with a 200"),
+        ("huge", "larger than 1 MiB"),
+        ("badid", "Id \"../../etc\" is not a 12-digit account id"),
+    ])
+    func aHostileAnswerFailsTheRun(mode: String, message: String) async throws {
+        let (result, requests) = try await run(mode, ["--max-response-mib", "1"])
+        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(result.failureLines.count == 1)
+        #expect(result.failureLines.first?.contains(message) == true, "\(result.stderr)")
+        #expect(requests.count == (mode == "cycle" ? 2 : 1))
+    }
+
+    @Test func aThrottleIsRetriedAndTheRequestIsJSONSignedForTheGlobalRegion() async throws {
+        let world = try await OrgWorld.shared()
+        let (result, requests) = try await run("throttle")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Set(result.lines.compactMap { (try? parseJSON($0) as? [String: Any])?["InstanceId"] as? String })
+            == Set(world.managementInstances["us-east-1"] ?? []))
+        #expect(summary(of: result)?["retries"] as? Int == 1)
+        #expect(summary(of: result)?["throttles"] as? Int == 1)
+        #expect(requests.count == 2)
+        for request in requests {
+            #expect(request["target"] as? String == "AWSOrganizationsV20161128.ListAccounts")
+            #expect(request["content_type"] as? String == "application/x-amz-json-1.1")
+            #expect((request["authorization"] as? String)?.contains("/us-east-1/organizations/aws4_request") == true)
+        }
+    }
+}

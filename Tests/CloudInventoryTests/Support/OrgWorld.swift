@@ -60,13 +60,14 @@ struct OrgWorld: Sendable {
     }
 
     /// An operator's run with environment keys, every endpoint pointed at this moto.
-    func poll(_ arguments: [String], credentials: [String: String]? = nil) throws -> ProcessResult {
+    func poll(_ arguments: [String], credentials: [String: String]? = nil, extraEnvironment: [String: String] = [:]) throws -> ProcessResult {
         let creds = credentials ?? poller
         var env = Harness.baseEnvironment()
         env["AWS_ACCESS_KEY_ID"] = creds["AccessKeyId"]
         env["AWS_SECRET_ACCESS_KEY"] = creds["SecretAccessKey"]
         env["AWS_ENDPOINT_URL"] = motoURL
         env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.merge(extraEnvironment) { _, new in new }
         return try runProcess(Harness.pollerBinary, World.withLock(arguments), environment: env)
     }
 
