@@ -69,9 +69,12 @@ extension InventoryPollerCommand {
         do {
             identity = try planner.identity()
             list.line(true, "identity", identity.arn)
-            accounts = try planner.accounts(identity: identity)
+            let planned = try planner.accountPlan(identity: identity)
+            accounts = planned.accounts
+            if let listing = planned.organization { list.line(true, "organization", listing.summary) }
         } catch {
-            list.line(false, error is AWSError ? "identity" : "assume-role", "\(error)", failing: ExitStatus(for: error))
+            let name = error is OrganizationError ? "organization" : error is AWSError ? "identity" : "assume-role"
+            list.line(false, name, "\(error)", failing: ExitStatus(for: error))
             return
         }
         for account in accounts {

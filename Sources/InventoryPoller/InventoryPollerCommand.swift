@@ -39,8 +39,10 @@ struct InventoryPollerCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Role to assume in another account; repeat for several.", valueName: "arn"))
     var assumeRole: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("External ID for --assume-role.", valueName: "id"))
+    @Option(name: .long, help: ArgumentHelp("External ID for --assume-role or --org-role.", valueName: "id"))
     var externalId: String?
+
+    @OptionGroup var organization: OrganizationOptions
 
     @Option(name: .long, help: ArgumentHelp("Slices (account, region) polled at once.", valueName: "n"))
     var concurrency: Int = 8
@@ -80,7 +82,7 @@ struct InventoryPollerCommand: StatusCommand {
         guard (1...1024).contains(maxResponseMib) else { throw ValidationError("--max-response-mib must be between 1 and 1024") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         guard lockWait >= 0 else { throw ValidationError("--lock-wait must not be negative") }
-        if externalId != nil && assumeRole.isEmpty { throw ValidationError("--external-id needs --assume-role") }
+        try organization.validate(assumeRole: assumeRole, externalId: externalId)
         do {
             _ = try RegionResolver.explicit(region)
         } catch {

@@ -128,6 +128,7 @@ extension InventoryPollerCommand {
         configuration.allRegions = allRegions
         configuration.assumeRoles = assumeRole
         configuration.externalId = externalId
+        configuration.organization = organization.configuration
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
         configuration.renderJSON = format == .json && !storing

@@ -12,6 +12,8 @@ public struct Poller: Sendable {
         /// Role ARNs to assume, one per account. Empty: poll the caller's own account.
         public var assumeRoles: [String] = []
         public var externalId: String?
+        /// `--org-role`: every active account of the organization instead (`assumeRoles` empty).
+        public var organization: OrganizationPolling?
         public var sessionName: String = AssumeRoleCredentialProvider.sessionName(host: ProcessInfo.processInfo.hostName)
         public var concurrency: Int = 8
         public var retry: RetryPolicy = RetryPolicy()

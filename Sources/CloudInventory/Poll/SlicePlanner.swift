@@ -2,14 +2,15 @@ import Foundation
 import Logging
 
 /// What a poll will do, decided before the first DescribeInstances: who the caller is, which
-/// accounts (one per assumed role, or the caller's own), and which (account, region) slices.
+/// accounts (one per assumed role, one per active account of the organization, or the
+/// caller's own), and which (account, region) slices.
 /// A role that cannot be assumed, or DescribeRegions failing under `--all-regions`, does not
 /// stop the plan: the affected slices are planned as failed, so they mark nothing vanished.
 public struct SlicePlan: Sendable {
     public struct Account: Sendable {
         public var id: String
         public var provider: any CredentialProvider
-        /// The role ARN, when this account is reached through `--assume-role`.
+        /// The role ARN, when this account is reached through `--assume-role` or `--org-role`.
         public var roleArn: String?
         /// Why this account cannot be polled (AssumeRole failed).
         public var failure: AWSError?
@@ -48,7 +49,8 @@ public struct SlicePlanner: Sendable {
     var configuration: Poller.Configuration { poller.configuration }
     var home: String { configuration.regions[0] }
 
-    /// Every step in order. Throws only when nothing can be polled (STS GetCallerIdentity failed).
+    /// Every step in order. Throws only when nothing can be polled (STS GetCallerIdentity or
+    /// Organizations ListAccounts failed).
     public func plan() throws -> SlicePlan {
         let identity = try self.identity()
         let accounts = try self.accounts(identity: identity)
@@ -69,29 +71,81 @@ public struct SlicePlanner: Sendable {
                                            credentials: poller.credentials, account: "", http: http)).getCallerIdentity()
     }
 
-    /// The caller's own account, or one per `--assume-role` ARN with its role assumed once.
+    /// The caller's own account, one per `--assume-role` ARN, or one per active account of
+    /// the organization (`--org-role`); each role assumed once.
     public func accounts(identity: CallerIdentity) throws -> [SlicePlan.Account] {
-        guard !configuration.assumeRoles.isEmpty else {
-            return [SlicePlan.Account(id: identity.account, provider: poller.credentials)]
+        try accountPlan(identity: identity).accounts
+    }
+
+    /// The accounts, and with `--org-role` what ListAccounts gave (for `--check` and the log).
+    public func accountPlan(identity: CallerIdentity) throws -> (accounts: [SlicePlan.Account], organization: OrganizationListing?) {
+        if let organization = configuration.organization {
+            return try organizationAccounts(identity: identity, organization)
         }
-        let sts = poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: poller.credentials,
-                                account: identity.account, http: roleHTTP)
+        guard !configuration.assumeRoles.isEmpty else {
+            return ([SlicePlan.Account(id: identity.account, provider: poller.credentials)], nil)
+        }
+        let sts = stsForRoles(identity)
         var accounts: [SlicePlan.Account] = []
         for arn in configuration.assumeRoles {
-            let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
-                                                            sessionName: configuration.sessionName, sts: sts)
-            if accounts.contains(where: { $0.id == provider.account }) { throw DuplicateAccount(account: provider.account) }
-            var account = SlicePlan.Account(id: provider.account, provider: provider, roleArn: arn)
-            do {
-                account.expiration = try provider.credentials()?.expiration
-            } catch {
-                let failure = error as? AWSError ?? AWSError.credentials("sts:AssumeRole", "\(error)")
-                poller.logger.error("assume role failed", metadata: ["role": "\(arn)", "error": "\(failure)"])
-                account.failure = failure
-            }
-            accounts.append(account)
+            if let id = RoleARN(arn)?.account, accounts.contains(where: { $0.id == id }) { throw DuplicateAccount(account: id) }
+            accounts.append(try assumed(arn, sts: sts))
         }
-        return accounts
+        return (accounts, nil)
+    }
+
+    /// Every active account ListAccounts gives, less `--skip-account`: the caller's own with
+    /// its own credentials, each other through `arn:<caller's partition>:iam::<id>:role/NAME`.
+    private func organizationAccounts(identity: CallerIdentity, _ organization: OrganizationPolling) throws
+        -> (accounts: [SlicePlan.Account], organization: OrganizationListing?) {
+        guard let partition = OrganizationPolling.partition(ofArn: identity.arn) else {
+            throw AWSError.malformed("sts:GetCallerIdentity", "Arn \"\(identity.arn.prefix(80))\" is not an ARN")
+        }
+        let client = OrganizationsClient(json: AWSJSONClient(
+            endpoint: OrganizationsClient.endpoint(partition: partition, environment: poller.environment),
+            configuration: .init(targetPrefix: OrganizationsClient.targetPrefix, retry: configuration.retry,
+                                 timeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes),
+            credentials: poller.credentials, http: http, logger: poller.logger, run: poller.run, account: identity.account))
+        let listing: OrganizationListing
+        do {
+            listing = OrganizationListing(listed: try client.listAccounts(), skip: organization.skipAccounts)
+        } catch {
+            throw OrganizationError.listing(error, caller: identity.account)
+        }
+        poller.logger.info("organization", metadata: ["accounts": "\(listing.summary)"])
+        if !listing.unknownSkips.isEmpty {
+            poller.logger.warning("--skip-account names accounts the organization does not list",
+                                  metadata: ["accounts": "\(listing.unknownSkips.joined(separator: ","))"])
+        }
+        guard !listing.polled.isEmpty else { throw OrganizationError.nothingToPoll(listing) }
+        let sts = stsForRoles(identity)
+        let accounts = try listing.polled.map { id throws -> SlicePlan.Account in
+            guard id != identity.account else { return SlicePlan.Account(id: id, provider: poller.credentials) }
+            return try assumed(OrganizationPolling.roleArn(partition: partition, account: id, name: organization.roleName), sts: sts)
+        }
+        return (accounts, listing)
+    }
+
+    /// STS for AssumeRole, on the client that outlives planning (workers refresh through it).
+    private func stsForRoles(_ identity: CallerIdentity) -> AWSQueryClient {
+        poller.client(service: "sts", region: home, apiVersion: STSClient.apiVersion, credentials: poller.credentials,
+                      account: identity.account, http: roleHTTP)
+    }
+
+    /// The account of `arn` with its role assumed once; a failure is kept as the account's,
+    /// so its slices fail and the other accounts go on.
+    private func assumed(_ arn: String, sts: AWSQueryClient) throws -> SlicePlan.Account {
+        let provider = try AssumeRoleCredentialProvider(roleArn: arn, externalId: configuration.externalId,
+                                                        sessionName: configuration.sessionName, sts: sts)
+        var account = SlicePlan.Account(id: provider.account, provider: provider, roleArn: arn)
+        do {
+            account.expiration = try provider.credentials()?.expiration
+        } catch {
+            let failure = error as? AWSError ?? AWSError.credentials("sts:AssumeRole", "\(error)")
+            poller.logger.error("assume role failed", metadata: ["role": "\(arn)", "error": "\(failure)"])
+            account.failure = failure
+        }
+        return account
     }
 
     /// The configured regions, or with `--all-regions` every enabled region of the home
