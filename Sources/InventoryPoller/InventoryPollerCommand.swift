@@ -49,8 +49,8 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "notice"
 
-    @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included.", valueName: "n"))
-    var maxAttempts: Int = 3
+    @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included (else AWS_MAX_ATTEMPTS, the profile's max_attempts, 3).", valueName: "n"))
+    var maxAttempts: Int?
 
     @Option(name: .long, help: ArgumentHelp("DescribeInstances page size, 5 to 1000.", valueName: "n"))
     var pageSize: Int = 1000
@@ -67,6 +67,8 @@ struct InventoryPollerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write Prometheus textfile-collector metrics here, atomically.", valueName: "path"))
     var metricsFile: String?
 
+    @OptionGroup var awsOptions: ConfigurationOptions
+
     @Flag(name: .long, help: "Preflight: check credentials, identity, EC2 permission, regions and the database; print a checklist.")
     var check = false
 
@@ -77,7 +79,9 @@ struct InventoryPollerCommand: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got \"\(logLevel)\")")
         }
-        guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
+        if let maxAttempts, !AWSConfiguration.maxAttemptsRange.contains(maxAttempts) {
+            throw ValidationError("--max-attempts must be between 1 and \(AWSConfiguration.maxAttemptsRange.upperBound)")
+        }
         guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }
         guard (1...1024).contains(maxResponseMib) else { throw ValidationError("--max-response-mib must be between 1 and 1024") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
