@@ -111,16 +111,33 @@ class Captured(Exception):
     pass
 
 
+SESSIONS = {}
+
+
+def session_for(sts_mode):
+    """One botocore session per STS mode (its loaders cache the service data)."""
+    if sts_mode not in SESSIONS:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                del os.environ[name]
+        os.environ["AWS_CONFIG_FILE"] = "/nonexistent"
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent"
+        session = botocore.session.Session()
+        session.set_config_variable("sts_regional_endpoints", sts_mode)
+        SESSIONS[sts_mode] = session
+    return SESSIONS[sts_mode]
+
+
 def endpoint(case):
     """The host and credential scope of the request botocore's client sends."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            del os.environ[name]
-    os.environ["AWS_CONFIG_FILE"] = "/nonexistent"
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent"
-    if case.get("sts_mode"):
-        os.environ["AWS_STS_REGIONAL_ENDPOINTS"] = case["sts_mode"]
-    session = botocore.session.Session()
+    try:
+        return attempt(case)
+    except Exception as error:  # botocore refuses the configuration at client creation
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def attempt(case):
+    session = session_for(case.get("sts_mode") or "regional")
     config = Config(use_fips_endpoint=case.get("fips", False), use_dualstack_endpoint=case.get("dualstack", False),
                     retries={"total_max_attempts": 1})
     client = session.create_client(case["service"], region_name=case["region"], config=config,

@@ -13,6 +13,9 @@ public enum EndpointTable {
         case endpoint(String, signingRegion: String)
         /// botocore's `EndpointResolutionError` for this variant.
         case failure(String)
+        /// The endpoints.json resolver botocore's client creation consults first refuses the
+        /// variant (`EndpointVariantError`), whatever endpoint URL is configured.
+        case refused(String)
     }
 
     struct Variant: Sendable {
@@ -44,7 +47,8 @@ public enum EndpointTable {
     /// Every partition id botocore knows, in its order.
     public static var partitionIDs: [String] { partitions.map(\.id) }
 
-    static func resolve(service: String, region: String, fips: Bool, dualStack: Bool, stsLegacy: Bool) throws(ConfigurationError) -> ServiceEndpoint {
+    private static func answer(service: String, region: String, fips: Bool, dualStack: Bool, stsLegacy: Bool)
+        throws(ConfigurationError) -> (Answer, Service, String) {
         guard let entry = services[service] else {
             throw .invalid("no endpoint data for service \(service)")
         }
@@ -53,7 +57,29 @@ public enum EndpointTable {
         guard let variant = entry.partitions[partition]?[key] else {
             throw .invalid("no endpoint data for \(service) in partition \(partition)")
         }
-        switch variant.exceptions[region] ?? variant.template {
+        return (variant.exceptions[region] ?? variant.template, entry, partition)
+    }
+
+    /// Throws when botocore refuses the FIPS / dual-stack variant for the service in the
+    /// region before any endpoint URL is considered (a configured URL does not help there).
+    static func checkVariant(service: String, region: String, fips: Bool, dualStack: Bool) throws(ConfigurationError) {
+        guard fips || dualStack else { return }
+        if case .refused = try answer(service: service, region: region, fips: fips, dualStack: dualStack, stsLegacy: false).0 {
+            throw refusal(service: service, region: region, fips: fips, dualStack: dualStack)
+        }
+    }
+
+    private static func refusal(service: String, region: String, fips: Bool, dualStack: Bool) -> ConfigurationError {
+        let what = [fips ? "FIPS" : nil, dualStack ? "dual-stack" : nil].compactMap { $0 }.joined(separator: " and ")
+        return .invalid("\(service) has no \(what) endpoint in \(region) (partition \(partition(for: region))), as botocore resolves it: "
+            + "unset use_fips_endpoint / use_dualstack_endpoint (or AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT)")
+    }
+
+    static func resolve(service: String, region: String, fips: Bool, dualStack: Bool, stsLegacy: Bool) throws(ConfigurationError) -> ServiceEndpoint {
+        let (answer, entry, partition) = try answer(service: service, region: region, fips: fips, dualStack: dualStack, stsLegacy: stsLegacy)
+        switch answer {
+        case .refused:
+            throw refusal(service: service, region: region, fips: fips, dualStack: dualStack)
         case let .endpoint(url, signingRegion):
             let fill = { (text: String) in text.replacingOccurrences(of: "{region}", with: region) }
             let variants = [fips ? "FIPS" : nil, dualStack ? "dual-stack" : nil].compactMap { $0 }.joined(separator: ", ")

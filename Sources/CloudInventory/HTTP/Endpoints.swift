@@ -48,6 +48,7 @@ extension AWSConfiguration {
     /// run's FIPS, dual-stack and STS settings. A configured URL turns FIPS and dual-stack off,
     /// as botocore does. Throws for a malformed URL or a missing `[services]` section.
     public func endpoint(service: String, region: String) throws(ConfigurationError) -> ServiceEndpoint {
+        try EndpointTable.checkVariant(service: service, region: region, fips: useFIPSEndpoint.value, dualStack: useDualStackEndpoint.value)
         if !ignoreConfiguredEndpointURLs.value, let (url, source) = try configuredEndpointURL(service: service) {
             guard let parts = try? URLParts(url), parts.scheme == "http" || parts.scheme == "https", !parts.host.isEmpty else {
                 throw .setting(source, url, expected: "an http(s) URL")
