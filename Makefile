@@ -17,7 +17,7 @@ help:
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
 	@echo "make fuzz     libFuzzer on every parser, FUZZ_SECONDS (120) each; summary in .build-fuzz/fuzz-summary.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
-	@echo "make generate regenerate the EC2 model table from botocore"
+	@echo "make generate regenerate the EC2 model and endpoint tables from botocore"
 	@echo "make clean    remove build products"
 	@echo "make kill-test  kill -9 the poller at random (KILL_RUNS=50, KILL_SEED=9) and check the database's history"
 
@@ -82,6 +82,7 @@ test-deploy: setup release
 
 generate: setup
 	$(PYTHON) scripts/generate-ec2-model.py
+	$(PYTHON) scripts/generate-endpoints.py
 
 clean:
 	rm -rf .build .build-venv
