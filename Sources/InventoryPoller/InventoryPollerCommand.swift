@@ -13,8 +13,15 @@ struct InventoryPollerCommand: ParsableCommand {
         Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set, \
         else the instance role from IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the \
         endpoint, AWS_EC2_METADATA_DISABLED=true turns it off).
-        Regions: --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the instance's own region.
-        Endpoints: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL override the defaults.
+        Configuration: the AWS SDKs' shared files (~/.aws/config, ~/.aws/credentials; \
+        AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) as botocore reads them. Profile: \
+        --profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else default; one named but not \
+        defined is exit 3. Each setting: flag, else environment, else profile, else default: \
+        region (AWS_REGION, AWS_DEFAULT_REGION, region, then the instance's own region), \
+        max_attempts, retry_mode (standard, adaptive, legacy), ca_bundle, use_fips_endpoint, \
+        use_dualstack_endpoint, sts_regional_endpoints, endpoint_url (AWS_ENDPOINT_URL[_EC2|_STS|...], \
+        [services]), ignore_configured_endpoint_urls, IMDS endpoint, mode, timeout and attempts. \
+        A malformed value is exit 2. --check and --log-level info say what was resolved and where from.
         Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
         CM_SPOOL_DIR holds polls the database could not take.
         Results go to stdout; logs, and a one-line JSON run summary, go to stderr, every line \
