@@ -28,7 +28,6 @@ extension InventoryPollerCommand {
     /// `SlicePlanner` a poll uses, so it checks what a poll would do.
     func runCheck(_ context: RunEnvironment) -> ExitStatus {
         var list = Checklist()
-        checkProfile(context, &list)
         let credentials = CredentialChain.standard(environment: context.environment, imds: context.imds)
         if let planner = checkPlanning(credentials, context, &list) {
             checkAccounts(planner, &list)
@@ -128,9 +127,10 @@ extension InventoryPollerCommand {
         list.line(true, "profile", "\(c.profileName.value) (from \(c.profileName.source))\(defined)")
     }
 
-    /// The region with where it came from, then the ec2 and sts endpoints for it (exit 2 for
+    /// The profile, the region with where it came from, then the ec2 and sts endpoints for it (exit 2 for
     /// a malformed endpoint setting). nil when either cannot be resolved.
     private func checkRegionAndEndpoints(_ context: RunEnvironment, _ list: inout Checklist) -> [String]? {
+        checkProfile(context, &list)
         let regions: [String]
         do {
             let resolved = try RegionResolver.resolve(explicit: region, configuration: context.configuration, imds: context.imds)
