@@ -93,6 +93,23 @@ import Testing
         #expect(refused.status == 2 && Self.failureLines(refused).first?.contains("profile default ca_bundle") == true, "\(refused.stderr)")
     }
 
+    /// `retry_mode = adaptive`: after a throttle, sends wait for the shared token bucket
+    /// (counted from the log); in standard mode none does. The same requests reach the proxy.
+    @Test func adaptiveRetryModeRateLimitsAfterAThrottle() async throws {
+        let world = try await World.shared()
+        var waits: [String: Int] = [:]
+        for mode in ["standard", "adaptive"] {
+            let proxy = try world.newProxy(rules: [["action": "DescribeInstances", "region": "eu-west-1", "times": 2, "fault": "throttle"]])
+            let env = Self.environment(world, config: "[default]\nretry_mode = \(mode)\n", endpoint: proxy.url)
+            let result = try world.poll(["--region", "eu-west-1", "--format", "ndjson", "--log-level", "debug", "--max-attempts", "3"], environment: env)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.count == world.counts["eu-west-1"]!)
+            waits[mode] = result.stderr.split(separator: "\n").filter { $0.contains("client-side rate limit") }.count
+        }
+        #expect(waits["standard"] == 0)
+        #expect((waits["adaptive"] ?? 0) >= 1, "\(waits)")
+    }
+
     @Test func theIMDSEndpointComesFromTheProfile() async throws {
         let world = try await World.shared()
         let imds = try world.newIMDS()

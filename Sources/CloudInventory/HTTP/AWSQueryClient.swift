@@ -75,7 +75,9 @@ public final class AWSQueryClient: Sendable {
         while true {
             if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
             bucket.acquire(cancellation: run.cancellation)
-            configuration.retry.rateLimiter?.acquire(cancellation: run.cancellation)
+            if configuration.retry.rateLimiter?.acquire(cancellation: run.cancellation) == true {
+                logger.debug("client-side rate limit: waited for a send token", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
+            }
             let error: AWSError
             do {
                 switch try attemptCall(action, parameters, operation: operation) {

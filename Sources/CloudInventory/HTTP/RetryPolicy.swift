@@ -55,8 +55,8 @@ public final class AdaptiveRateLimiter: Sendable {
     public var waitCount: Int { waits.load(ordering: .relaxed) }
     public var isEnabled: Bool { state.withLock { $0.enabled } }
 
-    /// Waits for a send token when the limiter is on. Returns false when the wait was cut by
-    /// `cancellation`.
+    /// Waits for a send token when the limiter is on. True when the send had to wait (a
+    /// stop request cuts the wait short; the caller's next cancellation check ends the call).
     @discardableResult
     public func acquire(cancellation: CancellationFlag) -> Bool {
         var waited = false
@@ -81,12 +81,12 @@ public final class AdaptiveRateLimiter: Sendable {
                 }
                 return (1 - s.tokens) / s.rate
             }
-            if wait == 0 { return true }
+            if wait == 0 { return waited }
             if !waited {
                 waited = true
                 waits.add(1, ordering: .relaxed)
             }
-            if !cancellation.sleep(for: .seconds(wait)) { return false }
+            if !cancellation.sleep(for: .seconds(wait)) { return true }
         }
     }
 
