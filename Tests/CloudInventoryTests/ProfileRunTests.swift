@@ -110,6 +110,26 @@ import Testing
         #expect((waits["adaptive"] ?? 0) >= 1, "\(waits)")
     }
 
+    /// The strict IMDS server on the IPv6 loopback, named in the profile as `http://[::1]:port`:
+    /// credentials and region come through it. Skipped where the host has no `::1`.
+    @Test func anIPv6IMDSEndpointFromTheProfileIsUsed() async throws {
+        let world = try await World.shared()
+        let credentials = String(decoding: try JSONSerialization.data(withJSONObject: world.roleCredentials), as: UTF8.self)
+        let server: PythonServer
+        do {
+            server = try await PythonServer.start("imds_ipv6.py", ["--credentials", credentials, "--region", "ap-southeast-2"])
+        } catch {
+            return  // no IPv6 loopback here
+        }
+        defer { server.stop() }
+        var env = Self.environment(world, config: "[default]\nec2_metadata_service_endpoint = http://[::1]:\(try server.port)\n")
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = nil
+        let result = try world.poll(["--format", "ndjson", "--log-level", "info"], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.lines.count == world.counts["ap-southeast-2"]!)
+        #expect(result.stderr.contains("region_from=instance metadata"), "\(result.stderr)")
+    }
+
     @Test func theIMDSEndpointComesFromTheProfile() async throws {
         let world = try await World.shared()
         let imds = try world.newIMDS()
