@@ -20,7 +20,7 @@ help:
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
 	@echo "make fuzz     libFuzzer on every parser, FUZZ_SECONDS (120) each; summary in .build-fuzz/fuzz-summary.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
-	@echo "make generate regenerate the EC2 model table from botocore"
+	@echo "make generate regenerate the EC2 model and endpoint tables from botocore"
 	@echo "make completions  bash, zsh and fish completion scripts in .build/share/completions"
 	@echo "make man     the man page in .build/share/man/man1 (swift-argument-parser's generate-manual plugin)"
 	@echo "make clean    remove build products"
@@ -111,6 +111,7 @@ $(MAN_PAGE): $(shell find Sources -name '*.swift') Package.swift
 
 generate: setup
 	$(PYTHON) scripts/generate-ec2-model.py
+	$(PYTHON) scripts/generate-endpoints.py
 
 clean:
 	rm -rf .build .build-venv

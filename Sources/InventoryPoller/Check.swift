@@ -50,14 +50,8 @@ extension InventoryPollerCommand {
             list.line(false, "credentials", "\(error)", failing: ExitStatus(for: error))
             return nil
         }
-        let regions: [String]
-        do {
-            regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
-        } catch {
-            list.line(false, "region", error.description, failing: ExitStatus(for: error))
-            return nil
-        }
-        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: false), credentials: credentials,
+        guard let regions = checkRegionAndEndpoints(context, &list) else { return nil }
+        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: false, aws: context.configuration), credentials: credentials,
                             environment: context.environment, logger: context.logger, run: context.run)
         return SlicePlanner(poller: poller, http: context.http, roleHTTP: context.http)
     }
@@ -127,6 +121,37 @@ extension InventoryPollerCommand {
         }
         let pending = database.spool.pending().count
         list.line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
+    }
+
+    /// The profile and where its name came from, and whether the shared files define it.
+    private func checkProfile(_ context: RunEnvironment, _ list: inout Checklist) {
+        let c = context.configuration
+        let defined = c.profileExists ? "" : " (defined in neither \(c.shared.configPath) nor \(c.shared.credentialsPath))"
+        list.line(true, "profile", "\(c.profileName.value) (from \(c.profileName.source))\(defined)")
+    }
+
+    /// The profile, the region with where it came from, then the ec2 and sts endpoints for it (exit 2 for
+    /// a malformed endpoint setting). nil when either cannot be resolved.
+    private func checkRegionAndEndpoints(_ context: RunEnvironment, _ list: inout Checklist) -> [String]? {
+        checkProfile(context, &list)
+        let regions: [String]
+        do {
+            let resolved = try RegionResolver.resolve(explicit: region, configuration: context.configuration, imds: context.imds)
+            regions = resolved.regions
+            list.line(true, "region", "\(regions.joined(separator: ", ")) (from \(resolved.source))")
+        } catch {
+            list.line(false, "region", error.description, failing: ExitStatus(for: error))
+            return nil
+        }
+        do {
+            for endpoint in try plannedEndpoints(context.configuration, region: regions[0]) {
+                list.line(true, "endpoint", "\(endpoint.service): \(endpoint.url) (\(endpoint.source); signs for \(endpoint.signingRegion))")
+            }
+        } catch {
+            list.line(false, "endpoint", error.description, failing: ExitStatus(for: error))
+            return nil
+        }
+        return regions
     }
 
     private static func expiry(_ date: Date?) -> String {

@@ -50,6 +50,7 @@ enum ExitStatus: Int32, CaseIterable {
         case let error as CredentialError: self = error.isInvalidConfiguration ? .usage : .credentials
         case let error as AWSError: self = error.isCredentialFailure ? .credentials : .aws
         case let error as OrganizationError: self = error.underlying?.isCredentialFailure == true ? .credentials : .aws
+        case let error as ConfigurationError: self = error.isProfileNotFound ? .credentials : .usage
         case is WriteFailure: self = .output
         case is MongoError: self = .database
         default: self = .aws

@@ -14,8 +14,15 @@ struct InventoryPollerCommand: StatusCommand {
         Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set, \
         else the instance role from IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the \
         endpoint, AWS_EC2_METADATA_DISABLED=true turns it off).
-        Regions: --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the instance's own region.
-        Endpoints: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL override the defaults.
+        Configuration: the AWS SDKs' shared files (~/.aws/config, ~/.aws/credentials; \
+        AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) as botocore reads them. Profile: \
+        --profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else default; one named but not \
+        defined is exit 3. Each setting: flag, else environment, else profile, else default: \
+        region (AWS_REGION, AWS_DEFAULT_REGION, region, then the instance's own region), \
+        max_attempts, retry_mode (standard, adaptive, legacy), ca_bundle, use_fips_endpoint, \
+        use_dualstack_endpoint, sts_regional_endpoints, endpoint_url (AWS_ENDPOINT_URL[_EC2|_STS|...], \
+        [services]), ignore_configured_endpoint_urls, IMDS endpoint, mode, timeout and attempts. \
+        A malformed value is exit 2. --check and --log-level info say what was resolved and where from.
         Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
         CM_SPOOL_DIR holds polls the database could not take.
         Results go to stdout; logs, and a one-line JSON run summary, go to stderr, every line \
@@ -55,8 +62,8 @@ struct InventoryPollerCommand: StatusCommand {
 
     @OptionGroup var selectionOptions: SelectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included.", valueName: "n"))
-    var maxAttempts: Int = 3
+    @Option(name: .long, help: ArgumentHelp("Attempts per AWS request, retries included (else AWS_MAX_ATTEMPTS, the profile's max_attempts, 3).", valueName: "n"))
+    var maxAttempts: Int?
 
     @Option(name: .long, help: ArgumentHelp("DescribeInstances page size, 5 to 1000.", valueName: "n"))
     var pageSize: Int = 1000
@@ -73,11 +80,15 @@ struct InventoryPollerCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Write Prometheus textfile-collector metrics here, atomically.", valueName: "path"))
     var metricsFile: String?
 
+    @OptionGroup var awsOptions: ConfigurationOptions
+
     @Flag(name: .long, help: "Preflight: check credentials, identity, EC2 permission, regions and the database; print a checklist.")
     var check = false
 
     mutating func validate() throws {
-        guard (1...10).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 10") }
+        if let maxAttempts, !AWSConfiguration.maxAttemptsRange.contains(maxAttempts) {
+            throw ValidationError("--max-attempts must be between 1 and \(AWSConfiguration.maxAttemptsRange.upperBound)")
+        }
         guard (5...1000).contains(pageSize) else { throw ValidationError("--page-size must be between 5 and 1000") }
         guard (1...1024).contains(maxResponseMib) else { throw ValidationError("--max-response-mib must be between 1 and 1024") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }

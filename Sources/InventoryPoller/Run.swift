@@ -6,6 +6,8 @@ import Logging
 /// Everything a run shares: environment, logger, HTTP, IMDS, the run context, signals.
 struct RunEnvironment {
     let environment: Environment
+    /// The AWS SDKs' configuration of the run: profile, settings and their sources.
+    let configuration: AWSConfiguration
     let logger: Logger
     let http: HTTPClient
     let imds: IMDSClient
@@ -38,10 +40,17 @@ extension InventoryPollerCommand {
         let environment = Environment.process
         let run = RunContext()
         let signals = SignalWatcher(cancellation: run.cancellation, logger: logger)
-        let http = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
+        let configuration: AWSConfiguration
+        do {
+            configuration = try resolveConfiguration(environment: environment, logger: logger)
+        } catch {
+            StandardError.writeFailure(error.description)
+            return ExitStatus(for: error)
+        }
+        let http = HTTPClient(configuration: configuration.httpConfiguration, logger: logger, run: run)
         defer { http.close() }
-        let context = RunEnvironment(environment: environment, logger: logger, http: http,
-                                     imds: IMDSClient(configuration: .init(environment: environment), http: http, logger: logger),
+        let context = RunEnvironment(environment: environment, configuration: configuration, logger: logger, http: http,
+                                     imds: IMDSClient(configuration: configuration.imdsConfiguration, http: http, logger: logger),
                                      run: run, signals: signals)
         do { try http.configuration.validate() } catch { return context.fail(UsageError("\(error)")) }
         if check { return runCheck(context) }
@@ -79,15 +88,18 @@ extension InventoryPollerCommand {
             // Credentials before asking IMDS for the region: when IMDS is down, its own message
             // (hop limit, no role) is the one to show, not a consequential "no region".
             try checkCredentials(credentials, context)
-            regions = try RegionResolver.resolve(explicit: region, environment: context.environment, imds: context.imds)
+            let resolved = try RegionResolver.resolve(explicit: region, configuration: context.configuration, imds: context.imds)
+            regions = resolved.regions
+            let endpoints = try plannedEndpoints(context.configuration, region: regions[0])
+            context.logger.info("configuration", metadata: Self.describe(context.configuration, regionSource: resolved.source, endpoints: endpoints))
             database = try openDatabase(context)
         } catch {
             return context.fail(error)
         }
         defer { database?.close() }
 
-        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil), credentials: credentials,
-                            environment: context.environment, logger: context.logger, run: context.run)
+        let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil, aws: context.configuration),
+                            credentials: credentials, environment: context.environment, logger: context.logger, run: context.run)
         var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
@@ -123,8 +135,9 @@ extension InventoryPollerCommand {
     }
 
     /// The poll's configuration from the flags, for a poll and for `--check` alike.
-    func pollerConfiguration(regions: [String], storing: Bool) -> Poller.Configuration {
-        var configuration = Poller.Configuration(regions: regions, retry: RetryPolicy(maxAttempts: maxAttempts), pageSize: pageSize)
+    func pollerConfiguration(regions: [String], storing: Bool, aws: AWSConfiguration) -> Poller.Configuration {
+        var configuration = Poller.Configuration(regions: regions, retry: aws.retryPolicy, pageSize: pageSize)
+        configuration.aws = aws
         configuration.allRegions = allRegions
         configuration.assumeRoles = assumeRole
         configuration.externalId = externalId

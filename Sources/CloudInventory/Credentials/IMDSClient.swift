@@ -12,7 +12,10 @@ import Synchronization
 /// a slow IMDS read at once with `Error.isCancelled`.
 public final class IMDSClient: Sendable {
     public struct Configuration: Sendable {
-        public var endpoint: String = "http://169.254.169.254"
+        public var endpoint: String = Self.ipv4Endpoint
+        /// The SDKs' two fixed endpoints (`ec2_metadata_service_endpoint_mode` ipv4 / ipv6).
+        public static let ipv4Endpoint = "http://169.254.169.254"
+        public static let ipv6Endpoint = "http://[fd00:ec2::254]"
         public var tokenTTLSeconds: Int = 21600
         public var timeout: Duration = .seconds(1)
         public var maxAttempts: Int = 3

@@ -75,10 +75,14 @@ public final class AWSQueryClient: Sendable {
         while true {
             if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
             bucket.acquire(cancellation: run.cancellation)
+            if configuration.retry.rateLimiter?.acquire(cancellation: run.cancellation) == true {
+                logger.debug("client-side rate limit: waited for a send token", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
+            }
             let error: AWSError
             do {
                 switch try attemptCall(action, parameters, operation: operation) {
                 case let .success(body):
+                    configuration.retry.rateLimiter?.record(throttled: false)
                     run.quota.release(quotaSpent)
                     return body
                 case let .clockCorrected(skew):
@@ -102,6 +106,7 @@ public final class AWSQueryClient: Sendable {
     /// attempt; otherwise sleeps the backoff (waking for a stop).
     private func backOff(after error: AWSError, attempt: Int, quotaSpent: inout Int?, operation: String) throws(AWSError) {
         if error.isThrottling { run.statistics.throttle(slice: slice) }
+        configuration.retry.rateLimiter?.record(throttled: error.isThrottling)
         guard error.isRetryable, attempt < configuration.retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
         guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
             logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
@@ -128,7 +133,7 @@ public final class AWSQueryClient: Sendable {
             body: Array(PercentEncoding.formBody(form).utf8)
         )
         let signing = run.clock.now()
-        SigV4Signer(credentials: creds, region: endpoint.region, service: endpoint.service).sign(&request, date: signing.date)
+        SigV4Signer(credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName).sign(&request, date: signing.date)
         let response: HTTPResponse
         do {
             response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),

@@ -17,14 +17,19 @@ public final class HTTPClient: Sendable {
         /// as the AWS SDKs do with `AWS_CA_BUNDLE` (a corporate proxy, an inspected VPC
         /// endpoint). It adds trust; it never turns verification off.
         public var caBundle: String?
+        /// Where `caBundle` was set (`AWS_CA_BUNDLE`, `profile prod ca_bundle`), for errors.
+        public var caBundleSource: String?
 
-        public init(caBundle: String? = nil) {
+        public init(caBundle: String? = nil, caBundleSource: String? = nil) {
             self.caBundle = caBundle
+            self.caBundleSource = caBundleSource
         }
 
-        /// The SDKs' variable: `AWS_CA_BUNDLE`.
+        /// The SDKs' variable alone: `AWS_CA_BUNDLE` (the run uses `AWSConfiguration`, which
+        /// also reads the profile's `ca_bundle`).
         public init(environment: Environment) {
             self.caBundle = environment["AWS_CA_BUNDLE"]
+            self.caBundleSource = "AWS_CA_BUNDLE"
         }
 
         /// Checks what can be checked before the first request, so a typo in
@@ -35,7 +40,7 @@ public final class HTTPClient: Sendable {
             guard FileManager.default.fileExists(atPath: caBundle, isDirectory: &isDirectory), !isDirectory.boolValue,
                   FileManager.default.isReadableFile(atPath: caBundle) else {
                 throw HTTPError(.configuration, host: "",
-                                detail: "AWS_CA_BUNDLE names \(caBundle), which is not a readable file")
+                                detail: "\(caBundleSource ?? "AWS_CA_BUNDLE") names \(caBundle), which is not a readable file")
             }
         }
     }

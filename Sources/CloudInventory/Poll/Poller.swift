@@ -27,6 +27,9 @@ public struct Poller: Sendable {
         public var renderJSON: Bool = false
         /// `--filter` / `--instance-ids`, applied by EC2. Empty: every instance.
         public var selection = PollSelection()
+        /// The run's AWS configuration: endpoints (FIPS, dual-stack, STS mode, overrides) and
+        /// the HTTP client's CA bundle. nil: the environment's overrides and defaults only.
+        public var aws: AWSConfiguration?
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -57,7 +60,7 @@ public struct Poller: Sendable {
         let polledAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         // AssumeRole providers refresh from the workers' threads through this client; it lives
         // exactly as long as the poll.
-        let roleHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
+        let roleHTTP = HTTPClient(configuration: configuration.aws?.httpConfiguration ?? .init(environment: environment), logger: logger, run: run)
         defer { roleHTTP.close() }
         let plan = try SlicePlanner(poller: self, http: http, roleHTTP: roleHTTP).plan()
         var metadata: Logger.Metadata = ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"]
@@ -89,7 +92,7 @@ public struct Poller: Sendable {
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
-                let workerHTTP = HTTPClient(configuration: .init(environment: environment), logger: logger, run: run)
+                let workerHTTP = HTTPClient(configuration: configuration.aws?.httpConfiguration ?? .init(environment: environment), logger: logger, run: run)
                 defer { workerHTTP.close() }
                 while true {
                     let index: Int = next.withLock { i in defer { i += 1 }; return i }
@@ -150,10 +153,17 @@ public struct Poller: Sendable {
         }
     }
 
+    /// Through the run's configuration (checked for the home region before the poll began),
+    /// else the environment's overrides and defaults.
+    public func endpoint(service: String, region: String) -> ServiceEndpoint {
+        if let aws = configuration.aws, let endpoint = try? aws.endpoint(service: service, region: region) { return endpoint }
+        return ServiceEndpoint.resolve(service: service, region: region, environment: environment)
+    }
+
     /// A Query client for `service` in `region`, sharing this poll's retry policy, budgets and statistics.
     public func client(service: String, region: String, apiVersion: String, credentials: any CredentialProvider, account: String, http: HTTPClient) -> AWSQueryClient {
         AWSQueryClient(
-            endpoint: ServiceEndpoint.resolve(service: service, region: region, environment: environment),
+            endpoint: endpoint(service: service, region: region),
             configuration: .init(apiVersion: apiVersion, retry: configuration.retry, timeout: configuration.requestTimeout,
                                  maxResponseBytes: configuration.maxResponseBytes),
             credentials: credentials, http: http, logger: logger, run: run, account: account)

@@ -17,12 +17,11 @@ public enum RegionName {
         }
     }
 
-    /// `aws`, `aws-cn` or `aws-us-gov`. Credentials never cross partitions, so a region list
-    /// is kept to the home region's partition.
+    /// The partition (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso*`, `aws-eusc`), by botocore's
+    /// rules (`EndpointTable.partition`). Credentials never cross partitions, so a region
+    /// list is kept to the home region's partition.
     public static func partition(_ name: String) -> String {
-        if name.hasPrefix("cn-") { return "aws-cn" }
-        if name.hasPrefix("us-gov-") { return "aws-us-gov" }
-        return "aws"
+        EndpointTable.partition(for: name)
     }
 }
 
@@ -47,32 +46,52 @@ public enum RegionResolver {
     }
 
     public static func resolve(explicit values: [String], environment: Environment, imds: IMDSClient?) throws(Error) -> [String] {
+        let configured = environment["AWS_REGION"].map { Setting($0, .environment("AWS_REGION")) }
+            ?? environment["AWS_DEFAULT_REGION"].map { Setting($0, .environment("AWS_DEFAULT_REGION")) }
+        return try resolve(explicit: values, configured: configured, environment: environment, imds: imds).regions
+    }
+
+    /// The regions and where the first came from: `--region`, else the configuration's
+    /// region (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`), else IMDS.
+    public static func resolve(explicit values: [String], configuration: AWSConfiguration,
+                               imds: IMDSClient?) throws(Error) -> (regions: [String], source: ConfigSource) {
+        try resolve(explicit: values, configured: configuration.region, environment: configuration.environment, imds: imds)
+    }
+
+    static func resolve(explicit values: [String], configured: Setting<String>?, environment: Environment,
+                        imds: IMDSClient?) throws(Error) -> (regions: [String], source: ConfigSource) {
         var regions = try explicit(values)
-        if regions.isEmpty, let r = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] {
-            regions = [r]
+        var source = ConfigSource.flag("--region")
+        if regions.isEmpty, let configured {
+            regions = [configured.value]
+            source = configured.source
         }
         var imdsProblem = "IMDS is disabled"
         if regions.isEmpty, let imds, !environment.isTrue("AWS_EC2_METADATA_DISABLED") {
             do {
                 let r = try imds.get("meta-data/placement/region").trimmingCharacters(in: .whitespacesAndNewlines)
-                if !r.isEmpty { regions = [r] }
+                if !r.isEmpty {
+                    regions = [r]
+                    source = .imds
+                }
             } catch {
                 imdsProblem = error.description
             }
         }
         guard !regions.isEmpty else {
-            throw Error(description: "no region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (\(imdsProblem))", missing: true)
+            throw Error(description: "no region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or the profile's region (\(imdsProblem))", missing: true)
         }
-        return try checked(regions)
+        return (try checked(regions, source: source), source)
     }
 
     /// Duplicates dropped, order kept; every name must be a region name.
-    private static func checked(_ regions: [String]) throws(Error) -> [String] {
+    private static func checked(_ regions: [String], source: ConfigSource = .flag("--region")) throws(Error) -> [String] {
         var seen = Set<String>()
         let unique = regions.filter { seen.insert($0).inserted }
         if let bad = unique.first(where: { !RegionName.isValid($0) }) {
             let shown = bad.count > 40 ? String(bad.prefix(40)) + "… (\(bad.utf8.count) bytes)" : bad
-            throw Error(description: "\"\(shown)\" is not an AWS region name (e.g. us-east-1)", missing: false)
+            let from = source.isFlag ? "" : " (from \(source))"
+            throw Error(description: "\"\(shown)\"\(from) is not an AWS region name (e.g. us-east-1)", missing: false)
         }
         return unique
     }
