@@ -75,7 +75,7 @@ final class AssumeRoleProfileProvider: CredentialProvider {
         let request = STSClient.RoleRequest(
             roleArn: roleArn, sessionName: section["role_session_name"] ?? STSClient.defaultSessionName(),
             externalId: section["external_id"], durationSeconds: section["duration_seconds"].flatMap(Self.pythonInt))
-        return CachingCredentialProvider(Fetcher(sts: settings.sts(credentials: source), request: request,
+        return CachingCredentialProvider(Fetcher(sts: try settings.sts(credentials: source), request: request,
                                                  profile: name, description: description))
     }
 

@@ -18,7 +18,7 @@ public struct CredentialSettings: Sendable {
     public var imds: IMDSClient?
     public var http: HTTPClient
     /// Where a service lives for a region (`sts`, `sso`), with the operator's overrides.
-    public var endpoints: @Sendable (_ service: String, _ region: String) -> ServiceEndpoint
+    public var endpoints: @Sendable (_ service: String, _ region: String) throws -> ServiceEndpoint
     public var logger: Logger
     public var run: RunContext
     /// `~/.aws/sso/cache`, where `aws sso login` leaves its tokens.
@@ -26,7 +26,7 @@ public struct CredentialSettings: Sendable {
 
     public init(environment: Environment, configuration: SharedConfiguration, profile: String, profileIsExplicit: Bool = false,
                 region: String? = nil, imds: IMDSClient?, http: HTTPClient,
-                endpoints: (@Sendable (String, String) -> ServiceEndpoint)? = nil, logger: Logger, run: RunContext = RunContext()) {
+                endpoints: (@Sendable (String, String) throws -> ServiceEndpoint)? = nil, logger: Logger, run: RunContext = RunContext()) {
         self.environment = environment
         self.configuration = configuration
         self.profile = profile
@@ -54,10 +54,21 @@ public struct CredentialSettings: Sendable {
     /// The profile as botocore's `full_config` has it (config file updated by credentials file).
     func profileSection(_ name: String) -> ConfigSection? { configuration.profile(name) }
 
-    /// An STS client signing with `credentials`, in the run's region (or `us-east-1`).
-    func sts(credentials: any CredentialProvider) -> STSClient {
-        STSClient(query: AWSQueryClient(endpoint: endpoints("sts", region ?? "us-east-1"),
-                                        configuration: .init(apiVersion: STSClient.apiVersion),
+    /// The endpoint of `service`; a resolver's failure is the operator's setting (exit 2).
+    func endpoint(_ service: String, _ region: String) throws(CredentialError) -> ServiceEndpoint {
+        do {
+            return try endpoints(service, region)
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
+    }
+
+    /// STS's region for assume-role and web identity: the run's, else botocore's `us-east-1`.
+    var stsRegion: String { region ?? "us-east-1" }
+
+    /// An STS client signing with `credentials`, in `stsRegion`.
+    func sts(credentials: any CredentialProvider) throws(CredentialError) -> STSClient {
+        STSClient(query: AWSQueryClient(endpoint: try endpoint("sts", stsRegion), configuration: .init(apiVersion: STSClient.apiVersion),
                                         credentials: credentials, http: http, logger: logger, run: run))
     }
 }

@@ -91,7 +91,7 @@ final class SSOCredentialProvider: CredentialProvider {
 
         func credentials() throws -> Credentials? {
             let token = try cachedToken()
-            let endpoint = settings.endpoints("sso", sso.region)
+            let endpoint = try settings.endpoint("sso", sso.region)
             let query = "role_name=" + PercentEncoding.encode(sso.roleName) + "&account_id=" + PercentEncoding.encode(sso.accountId)
             let response: HTTPResponse
             do {

@@ -59,8 +59,9 @@ final class WebIdentityCredentialProvider: CredentialProvider {
 
         func credentials() throws -> Credentials? {
             let token = try TokenFile.read(tokenFile, limit: WebIdentityCredentialProvider.maxTokenBytes, what: "web identity token file")
+            let endpoint = try settings.endpoint("sts", settings.stsRegion)
             do {
-                return try STSClient.assumeRoleWithWebIdentity(request, token: token, endpoint: settings.endpoints("sts", settings.region ?? "us-east-1"),
+                return try STSClient.assumeRoleWithWebIdentity(request, token: token, endpoint: endpoint,
                                                                http: settings.http, source: source)
             } catch where error.isCancelled {
                 throw CredentialError.cancelled("web identity: interrupted, the run is stopping")
