@@ -17,12 +17,13 @@ struct AWSFiles {
         try credentials.write(toFile: credentialsPath, atomically: true, encoding: .utf8)
     }
 
-    /// Writes `name` (an executable script) into the directory and returns its path.
+    /// Writes the shell script `name` into the directory and returns the command that runs
+    /// it, `/bin/sh PATH`: executing a file just written races with any child another test
+    /// forks meanwhile that inherited its descriptor (ETXTBSY); reading it does not.
     func script(_ name: String, _ body: String) throws -> String {
         let path = directory.appendingPathComponent(name).path
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-        return path
+        try (body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return "/bin/sh " + path
     }
 
     /// The token `aws sso login` would have cached for `key` (a session name or start URL).
