@@ -12,7 +12,8 @@ import Synchronization
 ///   environment's variables.
 /// - `credential_source` is `Environment`, `Ec2InstanceMetadata` or `EcsContainer`.
 /// - `external_id`, `role_session_name` (default `botocore-session-<unix time>`) and
-///   `duration_seconds` (ignored when not an integer) go into the AssumeRole call.
+///   `duration_seconds` (ignored when not an integer) go into the AssumeRole call;
+///   `mfa_serial` is refused (botocore would prompt for a code on the terminal).
 ///
 /// The plan is resolved once, at the first call; the assumed credentials are cached and
 /// refreshed by one `CachingCredentialProvider`. Every failure is a `CredentialError`:
@@ -55,6 +56,10 @@ final class AssumeRoleProfileProvider: CredentialProvider {
         let section = settings.profileSection(name) ?? ConfigSection()
         guard let roleArn = section["role_arn"] else {
             throw CredentialError.invalidConfiguration("profile \(name): role_arn is not a plain value")
+        }
+        // botocore prompts for the code on the terminal; an unattended run has no one to ask.
+        if section.has("mfa_serial") {
+            throw CredentialError.unavailable("profile \(name) requires an MFA code (mfa_serial), which an unattended run cannot prompt for")
         }
         let sourceProfile = section["source_profile"]
         let credentialSource = section["credential_source"]

@@ -124,7 +124,9 @@ final class SSOCredentialProvider: CredentialProvider {
             guard let token = object["accessToken"]?.stringValue, let expires = object["expiresAt"]?.stringValue else {
                 throw .unavailable("sso (profile \(profile)): the cached SSO token for \(name) is invalid; \(loginHint)")
             }
-            guard let expiry = UTCTime.parse(expires), expiry > Date() else {
+            // The AWS CLI writes `...Z`; older versions wrote `...UTC`.
+            let iso = expires.hasSuffix("UTC") ? expires.dropLast(3) + "Z" : expires
+            guard let expiry = UTCTime.parse(iso), expiry > Date() else {
                 throw .unavailable("sso (profile \(profile)): the cached SSO token for \(name) has expired; \(loginHint)")
             }
             return token
