@@ -48,7 +48,7 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         func credentials() throws -> Credentials? {
             try STSClient(query: sts).assumeRole(STSClient.RoleRequest(roleArn: roleArn, sessionName: sessionName,
                                                                         externalId: externalId, durationSeconds: 3600),
-                                                 source: "assume-role \(roleArn)")
+                                                 source: "assume-role:\(roleArn)")
         }
     }
 }
