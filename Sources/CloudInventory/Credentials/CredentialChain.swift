@@ -12,9 +12,11 @@ public struct CredentialSettings: Sendable {
     /// True when the profile was named on the command line: botocore then skips the
     /// environment's keys and web-identity variables (a session's explicit profile).
     public var profileIsExplicit: Bool
-    /// The region STS is called in for assume-role and web identity (botocore: the client's
-    /// region); nil is botocore's global STS in `us-east-1`.
+    /// The region STS is called in for assume-role and web identity (botocore: the region of
+    /// the run's first client). When nil, `regionFallback` is asked at the first STS call
+    /// (the command gives the instance's region from IMDS there); then `us-east-1`.
     public var region: String?
+    public var regionFallback: (@Sendable () -> String?)?
     public var imds: IMDSClient?
     public var http: HTTPClient
     /// Where a service lives for a region (`sts`, `sso`), with the operator's overrides.
@@ -25,13 +27,14 @@ public struct CredentialSettings: Sendable {
     public var ssoCacheDirectory: String
 
     public init(environment: Environment, configuration: SharedConfiguration, profile: String, profileIsExplicit: Bool = false,
-                region: String? = nil, imds: IMDSClient?, http: HTTPClient,
+                region: String? = nil, regionFallback: (@Sendable () -> String?)? = nil, imds: IMDSClient?, http: HTTPClient,
                 endpoints: (@Sendable (String, String) throws -> ServiceEndpoint)? = nil, logger: Logger, run: RunContext = RunContext()) {
         self.environment = environment
         self.configuration = configuration
         self.profile = profile
         self.profileIsExplicit = profileIsExplicit
         self.region = region
+        self.regionFallback = regionFallback
         self.imds = imds
         self.http = http
         self.endpoints = endpoints ?? { service, region in CredentialSettings.defaultEndpoint(service: service, region: region, environment: environment) }
@@ -64,7 +67,7 @@ public struct CredentialSettings: Sendable {
     }
 
     /// STS's region for assume-role and web identity: the run's, else botocore's `us-east-1`.
-    var stsRegion: String { region ?? "us-east-1" }
+    var stsRegion: String { region ?? regionFallback?() ?? "us-east-1" }
 
     /// An STS client signing with `credentials`, in `stsRegion`.
     func sts(credentials: any CredentialProvider) throws(CredentialError) -> STSClient {
