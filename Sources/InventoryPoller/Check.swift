@@ -28,8 +28,14 @@ extension InventoryPollerCommand {
     /// `SlicePlanner` a poll uses, so it checks what a poll would do.
     func runCheck(_ context: RunEnvironment) -> ExitStatus {
         var list = Checklist()
-        let credentials = CredentialChain.standard(environment: context.environment, imds: context.imds)
-        if let planner = checkPlanning(credentials, context, &list) {
+        let credentials: CredentialChain?
+        do {
+            credentials = try credentialChain(context)
+        } catch {
+            list.line(false, "credentials", "\(error)", failing: ExitStatus(for: error))
+            credentials = nil
+        }
+        if let credentials, let planner = checkPlanning(credentials, context, &list) {
             checkAccounts(planner, &list)
         }
         checkDatabase(context, &list)
@@ -45,7 +51,7 @@ extension InventoryPollerCommand {
     private func checkPlanning(_ credentials: any CredentialProvider, _ context: RunEnvironment, _ list: inout Checklist) -> SlicePlanner? {
         do {
             let c = try credentials.required()
-            list.line(true, "credentials", c.source + Self.expiry(c.expiration))
+            list.line(true, "credentials", c.summary)
         } catch {
             list.line(false, "credentials", "\(error)", failing: ExitStatus(for: error))
             return nil

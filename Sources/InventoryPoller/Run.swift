@@ -81,10 +81,11 @@ extension InventoryPollerCommand {
 
     /// The poll proper, step by step.
     private func poll(_ context: RunEnvironment, report: inout RunReport) -> ExitStatus {
-        let credentials = CredentialChain.standard(environment: context.environment, imds: context.imds)
+        let credentials: CredentialChain
         let regions: [String]
         let database: Database?
         do {
+            credentials = try credentialChain(context)
             // Credentials before asking IMDS for the region: when IMDS is down, its own message
             // (hop limit, no role) is the one to show, not a consequential "no region".
             try checkCredentials(credentials, context)
@@ -119,7 +120,7 @@ extension InventoryPollerCommand {
     private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) {
         do {
             let creds = try credentials.required()
-            context.logger.info("credentials", metadata: ["source": "\(creds.source)"])
+            context.logger.info("credentials: \(creds.summary)")
         } catch {
             throw CredentialsUnavailable(underlying: error)
         }

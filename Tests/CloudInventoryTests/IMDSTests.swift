@@ -21,7 +21,7 @@ import Testing
         let creds = try #require(try IMDSCredentialProvider(imds: client).credentials())
         #expect(creds.accessKeyId == world.roleCredentials["AccessKeyId"])
         #expect(creds.sessionToken == world.roleCredentials["Token"])
-        #expect(creds.source == "imds:inventory-poller")
+        #expect(creds.source == "instance metadata (role inventory-poller)")
         #expect(creds.expiration != nil)
         let log = try world.requests(imds)
         #expect(log.first?.0 == "PUT" && log.first?.1 == "/latest/api/token")

@@ -161,7 +161,7 @@ import Testing
         let world = try await World.shared()
         let good = try world.poll(["--check", "--region", "us-east-1,eu-west-1"])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
-        #expect(good.stdout.contains("[ok]   credentials  imds:inventory-poller"))
+        #expect(good.stdout.contains("[ok]   credentials  instance metadata (role inventory-poller)"))
         #expect(good.stdout.contains("[ok]   identity"))
         #expect(good.stdout.contains("DryRun"))
         #expect(!good.stdout.contains("[FAIL]"))

@@ -45,27 +45,10 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         let externalId: String?
         let sessionName: String
         let sts: AWSQueryClient
-        /// Key, secret, token, expiry, read in one streaming pass like every other AWS reply,
-        /// and the assumed identity's ARN: unused, but read so that, as in GetCallerIdentity,
-        /// an identity value holding markup (a hostile 10,000-level nest) is malformed.
-        static let paths = ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"].map { ["AssumeRoleResult", "Credentials", $0] }
-            + [["AssumeRoleResult", "AssumedRoleUser", "Arn"]]
-
         func credentials() throws -> Credentials? {
-            var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("DurationSeconds", "3600")]
-            if let externalId { parameters.append(("ExternalId", externalId)) }
-            let body = try sts.call("AssumeRole", parameters)
-            let values: [String?]
-            do {
-                values = try QueryResponse.fields(body, Self.paths).values
-            } catch {
-                throw AWSError.malformed("sts:AssumeRole", error.description)
-            }
-            guard let key = values[0], let secret = values[1] else {
-                throw AWSError.malformed("sts:AssumeRole", "no AssumeRoleResult/Credentials")
-            }
-            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: values[2],
-                               expiration: values[3].flatMap(UTCTime.parse), source: "assume-role:\(roleArn)")
+            try STSClient(query: sts).assumeRole(STSClient.RoleRequest(roleArn: roleArn, sessionName: sessionName,
+                                                                        externalId: externalId, durationSeconds: 3600),
+                                                 source: "assume-role:\(roleArn)")
         }
     }
 }

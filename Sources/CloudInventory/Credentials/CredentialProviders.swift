@@ -1,8 +1,10 @@
 import Foundation
 import Synchronization
 
-/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional `AWS_SESSION_TOKEN`, as the SDKs
-/// read them. For operator runs; hosts use the instance role.
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (or the older
+/// `AWS_SECURITY_TOKEN`) and `AWS_CREDENTIAL_EXPIRATION`, as botocore's `EnvProvider` reads
+/// them: no key id is "not configured" (even with a secret set); a key id without a secret is
+/// the operator's mistake (exit 2).
 public struct EnvironmentCredentialProvider: CredentialProvider {
     public let environment: Environment
 
@@ -11,18 +13,20 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
     }
 
     public func credentials() throws -> Credentials? {
-        let key = environment["AWS_ACCESS_KEY_ID"]
-        let secret = environment["AWS_SECRET_ACCESS_KEY"]
-        switch (key, secret) {
-        case (nil, nil):
-            return nil
-        case let (key?, secret?):
-            return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"], source: "environment")
-        case (_?, nil):
+        guard let key = environment["AWS_ACCESS_KEY_ID"] else { return nil }
+        guard let secret = environment["AWS_SECRET_ACCESS_KEY"] else {
             throw CredentialError.invalidConfiguration("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
-        case (nil, _?):
-            throw CredentialError.invalidConfiguration("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         }
+        var expiration: Date?
+        if let text = environment["AWS_CREDENTIAL_EXPIRATION"] {
+            guard let date = UTCTime.parse(text) else {
+                throw CredentialError.invalidConfiguration("AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time")
+            }
+            expiration = date
+        }
+        return Credentials(accessKeyId: key, secretAccessKey: secret,
+                           sessionToken: environment["AWS_SECURITY_TOKEN"] ?? environment["AWS_SESSION_TOKEN"],
+                           expiration: expiration, source: "environment")
     }
 }
 
@@ -80,39 +84,7 @@ public final class IMDSCredentialProvider: CredentialProvider {
                 throw .unavailable("IMDS credentials for role \(role) lack AccessKeyId or SecretAccessKey")
             }
             return Credentials(accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"]?.stringValue,
-                               expiration: object["Expiration"]?.stringValue.flatMap(UTCTime.parse), source: "imds:\(role)")
+                               expiration: object["Expiration"]?.stringValue.flatMap(UTCTime.parse), source: "instance metadata (role \(role))")
         }
-    }
-}
-
-/// The SDKs' default chain, cut to what a host needs: environment, then IMDS. The first
-/// provider that is configured wins; a configured but broken one is an error, not a skip,
-/// so a typo in an operator's environment is reported instead of silently using the role.
-public final class CredentialChain: CredentialProvider {
-    public let providers: [any CredentialProvider]
-    private let resolved = Mutex<(any CredentialProvider)?>(nil)
-
-    public init(_ providers: [any CredentialProvider]) {
-        self.providers = providers
-    }
-
-    /// The default chain for `environment`. IMDS is left out when `AWS_EC2_METADATA_DISABLED=true`.
-    public static func standard(environment: Environment, imds: IMDSClient?) -> CredentialChain {
-        var providers: [any CredentialProvider] = [EnvironmentCredentialProvider(environment: environment)]
-        if let imds, !environment.isTrue("AWS_EC2_METADATA_DISABLED") {
-            providers.append(IMDSCredentialProvider(imds: imds))
-        }
-        return CredentialChain(providers)
-    }
-
-    public func credentials() throws -> Credentials? {
-        if let p = resolved.withLock({ $0 }) { return try p.credentials() }
-        for provider in providers {
-            if let c = try provider.credentials() {
-                resolved.withLock { $0 = provider }
-                return c
-            }
-        }
-        throw CredentialError.unavailable("no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on EC2 with an instance role (and AWS_EC2_METADATA_DISABLED unset)")
     }
 }

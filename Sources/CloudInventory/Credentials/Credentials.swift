@@ -8,7 +8,8 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     public var sessionToken: String?
     /// When temporary credentials stop working; nil for long-lived keys.
     public var expiration: Date?
-    /// Where they came from (`environment`, `imds:<role>`), for `--check` and logs.
+    /// Where they came from, in words (`environment`, `sso (profile prod, session corp)`,
+    /// `assume-role (profile prod, source profile base)`), for `--check` and logs.
     public var source: String
 
     public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
@@ -20,8 +21,17 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         self.source = source
     }
 
+    /// The key id's last four characters (`…WXYZ`): enough to tell two keys apart in a
+    /// log, too little to be a key id.
+    public var keyIdHint: String { "…" + String(accessKeyId.suffix(4)) }
+
+    /// For `--check` and the run's first info line: source, key id hint, expiry. No secret.
+    public var summary: String {
+        "\(source), key \(keyIdHint)" + (expiration.map { ", expires \(UTCTime.iso8601($0))" } ?? ", no expiry")
+    }
+
     public var description: String {
-        var s = "Credentials(source: \(source), accessKeyId: \(accessKeyId), secretAccessKey: <redacted>"
+        var s = "Credentials(source: \(source), accessKeyId: \(keyIdHint), secretAccessKey: <redacted>"
         if sessionToken != nil { s += ", sessionToken: <redacted>" }
         if let expiration { s += ", expiration: \(UTCTime.iso8601(expiration))" }
         return s + ")"
