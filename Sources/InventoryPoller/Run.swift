@@ -128,7 +128,10 @@ extension InventoryPollerCommand {
         configuration.externalId = externalId
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
-        configuration.renderJSON = OutputFormat(rawValue: format) == .json && !storing
+        // JSON output renders pages straight from the XML, storage included (it takes the
+        // rendered bytes and content hashes); other formats need the values.
+        configuration.renderJSON = OutputFormat(rawValue: format) == .json
+        configuration.hashPages = storing
         return configuration
     }
 

@@ -23,6 +23,8 @@ public struct Poller: Sendable {
         /// Hand pages to the sink pre-rendered as JSON. Only worth it when every sink writes
         /// JSON (no database): the others would parse it back.
         public var renderJSON: Bool = false
+        /// With `renderJSON`: each rendered page carries its instances' content hashes, for storage.
+        public var hashPages: Bool = false
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -116,7 +118,7 @@ public struct Poller: Sendable {
         var count = 0
         do {
             if configuration.renderJSON {
-                try ec2.describeRenderedInstances(pageSize: configuration.pageSize) { page in
+                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, hashing: configuration.hashPages) { page in
                     count += page.count
                     try shared.deliver(rendered: page, slice: slice)
                 }
