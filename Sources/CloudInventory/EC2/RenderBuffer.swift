@@ -71,12 +71,17 @@ struct RenderBuffer {
         order.sort { keyPrecedes(range($0), range($1)) }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: canon[(frame.start + 1)..<end])
-        var p = frame.start + 1
         let base = frame.start + 1
-        for (n, i) in order.enumerated() {
-            if n > 0 { canon[p] = UInt8(ascii: ","); p += 1 }
-            let r = range(i)
-            for j in r { canon[p] = scratch[j - base]; p += 1 }
+        let ranges = order.map(range)
+        scratch.withUnsafeBufferPointer { from in
+            canon.withUnsafeMutableBufferPointer { to in
+                var p = base
+                for (n, r) in ranges.enumerated() {
+                    if n > 0 { to[p] = UInt8(ascii: ","); p += 1 }
+                    (to.baseAddress! + p).update(from: from.baseAddress! + (r.lowerBound - base), count: r.count)
+                    p += r.count
+                }
+            }
         }
     }
 
