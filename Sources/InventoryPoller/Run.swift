@@ -145,8 +145,11 @@ extension InventoryPollerCommand {
         configuration.organization = organization.configuration
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
-        configuration.renderJSON = format == .json && !storing
         configuration.selection = selectionOptions.selection
+        // JSON output renders pages straight from the XML, storage included (it takes the
+        // rendered bytes and content hashes); other formats need the values.
+        configuration.renderJSON = format == .json
+        configuration.hashPages = storing
         return configuration
     }
 

@@ -29,10 +29,13 @@ public struct EC2Client: Sendable {
 
     /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
+    /// With `hashing`, each instance's content hash comes with it, for storage.
     @discardableResult
     public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
-                                          onPage: (RenderedPage) throws -> Void) throws -> Int {
-        try paginate(pageSize: pageSize, selection: selection, fetch: fetchRenderedPage, next: { ($0.count, $0.nextToken) }, onPage: onPage)
+                                          hashing: Bool = false, onPage: (RenderedPage) throws -> Void) throws -> Int {
+        try paginate(pageSize: pageSize, selection: selection, fetch: { (parameters, seen) throws(AWSError) in
+            try fetchRenderedPage(parameters, seen: &seen, hashing: hashing)
+        }, next: { ($0.count, $0.nextToken) }, onPage: onPage)
     }
 
     /// Follows `NextToken` with `MaxResults` until EC2 stops returning one. A token seen
@@ -73,9 +76,9 @@ public struct EC2Client: Sendable {
         return page + selection.queryParameters
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>) throws(AWSError) -> RenderedPage {
+    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>, hashing: Bool) throws(AWSError) -> RenderedPage {
         let body = try query.call("DescribeInstances", parameters)
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region), page.instanceIds.count == page.count,
+        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing), page.instanceIds.count == page.count,
            Self.allNew(page.instanceIds, in: &seen) {
             return page
         }
@@ -83,15 +86,7 @@ public struct EC2Client: Sendable {
         // malformed XML) takes the exact path, which either handles it or reports the error.
         var values = try Self.decodeInstancesPage(body, region: region)
         values.instances = dropRepeats(values.instances, seen: &seen)
-        var json: [UInt8] = []
-        var states: [String: Int] = [:]
-        for (i, instance) in values.instances.enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")) }
-            instance.write(to: &json)
-            states[instance["State"]?["Name"]?.stringValue ?? "unknown", default: 0] += 1
-        }
-        return RenderedPage(json: json, count: values.instances.count, states: states, nextToken: values.nextToken,
-                            instanceIds: values.instances.compactMap { $0["InstanceId"]?.stringValue })
+        return RenderedPage(values: values.instances, nextToken: values.nextToken, hashing: hashing)
     }
 
     /// One page, decoded. The response body dies here, before the page goes to the sink.

@@ -1,5 +1,6 @@
-/// A page of instances already rendered as JSON: the fast path for `--format json` with no
-/// database, where nothing needs the documents as values.
+/// A page of instances already rendered as JSON: the fast path, where nothing needs the
+/// documents as values. Storage takes the same page: each instance's bytes, id, state and
+/// content hash are here, and only new or changed instances are ever turned into BSON.
 public struct RenderedPage: Sendable {
     /// The instance objects, comma-separated, without the enclosing brackets.
     public var json: [UInt8]
@@ -9,6 +10,13 @@ public struct RenderedPage: Sendable {
     public var nextToken: String?
     /// The `InstanceId` of each rendered instance, in order (pagination keeps each id once).
     public var instanceIds: [String] = []
+    /// Where each instance is in `json`.
+    public var spans: [Range<Int>] = []
+    /// Each instance's `State.Name`, when it has one.
+    public var stateNames: [String?] = []
+    /// Each instance's content hash (`InventoryStore.contentHash`), when the page was
+    /// rendered for storage; empty otherwise.
+    public var hashes: [String] = []
 
     public init(json: [UInt8], count: Int, states: [String: Int], nextToken: String?, instanceIds: [String] = []) {
         self.json = json
@@ -18,10 +26,31 @@ public struct RenderedPage: Sendable {
         self.instanceIds = instanceIds
     }
 
+    /// The page from values (the exact path's answer), with everything the fast path carries.
+    public init(values: [JSONValue], nextToken: String?, hashing: Bool) {
+        self.init(json: [], count: values.count, states: [:], nextToken: nextToken)
+        for (i, instance) in values.enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            let start = json.count
+            instance.write(to: &json)
+            spans.append(start..<json.count)
+            let state = instance["State"]?["Name"]?.stringValue
+            stateNames.append(state)
+            states[state ?? "unknown", default: 0] += 1
+            if let id = instance["InstanceId"]?.stringValue { instanceIds.append(id) }
+            if hashing { hashes.append(InventoryStore.contentHash(instance)) }
+        }
+    }
+
     /// The same instances as values, for sinks that need them.
     public func values() throws -> [JSONValue] {
         guard !json.isEmpty else { return [] }
         return try JSONValue.parse([UInt8(ascii: "[")] + json + [UInt8(ascii: "]")]).arrayValue ?? []
+    }
+
+    /// One instance as a value.
+    public func value(at index: Int) throws -> JSONValue {
+        try JSONValue.parse(json[spans[index]])
     }
 }
 
@@ -29,7 +58,7 @@ public struct RenderedPage: Sendable {
 /// without building a value tree: the same field names, nesting, types and order, at a
 /// fraction of the allocations. `DecodingTests` holds the two paths to the same output.
 extension ShapeDecoder {
-    static func renderInstancesPage(_ body: [UInt8], region: String) throws(XMLError) -> RenderedPage {
+    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false) throws(XMLError) -> RenderedPage {
         var decoder = ShapeDecoder(body)
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
         page.json.reserveCapacity(body.count)
@@ -51,7 +80,7 @@ extension ShapeDecoder {
                 sawReservations = true
                 while let item = try decoder.nextItem(of: child) {
                     try decoder.renderReservation(item, members: reservationMembers, instancesMember: instancesMember,
-                                                  instanceShape: instanceShape, region: region, into: &page)
+                                                  instanceShape: instanceShape, region: region, hashing: hashing, into: &page)
                 }
             default:
                 try decoder.scanner.skipElement(startName: child)
@@ -65,10 +94,11 @@ extension ShapeDecoder {
     /// One reservation: its instances are rendered into buffers first and closed once the
     /// reservation's id and owner are known, wherever they stand in the XML.
     private mutating func renderReservation(_ element: Range<Int>, members: [EC2Model.Member], instancesMember: Int,
-                                            instanceShape: Int, region: String, into page: inout RenderedPage) throws(XMLError) {
+                                            instanceShape: Int, region: String, hashing: Bool,
+                                            into page: inout RenderedPage) throws(XMLError) {
         var reservationId: String?
         var ownerId: String?
-        var pending: [[UInt8]] = []
+        var pending: [(buffer: RenderBuffer, empty: Bool)] = []
         while let child = try scanner.nextChild(of: element) {
             guard let m = member(members, named: child) else {
                 try scanner.skipElement(startName: child)
@@ -76,12 +106,12 @@ extension ShapeDecoder {
             }
             if m == instancesMember {
                 while let item = try nextItem(of: child) {
-                    var buffer: [UInt8] = []
-                    buffer.reserveCapacity(4096)
-                    let (state, id) = try renderObject(shape: instanceShape, element: item, into: &buffer, open: true)
+                    var buffer = RenderBuffer(capacity: 4096, hashing: hashing)
+                    let (state, id, empty) = try renderObject(shape: instanceShape, element: item, into: &buffer, open: true)
                     page.states[state ?? "unknown", default: 0] += 1
+                    page.stateNames.append(state)
                     if let id { page.instanceIds.append(id) }
-                    pending.append(buffer)
+                    pending.append((buffer, empty))
                 }
             } else if members[m].name == "ReservationId" {
                 reservationId = try scanner.readText(startName: child)
@@ -91,32 +121,41 @@ extension ShapeDecoder {
                 try scanner.skipElement(startName: child)
             }
         }
-        for var buffer in pending {
-            if buffer.count > 1 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(contentsOf: "\"Region\":".utf8)
-            JSONValue.writeString(region, to: &buffer)
-            buffer.append(contentsOf: ",\"ReservationId\":".utf8)
-            if let reservationId { JSONValue.writeString(reservationId, to: &buffer) } else { buffer.append(contentsOf: "null".utf8) }
-            buffer.append(contentsOf: ",\"OwnerId\":".utf8)
-            if let ownerId { JSONValue.writeString(ownerId, to: &buffer) } else { buffer.append(contentsOf: "null".utf8) }
-            buffer.append(UInt8(ascii: "}"))
+        for (var buffer, empty) in pending {
+            buffer.key("Region", first: empty)
+            buffer.string(region)
+            buffer.key("ReservationId", first: false)
+            if let reservationId { buffer.string(reservationId) } else { Self.appendNull(&buffer) }
+            buffer.key("OwnerId", first: false)
+            if let ownerId { buffer.string(ownerId) } else { Self.appendNull(&buffer) }
+            buffer.closeObject()
             if page.count > 0 { page.json.append(UInt8(ascii: ",")) }
-            page.json.append(contentsOf: buffer)
+            let start = page.json.count
+            page.json.append(contentsOf: buffer.out)
+            page.spans.append(start..<page.json.count)
+            if hashing { page.hashes.append(buffer.contentHash) }
             page.count += 1
         }
     }
 
+    private static func appendNull(_ buffer: inout RenderBuffer) {
+        let mark = buffer.out.count
+        buffer.out.append(contentsOf: "null".utf8)
+        buffer.mirror(from: mark)
+    }
+
     /// Renders a structure. With `open`, the closing brace is left off for the caller to add
-    /// fields. Returns `State.Name` and `InstanceId` when the structure has them (instances do).
+    /// fields. Returns `State.Name` and `InstanceId` when the structure has them (instances
+    /// do), and whether it has no member at all.
     @discardableResult
-    private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout [UInt8],
-                                       open: Bool = false) throws(XMLError) -> (state: String?, id: String?) {
+    private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
+                                       open: Bool = false) throws(XMLError) -> (state: String?, id: String?, empty: Bool) {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
         var state: String?
         var id: String?
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
-        out.append(UInt8(ascii: "{"))
+        out.openObject()
         while let child = try scanner.nextChild(of: element) {
             guard let m = member(members, named: child) else {
                 try scanner.skipElement(startName: child)
@@ -126,27 +165,50 @@ extension ShapeDecoder {
             let bit: UInt64 = 1 << UInt64(m & 63)
             if m >= 128 || (m < 64 ? seen.0 & bit : seen.1 & bit) != 0 { throw XMLError.malformed("repeated <\(members[m].xml)>", at: scanner.position) }
             if m < 64 { seen.0 |= bit } else { seen.1 |= bit }
-            if !first { out.append(UInt8(ascii: ",")) }
+            out.key(members[m].name, first: first)
             first = false
-            JSONValue.writeString(members[m].name, to: &out)
-            out.append(UInt8(ascii: ":"))
             if members[m].name == "State", case .structure = shapes[members[m].shape] {
                 let value = try decode(shape: members[m].shape, element: child)
                 state = value["Name"]?.stringValue
-                value.write(to: &out)
+                Self.renderValue(value, into: &out)
             } else if members[m].name == "InstanceId", case .scalar(.string) = shapes[members[m].shape] {
                 let text = try scanner.readText(startName: child)
-                JSONValue.writeString(text, to: &out)
+                out.string(text)
                 id = text
             } else {
                 try render(shape: members[m].shape, element: child, into: &out)
             }
         }
-        if !open { out.append(UInt8(ascii: "}")) }
-        return (state, id)
+        if !open { out.closeObject() }
+        return (state, id, first)
     }
 
-    private mutating func render(shape: Int, element: Range<Int>, into out: inout [UInt8]) throws(XMLError) {
+    /// A small decoded value (`State`) into the buffer, objects through the buffer's own
+    /// open/close so the canonical form is kept.
+    private static func renderValue(_ value: JSONValue, into out: inout RenderBuffer) {
+        switch value {
+        case let .object(members):
+            out.openObject()
+            for (i, member) in members.enumerated() {
+                out.key(member.key, first: i == 0)
+                renderValue(member.value, into: &out)
+            }
+            out.closeObject()
+        case let .array(items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                renderValue(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        default:
+            let mark = out.out.count
+            value.write(to: &out.out)
+            out.mirror(from: mark)
+        }
+    }
+
+    private mutating func render(shape: Int, element: Range<Int>, into out: inout RenderBuffer) throws(XMLError) {
         switch shapes[shape] {
         case .structure:
             try renderObject(shape: shape, element: element, into: &out)
@@ -161,11 +223,13 @@ extension ShapeDecoder {
             out.append(UInt8(ascii: "]"))
         case let .scalar(kind):
             let text = try scanner.readText(startName: element)
+            let mark = out.out.count
             if kind == .string {
-                JSONValue.writeString(text, to: &out)
+                JSONValue.writeString(text, to: &out.out)
             } else {
-                try Self.scalar(kind, text, at: scanner.position).write(to: &out)
+                try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
             }
+            out.mirror(from: mark)
         }
     }
 }

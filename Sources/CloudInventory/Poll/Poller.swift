@@ -30,6 +30,8 @@ public struct Poller: Sendable {
         /// The run's AWS configuration: endpoints (FIPS, dual-stack, STS mode, overrides) and
         /// the HTTP client's CA bundle. nil: the environment's overrides and defaults only.
         public var aws: AWSConfiguration?
+        /// With `renderJSON`: each rendered page carries its instances' content hashes, for storage.
+        public var hashPages: Bool = false
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -128,7 +130,8 @@ public struct Poller: Sendable {
         var count = 0
         do {
             if configuration.renderJSON {
-                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection) { page in
+                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection,
+                                                  hashing: configuration.hashPages) { page in
                     count += page.count
                     run.statistics.received(instances: page.count)
                     try shared.deliver(rendered: page, slice: slice)

@@ -110,13 +110,13 @@ public indirect enum BSONValue: Sendable, Equatable {
         return out
     }
 
-    private static func writeDocument<S: Sequence>(_ members: S, to out: inout [UInt8]) where S.Element == (String, BSONValue) {
+    /// An array is a document keyed "0", "1", ...: written without a String per index.
+    private static func writeArray(_ items: [BSONValue], to out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: [0, 0, 0, 0])
-        for (key, value) in members {
+        for (i, value) in items.enumerated() {
             out.append(value.typeByte)
-            out.append(contentsOf: key.utf8.filter { $0 != 0 })
-            out.append(0)
+            appendIndex(i, to: &out)
             value.writePayload(to: &out)
         }
         out.append(0)
@@ -124,6 +124,46 @@ public indirect enum BSONValue: Sendable, Equatable {
         withUnsafeBytes(of: length.littleEndian) { raw in
             for i in 0..<4 { out[start + i] = raw[i] }
         }
+    }
+
+    @inline(__always)
+    private static func appendIndex(_ i: Int, to out: inout [UInt8]) {
+        if i < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(i))
+        } else {
+            out.append(contentsOf: String(i).utf8)
+        }
+        out.append(0)
+    }
+
+    private static func writeDocument<S: Sequence>(_ members: S, to out: inout [UInt8]) where S.Element == (String, BSONValue) {
+        let start = out.count
+        out.append(contentsOf: [0, 0, 0, 0])
+        for (key, value) in members {
+            out.append(value.typeByte)
+            appendKey(key, to: &out)
+            value.writePayload(to: &out)
+        }
+        out.append(0)
+        let length = Int32(out.count - start)
+        withUnsafeBytes(of: length.littleEndian) { raw in
+            for i in 0..<4 { out[start + i] = raw[i] }
+        }
+    }
+
+    /// A key as a C string: NUL bytes (which would end it early) are left out, without a copy
+    /// of the key when it has none, as model names never do.
+    @inline(__always)
+    private static func appendKey(_ key: String, to out: inout [UInt8]) {
+        var key = key
+        key.withUTF8 { utf8 in
+            if utf8.isEmpty || memchr(utf8.baseAddress!, 0, utf8.count) == nil {
+                out.append(contentsOf: utf8)
+            } else {
+                out.append(contentsOf: utf8.lazy.filter { $0 != 0 })
+            }
+        }
+        out.append(0)
     }
 
     private var typeByte: UInt8 {
@@ -144,12 +184,14 @@ public indirect enum BSONValue: Sendable, Equatable {
         switch self {
         case let .double(d): withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
         case let .string(s):
-            let bytes = Array(s.utf8)
-            withUnsafeBytes(of: Int32(bytes.count + 1).littleEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: bytes)
+            var s = s
+            s.withUTF8 { utf8 in
+                withUnsafeBytes(of: Int32(utf8.count + 1).littleEndian) { out.append(contentsOf: $0) }
+                out.append(contentsOf: utf8)
+            }
             out.append(0)
         case let .document(members): Self.writeDocument(members.lazy.map { ($0.0, $0.1) }, to: &out)
-        case let .array(items): Self.writeDocument(items.enumerated().lazy.map { (String($0.offset), $0.element) }, to: &out)
+        case let .array(items): Self.writeArray(items, to: &out)
         case let .bool(b): out.append(b ? 1 : 0)
         case .null: break
         case let .int32(i): withUnsafeBytes(of: i.littleEndian) { out.append(contentsOf: $0) }

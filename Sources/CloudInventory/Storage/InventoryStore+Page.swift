@@ -6,14 +6,37 @@ extension InventoryStore {
     /// moved, by one `updateMany` for the whole page.
     public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
         guard !page.isEmpty else { return }
+        let entries = page.enumerated().compactMap { i, instance in
+            instance["InstanceId"]?.stringValue.map { (slot: i, id: $0, hash: Self.contentHash(instance)) }
+        }
+        try write(entries, slice: slice, poll: poll) { page[$0] }
+    }
+
+    /// Writes a page rendered for storage (`RenderedPage.hashes` filled): ids and hashes come
+    /// with it, and only new or changed instances are read back into values. An unchanged
+    /// page costs its hashes, one find and one `updateMany`.
+    public func write(rendered page: RenderedPage, slice: SliceID, poll: PollContext) throws(MongoError) {
+        guard page.count > 0 else { return }
+        guard page.hashes.count == page.count, page.instanceIds.count == page.count else {
+            let values: [JSONValue]
+            do { values = try page.values() } catch { throw MongoError.rejected("rendered page unreadable: \(error)") }
+            return try write(page: values, slice: slice, poll: poll)
+        }
+        let entries = (0..<page.count).map { (slot: $0, id: page.instanceIds[$0], hash: page.hashes[$0]) }
+        try write(entries, slice: slice, poll: poll) { (try? page.value(at: $0)) ?? .null }
+    }
+
+    private func write(_ entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext,
+                       value: (Int) -> JSONValue) throws(MongoError) {
+        guard !entries.isEmpty else { return }
         try ensureIndexes()
-        var write = PageWrite(page: page, slice: slice, poll: poll, when: try observationTime(slice: slice, poll: poll))
+        var write = PageWrite(entries: entries, slice: slice, poll: poll, when: try observationTime(slice: slice, poll: poll))
         try write.classify(known: client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.order.map { .string($0) })]],
                                               projection: ["ContentHash": 1, "Present": 1, "LastSeen": 1]))
         if !write.changed.isEmpty {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
-        let (events, instances) = write.models()
+        let (events, instances) = write.models(value: value)
         // Events first: if the run dies between the two, a replay recomputes the same events
         // (same ids, so no duplicates) and then writes the instances.
         try client.bulkWrite(database, Self.events, events)
@@ -28,8 +51,9 @@ struct PageWrite {
     let poll: PollContext
     let when: BSONValue
     let whenDate: Date
-    /// Instance key → (instance, content hash); `order` keeps the page's order, each key once.
-    private(set) var byKey: [String: (instance: JSONValue, hash: String)] = [:]
+    /// Instance key → (where the instance is in the page, its id, content hash); `order`
+    /// keeps the page's order, each key once (the last of a repeated one wins).
+    private(set) var byKey: [String: (slot: Int, id: String, hash: String)] = [:]
     private(set) var order: [String] = []
     private var known: [String: BSONValue] = [:]
     private var unchanged: [BSONValue] = []
@@ -37,16 +61,16 @@ struct PageWrite {
     /// Full stored documents of the changed instances, by key.
     var previous: [BSONValue] = []
 
-    init(page: [JSONValue], slice: SliceID, poll: PollContext, when: Date) {
+    init(entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext, when: Date) {
         self.slice = slice
         self.poll = poll
         self.whenDate = when
         self.when = .date(when)
-        for instance in page {
-            guard let id = instance["InstanceId"]?.stringValue else { continue }
-            let key = InventoryStore.instanceKey(account: slice.account, region: slice.region, instanceId: id)
-            if byKey[key] == nil { order.append(key) }
-            byKey[key] = (instance, InventoryStore.contentHash(instance))
+        order.reserveCapacity(entries.count)
+        byKey.reserveCapacity(entries.count)
+        for entry in entries {
+            let key = InventoryStore.instanceKey(account: slice.account, region: slice.region, instanceId: entry.id)
+            if byKey.updateValue(entry, forKey: key) == nil { order.append(key) }
         }
     }
 
@@ -65,16 +89,18 @@ struct PageWrite {
         }
     }
 
-    /// The event and instance writes for the page.
-    func models() -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
+    /// The event and instance writes for the page. `value` gives the instance at a slot; it
+    /// is asked only for new and changed instances.
+    func models(value: (Int) -> JSONValue) -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
         var previousByKey: [String: BSONValue] = [:]
         for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
         var events: [MongoClient.WriteModel] = []
         var instances: [MongoClient.WriteModel] = []
         for key in order {
-            guard let (instance, hash) = byKey[key], let id = instance["InstanceId"]?.stringValue,
-                  case let .object(members) = instance else { continue }
+            guard let (slot, id, hash) = byKey[key] else { continue }
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
+            let instance = value(slot)
+            guard case let .object(members) = instance else { continue }
             var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
             var found: [(String, [(String, BSONValue)])] = []
             if let before = previousByKey[key] {

@@ -103,9 +103,13 @@ public final class InventoryStore {
         "\(account):\(region):\(instanceId)"
     }
 
+    /// 16 bytes of SHA-256 over the instance's canonical JSON (`JSONValue.canonical`): the
+    /// same instance with its elements in another order has the same hash. (Hashes stored
+    /// before the canonical form differ once: the next poll rewrites such an instance, with
+    /// no event, since its fields compare equal.)
     static func contentHash(_ instance: JSONValue) -> String {
         var bytes: [UInt8] = []
-        instance.write(to: &bytes)
+        instance.canonical.write(to: &bytes)
         return Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
 
@@ -129,7 +133,8 @@ public final class InventoryStore {
             seen.insert(member.key)
             let newValue = BSONValue(member.value)
             let oldValue = old[member.key] ?? .null
-            if oldValue.json != newValue.json { changes.append(FieldChange(field: member.key, old: oldValue, new: newValue)) }
+            // Compared in canonical form: elements EC2 sent in another order are no change.
+            if oldValue.json.canonical != newValue.json.canonical { changes.append(FieldChange(field: member.key, old: oldValue, new: newValue)) }
         }
         if case let .document(oldMembers) = old {
             for (key, value) in oldMembers where !seen.contains(key) && !bookkeeping.contains(key) {

@@ -172,7 +172,9 @@ public final class MongoClient {
             case let .updateOne(filter, update, upsert):
                 ok = try Self.withDocument(filter) { f throws(MongoError) in
                     try Self.withDocument(update) { u throws(MongoError) in
-                        try Self.withDocument(["upsert": .bool(upsert)]) { o in
+                        // Validation off: documents built here are valid UTF-8 (Swift strings) with
+                        // keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
+                        try Self.withDocument(["upsert": .bool(upsert), "validate": false]) { o in
                             mongoc_bulk_operation_update_one_with_opts(bulk, f, u, o, &error)
                         }
                     }

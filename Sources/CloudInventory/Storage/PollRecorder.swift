@@ -53,6 +53,24 @@ public struct PollRecorder: PollSink {
         }
     }
 
+    /// A rendered page (JSON output with storage): spooled as bytes, stored by its hashes.
+    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        counts.add(states: page.states, slice: slice)
+        do {
+            try writer?.appendPage(rendered: page, slice: slice)
+        } catch {
+            spoolError = "\(error)"
+            writer?.discard()
+            writer = nil
+        }
+        guard databaseError == nil, let store else { return }
+        do {
+            try store.write(rendered: page, slice: slice, poll: currentPoll!)
+        } catch {
+            fail(error)
+        }
+    }
+
     private var currentPoll: PollContext?
 
     public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {

@@ -170,6 +170,24 @@ public struct Spool: Sendable {
                                 JSONMember("Instances", .array(instances))]))
         }
 
+        /// The same line from a rendered page: its instances' bytes go in as they are.
+        public func appendPage(rendered page: RenderedPage, slice: SliceID) throws {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(page.json.count + 128)
+            bytes.append(contentsOf: "{\"Kind\":\"page\",\"Account\":".utf8)
+            JSONValue.writeString(slice.account, to: &bytes)
+            bytes.append(contentsOf: ",\"Region\":".utf8)
+            JSONValue.writeString(slice.region, to: &bytes)
+            bytes.append(contentsOf: ",\"Instances\":[".utf8)
+            bytes.append(contentsOf: page.json)
+            bytes.append(contentsOf: "]}\n".utf8)
+            do {
+                try writeAll(fd: fd, bytes: bytes)
+            } catch {
+                throw Spool.Error.io("write to \(temporary.path) failed: \(error)")
+            }
+        }
+
         public func appendEnd(finishedAt: Date, outcomes: [SliceOutcome]) throws {
             try append(.object([JSONMember("Kind", "end"), JSONMember("FinishedAt", .string(UTCTime.iso8601(finishedAt))),
                                 JSONMember("Outcomes", .array(outcomes.map(\.json)))]))

@@ -21,7 +21,12 @@ extension JSONValue {
         var position = 0
 
         mutating func skipSpace() {
-            while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x0A, 0x0D, 0x09: position += 1
+                default: return
+                }
+            }
         }
 
         func fail(_ reason: String) -> ParseError { ParseError(offset: position, reason: reason) }
@@ -120,6 +125,13 @@ extension JSONValue {
 
         mutating func string() throws(ParseError) -> String {
             position += 1  // opening quote
+            // Most strings have no escape: one scan, one String, no byte-by-byte copy.
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                defer { position = end + 1 }
+                return String(decoding: bytes[position..<end], as: UTF8.self)
+            }
             var out: [UInt8] = []
             while position < bytes.count {
                 let c = bytes[position]

@@ -52,6 +52,20 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The same value with every object's members sorted by key (bytes, a prefix first), at
+    /// every depth; arrays keep their order. Content hashes are taken over this form, so the
+    /// order EC2 sends elements in never makes an unchanged instance look changed.
+    /// `RenderBuffer` builds the same bytes while rendering.
+    public var canonical: JSONValue {
+        switch self {
+        case let .array(items): return .array(items.map(\.canonical))
+        case let .object(members):
+            return .object(members.map { JSONMember($0.key, $0.value.canonical) }
+                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+        default: return self
+        }
+    }
+
     /// Compact UTF-8 JSON.
     public func serialized() -> String {
         var out: [UInt8] = []

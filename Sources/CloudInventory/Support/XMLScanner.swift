@@ -169,18 +169,16 @@ struct XMLScanner {
     /// Reads the text content of the element whose start tag was just returned, through its
     /// end tag. Child elements are an error: callers use this only for scalar shapes.
     mutating func readText(startName: Range<Int>) throws(XMLError) -> String {
-        var result = ""
+        // Nearly every value is one text run: it becomes the String itself, with no append.
+        var result: String?
         while true {
             switch try next() {
             case let .text(range, needsDecoding):
-                if needsDecoding {
-                    result += try decodeEntities(range)
-                } else {
-                    result += String(decoding: bytes[range], as: UTF8.self)
-                }
+                let piece = needsDecoding ? try decodeEntities(range) : String(decoding: bytes[range], as: UTF8.self)
+                if result == nil { result = piece } else { result! += piece }
             case let .end(name):
                 guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
-                return result
+                return result ?? ""
             case let .start(name):
                 throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
             case .eof:

@@ -1,0 +1,107 @@
+import Crypto
+
+/// Where the renderer writes one instance: its JSON in the wire's field order (what is
+/// printed, spooled and stored), and, when a content hash is wanted, the same JSON in
+/// canonical form beside it.
+///
+/// The canonical form sorts every object's members by name (`JSONValue.canonical` is the
+/// same form built from a value tree), so EC2 sending the same instance with its elements in
+/// another order hashes the same and costs no write. Each object is put in order as it
+/// closes, inside its own bytes: its members were closed (and ordered) before it.
+struct RenderBuffer {
+    var out: [UInt8] = []
+    private(set) var canon: [UInt8] = []
+    let hashing: Bool
+    /// Per open object: where it starts in `canon`, and its first entry in `segments`.
+    private var frames: [(start: Int, firstSegment: Int)] = []
+    /// Where each member of the open objects starts in `canon` (at its key).
+    private var segments: [Int] = []
+    private var scratch: [UInt8] = []
+
+    init(capacity: Int, hashing: Bool) {
+        self.hashing = hashing
+        out.reserveCapacity(capacity)
+        if hashing { canon.reserveCapacity(capacity) }
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        out.append(byte)
+        if hashing { canon.append(byte) }
+    }
+
+    /// Bytes written to `out` since `mark`, mirrored into `canon` (leaf values).
+    @inline(__always)
+    mutating func mirror(from mark: Int) {
+        guard hashing else { return }
+        out.withUnsafeBufferPointer { canon.append(contentsOf: UnsafeBufferPointer(rebasing: $0[mark...])) }
+    }
+
+    mutating func string(_ s: String) {
+        let mark = out.count
+        JSONValue.writeString(s, to: &out)
+        mirror(from: mark)
+    }
+
+    mutating func openObject() {
+        append(UInt8(ascii: "{"))
+        if hashing { frames.append((canon.count - 1, segments.count)) }
+    }
+
+    mutating func key(_ name: String, first: Bool) {
+        if !first { append(UInt8(ascii: ",")) }
+        if hashing { segments.append(canon.count) }
+        string(name)
+        append(UInt8(ascii: ":"))
+    }
+
+    mutating func closeObject() {
+        append(UInt8(ascii: "}"))
+        guard hashing, let frame = frames.popLast() else { return }
+        let first = frame.firstSegment
+        let count = segments.count - first
+        defer { segments.removeLast(count) }
+        guard count > 1 else { return }
+        let end = canon.count - 1
+        func range(_ i: Int) -> Range<Int> { segments[first + i]..<(i + 1 < count ? segments[first + i + 1] - 1 : end) }
+        var order = Array(0..<count)
+        var sorted = true
+        for i in 1..<count where !keyPrecedes(range(i - 1), range(i)) { sorted = false; break }
+        guard !sorted else { return }
+        order.sort { keyPrecedes(range($0), range($1)) }
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: canon[(frame.start + 1)..<end])
+        let base = frame.start + 1
+        let ranges = order.map(range)
+        scratch.withUnsafeBufferPointer { from in
+            canon.withUnsafeMutableBufferPointer { to in
+                var p = base
+                for (n, r) in ranges.enumerated() {
+                    if n > 0 { to[p] = UInt8(ascii: ","); p += 1 }
+                    (to.baseAddress! + p).update(from: from.baseAddress! + (r.lowerBound - base), count: r.count)
+                    p += r.count
+                }
+            }
+        }
+    }
+
+    /// Whether the key of the member at `a` sorts before the one at `b` (bytes between the
+    /// quotes, a prefix first): the order `JSONValue.canonical` uses. Keys are model names,
+    /// which need no escaping.
+    private func keyPrecedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        var i = a.lowerBound + 1, j = b.lowerBound + 1
+        while true {
+            let x = canon[i], y = canon[j]
+            if x == UInt8(ascii: "\"") { return y != UInt8(ascii: "\"") }
+            if y == UInt8(ascii: "\"") { return false }
+            if x != y { return x < y }
+            i += 1
+            j += 1
+        }
+    }
+
+    /// The content hash of the canonical form (16 bytes of SHA-256, hex).
+    var contentHash: String {
+        Hex.encode(SHA256.hash(data: canon).prefix(16))
+    }
+}

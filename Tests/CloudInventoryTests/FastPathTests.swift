@@ -1,0 +1,85 @@
+@testable import CloudInventory
+import Foundation
+import Logging
+import Testing
+
+/// The fast paths against the reference path (the value tree): the same bytes for JSON, the
+/// same values for storage, and content hashes that do not depend on the order of elements.
+@Suite struct FastPathTests {
+    /// Two instances; `reordered` sends the same instances with elements in another order, at
+    /// the top level and inside nested structures.
+    static func page(reordered: Bool) -> [UInt8] {
+        let first = reordered
+            ? "<instanceType>t3.micro</instanceType><tagSet><item><value>web</value><key>Name</key></item></tagSet><instanceState><name>running</name><code>16</code></instanceState><instanceId>i-1</instanceId><placement><tenancy>default</tenancy><availabilityZone>eu-west-1a</availabilityZone></placement>"
+            : "<instanceId>i-1</instanceId><instanceState><code>16</code><name>running</name></instanceState><instanceType>t3.micro</instanceType><placement><availabilityZone>eu-west-1a</availabilityZone><tenancy>default</tenancy></placement><tagSet><item><key>Name</key><value>web</value></item></tagSet>"
+        let second = reordered
+            ? "<ebsOptimized>true</ebsOptimized><amiLaunchIndex>0</amiLaunchIndex><instanceId>i-2</instanceId>"
+            : "<instanceId>i-2</instanceId><amiLaunchIndex>0</amiLaunchIndex><ebsOptimized>true</ebsOptimized>"
+        let owner = reordered ? "<ownerId>111</ownerId><reservationId>r-1</reservationId>" : "<reservationId>r-1</reservationId><ownerId>111</ownerId>"
+        return Array("""
+        <DescribeInstancesResponse><reservationSet><item>\(owner)<instancesSet><item>\(first)</item><item>\(second)</item></instancesSet></item></reservationSet></DescribeInstancesResponse>
+        """.utf8)
+    }
+
+    @Test func renderedHashesEqualTheTreesAndIgnoreElementOrder() throws {
+        var hashes: [[String]] = []
+        for reordered in [false, true] {
+            let bytes = Self.page(reordered: reordered)
+            let tree = try EC2Client.decodeInstancesPage(bytes, region: "eu-west-1").instances
+            let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1", hashing: true)
+            #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+            #expect(rendered.stateNames == ["running", nil])
+            #expect(try (0..<rendered.count).map { try rendered.value(at: $0) } == tree)
+            let fromValues = RenderedPage(values: tree, nextToken: nil, hashing: true)
+            #expect(fromValues.json == rendered.json)
+            #expect(fromValues.hashes == rendered.hashes)
+            hashes.append(rendered.hashes)
+        }
+        #expect(hashes[0] == hashes[1])
+        #expect(Set(hashes[0]).count == 2)
+    }
+
+    /// The bench's world (1000 instances with every field the replay server sends): the
+    /// rendered JSON is byte-equal to the tree's, the values and their BSON equal.
+    @Test func theRenderedPageEqualsTheTreeOnTheBenchWorld() throws {
+        let bench = Harness.repoRoot.appendingPathComponent("bench").path
+        let script = "import sys; sys.path.insert(0, '\(bench)'); import replay_server; sys.stdout.buffer.write(replay_server.render_pages(1000)[0][0])"
+        let result = try runProcess(Harness.python, ["-c", script], environment: Harness.baseEnvironment())
+        #expect(result.status == 0, "\(result.stderr)")
+        let bytes = Array(result.stdout.utf8)
+        let tree = try EC2Client.decodeInstancesPage(bytes, region: "us-east-1").instances
+        let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", hashing: true)
+        #expect(rendered.count == 1000)
+        #expect(String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self)
+            == String(decoding: rendered.json, as: UTF8.self))
+        #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+        for i in 0..<rendered.count {
+            #expect(BSONValue(try rendered.value(at: i)) == BSONValue(tree[i]))
+        }
+    }
+
+    /// A later poll of the same instances, sent with their elements reordered, is "unchanged":
+    /// no event, no instance write beyond moving `LastSeen`.
+    @Test func aReorderedInstanceIsUnchangedInTheDatabase() throws {
+        let mongo = try TestMongo(.mock)
+        let logger = Logger(label: "fast-path-test")
+        let store = InventoryStore(client: try MongoClient(uri: MongoURI(mongo.uri), logger: logger), database: mongo.database, logger: logger)
+        defer { store.close() }
+        let slice = SliceID(account: "111", region: "eu-west-1")
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        for (n, reordered) in [false, true].enumerated() {
+            let at = now.addingTimeInterval(Double(n))
+            let poll = PollContext(pollId: PollContext.newPollId(account: "111", at: at), account: "111", arn: "arn:test", polledAt: at)
+            let page = try ShapeDecoder.renderInstancesPage(Self.page(reordered: reordered), region: "eu-west-1", hashing: true)
+            try store.write(rendered: page, slice: slice, poll: poll)
+        }
+        let events = try store.client.find(store.database, InventoryStore.events, filter: [:])
+        #expect(events.compactMap { $0["Type"]?.stringValue } == ["appeared", "appeared"])
+        let instances = try store.client.find(store.database, InventoryStore.instances, filter: [:])
+        #expect(instances.count == 2)
+        for doc in instances {
+            #expect(doc["LastChanged"] == doc["FirstSeen"])
+            #expect(doc["LastSeen"] != doc["FirstSeen"])
+        }
+    }
+}
