@@ -327,9 +327,11 @@ def src_assume(c):
 def src_missing_profile(c):
     c.note("the selected profile does not exist")
     if c.profile == "default":
-        c.profile = "prod"
         c.profile_flag = "prod"
     c.config.pop("profile " + c.profile, None)
+    c.credentials.pop(c.profile, None)
+    # every setting written for "the profile" from here on lands in another one
+    c.profile = "other"
     c.section("other")["region"] = "eu-west-1"
 
 
@@ -379,8 +381,11 @@ def add_endpoints(c):
         return
     options = ["fips-env", "fips-profile", "dualstack-env", "dualstack-profile", "ec2-url-env", "sts-url-env",
                "global-url-env", "profile-url", "services", "ignore-env", "ignore-profile", "sts-legacy", "sts-regional",
-               "sts-legacy-profile", "bad-sts-setting", "bad-max-attempts", "bad-retry-mode", "max-attempts", "retry-mode"]
+               "sts-legacy-profile", "max-attempts", "retry-mode"]
     chosen = c.rng.sample(options, c.rng.randint(1, 3))
+    if c.rng.random() < 0.12:
+        # a malformed setting botocore refuses: rare, so that it does not hide the credential cases
+        chosen.append(c.rng.choice(["bad-sts-setting", "bad-max-attempts", "bad-retry-mode"]))
     section = c.section(c.profile)
     n = c.rng.randrange(100)
     for o in chosen:
