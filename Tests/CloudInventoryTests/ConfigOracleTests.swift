@@ -6,7 +6,7 @@ import Testing
 /// Issue 10's oracle: botocore and the poller resolve the same generated configurations (shared
 /// files, environment, profiles of every kind, broken ones) and must agree on every case.
 ///
-/// `Tests/Support/config_oracle.py` generates the cases (seeded: `CONFIG_ORACLE_SEED`, default 10;
+/// `Tests/Support/chain_oracle.py` generates the cases (seeded: `CONFIG_ORACLE_SEED`, default 10;
 /// `CONFIG_ORACLE_CASES`, default 300), lets botocore answer each one for real through the
 /// recording proxy (moto behind it for STS, the strict IMDS, the container endpoint, the SSO
 /// portal), then judges the poller's runs: per request the host, the credential scope's region
@@ -25,13 +25,13 @@ import Testing
 
     @Test func thePollerResolvesWhatBotocoreResolves() async throws {
         let settings = ProcessInfo.processInfo.environment
-        let oracle = try await PythonServer.start("config_oracle.py", ["--count", settings["CONFIG_ORACLE_CASES"] ?? "300",
+        let oracle = try await PythonServer.start("chain_oracle.py", ["--count", settings["CONFIG_ORACLE_CASES"] ?? "300",
                                                                        "--seed", settings["CONFIG_ORACLE_SEED"] ?? "10"],
                                                   timeout: 900, output: FileHandle.standardError)
         defer { oracle.stop() }
         let doc = try oracle.document()
         guard let casesPath = doc["cases"] as? String, let control = doc["control"] as? String else {
-            throw HarnessError("config_oracle.py announced \(oracle.announcement)")
+            throw HarnessError("chain_oracle.py announced \(oracle.announcement)")
         }
         let cases = try Self.load(casesPath)
         #expect(cases.count >= 300 || settings["CONFIG_ORACLE_CASES"] != nil)

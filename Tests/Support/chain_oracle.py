@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """botocore as the oracle for the poller's configuration and credential chain (issue 10).
 
-    config_oracle.py --port-file FILE [--count 320] [--seed 10]
+    chain_oracle.py --port-file FILE [--count 320] [--seed 10]
 
 Starts, in this process: moto (STS/IAM, signature and IAM checks on; see `start_moto`), the
 recording proxy forwarding AssumeRole* to it (recording_proxy.py), a strict IMDSv2 endpoint
 (imds_server.py) and the container endpoint (container_credentials.py); the SSO portal is
-answered by the proxy. Then it generates the cases (config_cases.py), writes each one's files
+answered by the proxy. Then it generates the cases (chain_cases.py), writes each one's files
 under its own HOME, and lets botocore resolve each one for real: a session with the case's
 environment, profile and region flag asks STS GetCallerIdentity and EC2 DescribeInstances
 through the proxy (tag b-ID), which records hosts, key ids and credential scopes. FILE gets
@@ -14,7 +14,7 @@ through the proxy (tag b-ID), which records hosts, key ids and credential scopes
 "args", "env", "botocore"}: the poller's flags and whole environment (proxy tag p-ID).
 
 POST URL/judge {"results": {id: {"status", "stdout", "stderr"}}} compares the poller's runs with
-botocore's answers (config_judge.py) and returns {"total", "agreed", "mismatches": [...]}.
+botocore's answers (chain_judge.py) and returns {"total", "agreed", "mismatches": [...]}.
 
 The only differences from botocore encoded here, both written in issue 10's table:
   * AWS_REGION comes before AWS_DEFAULT_REGION (botocore reads only the second): the oracle
@@ -33,8 +33,8 @@ import threading
 os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import config_cases  # noqa: E402
-import config_judge  # noqa: E402
+import chain_cases  # noqa: E402
+import chain_judge  # noqa: E402
 import container_credentials  # noqa: E402
 import recording_proxy  # noqa: E402
 from derived_credentials import derived  # noqa: E402
@@ -134,9 +134,9 @@ def main():
     root = tempfile.mkdtemp(prefix="config-oracle-")
     os.makedirs(os.path.join(root, "proxy"))
     proxy, proxy_port = recording_proxy.start(os.path.join(root, "proxy"), moto_url)
-    imds_creds = derived("IMDS", config_cases.IMDS_NAME)
+    imds_creds = derived("IMDS", chain_cases.IMDS_NAME)
     imds = IMDSServer("oracle-instance", {"AccessKeyId": imds_creds["AccessKeyId"], "SecretAccessKey": imds_creds["SecretAccessKey"],
-                                          "Token": imds_creds["SessionToken"], "Expiration": config_cases.iso(6 * 3600)}, IMDS_REGION)
+                                          "Token": imds_creds["SessionToken"], "Expiration": chain_cases.iso(6 * 3600)}, IMDS_REGION)
 
     class ContainerHandler(QuietHandler):
         protocol_version = "HTTP/1.1"
@@ -153,25 +153,25 @@ def main():
     container = loopback_server(ContainerHandler)
     world = dict(users, roles=roles, account=account, imds_url=imds.url, imds_region=IMDS_REGION,
                  container_url="http://127.0.0.1:%d" % container.server_address[1], ca_bundle=proxy.ca.bundle)
-    registered = config_cases.registrations(world)
+    registered = chain_cases.registrations(world)
     register_in_moto(account, roles[0], registered)
     proxy.secrets.update({u["AccessKeyId"]: u["SecretAccessKey"] for u in users.values()})
     proxy.secrets.update({c["AccessKeyId"]: c["SecretAccessKey"] for c in registered})
 
-    cases = config_cases.generate(args.count, args.seed, world)
+    cases = chain_cases.generate(args.count, args.seed, world)
     if args.only:
         cases = [c for c in cases if c["id"] in args.only.split(",")]
     answers, listing = {}, []
     base = {k: os.environ[k] for k in ("PATH", "LANG") if k in os.environ}
     for case in cases:
         env = materialise(case, os.path.join(root, "homes"), world, proxy_port)
-        answers[case["id"]] = config_judge.ask_botocore(case, dict(base, **env, **proxy_environment(proxy_port, "b-" + case["id"])), world)
+        answers[case["id"]] = chain_judge.ask_botocore(case, dict(base, **env, **proxy_environment(proxy_port, "b-" + case["id"])), world)
         listing.append({"id": case["id"], "title": case["title"], "args": case["args"], "botocore": answers[case["id"]],
                         "env": dict(env, **proxy_environment(proxy_port, "p-" + case["id"]))})
     cases_path = os.path.join(root, "cases.json")
     with open(cases_path, "w") as f:
         json.dump(listing, f)
-    judge = config_judge.Judge(proxy, {c["id"]: c for c in cases}, answers, users)
+    judge = chain_judge.Judge(proxy, {c["id"]: c for c in cases}, answers, users)
     lock = threading.Lock()
 
     class Control(QuietHandler):

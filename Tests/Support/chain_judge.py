@@ -1,5 +1,5 @@
 """botocore's answer for one oracle case, and the comparison of the poller's run with it
-(used by config_oracle.py; see its docstring for the two documented differences encoded here).
+(used by chain_oracle.py; see its docstring for the two documented differences encoded here).
 
 A request is summarised as `action host region/service identity signature`, where identity is
 the signing key written as where it came from: `user:admin`, `imds`, `container:task`,
@@ -12,7 +12,7 @@ role and bearer token.
 import os
 import re
 
-import config_cases
+import chain_cases
 from derived_credentials import derived
 
 MALFORMED_ERRORS = {"NoRegionError", "InvalidRegionError", "ValueError", "InvalidRetryModeError", "InvalidRetryConfigurationError",
@@ -68,12 +68,12 @@ class Judge:
     def __init__(self, proxy, cases, answers, users):
         self.proxy, self.cases, self.answers = proxy, cases, answers
         self.names = {u["AccessKeyId"]: "user:" + name for name, u in users.items()}
-        self.names[derived("IMDS", config_cases.IMDS_NAME)["AccessKeyId"]] = "imds"
-        for n in config_cases.CONTAINER_NAMES:
+        self.names[derived("IMDS", chain_cases.IMDS_NAME)["AccessKeyId"]] = "imds"
+        for n in chain_cases.CONTAINER_NAMES:
             self.names[derived("CONT", n)["AccessKeyId"]] = "container:" + n
-        for a in config_cases.SSO_ACCOUNTS:
-            for r in config_cases.SSO_ROLES:
-                for t in config_cases.SSO_TOKENS:
+        for a in chain_cases.SSO_ACCOUNTS:
+            for r in chain_cases.SSO_ROLES:
+                for t in chain_cases.SSO_TOKENS:
                     self.names[derived("SSO", a, r, t)["AccessKeyId"]] = "sso:%s/%s/%s" % (a, r, t)
 
     def identity(self, key, issued, depth=0):

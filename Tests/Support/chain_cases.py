@@ -1,5 +1,5 @@
 """The oracle's cases: seeded random configurations of the AWS SDKs' shared files and
-environment (issue 10), each a dict the oracle (config_oracle.py) materialises and asks botocore
+environment (issue 10), each a dict the oracle (chain_oracle.py) materialises and asks botocore
 and the poller about:
 
     {"id", "title", "kind", "args" (poller flags), "profile_flag", "region_flag",
