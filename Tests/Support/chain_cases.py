@@ -56,11 +56,13 @@ class Case:
         self.malformed = False
         self.notes = []
         self.kind = None
+        # botocore reads [profile default] as well as [default]
+        self.default_header = "profile default" if rng.random() < 0.15 else "default"
 
     # MARK: helpers
 
     def section(self, name):
-        header = "default" if name == "default" else "profile " + name
+        header = self.default_header if name == "default" else "profile " + name
         return self.config.setdefault(header, {})
 
     def static_keys(self, who=None):
@@ -328,8 +330,9 @@ def src_missing_profile(c):
     c.note("the selected profile does not exist")
     if c.profile == "default":
         c.profile_flag = "prod"
-    c.config.pop("profile " + c.profile, None)
-    c.credentials.pop(c.profile, None)
+    missing = c.profile_flag or c.env.get("AWS_DEFAULT_PROFILE") or c.env.get("AWS_PROFILE")
+    c.config.pop("profile " + missing, None)
+    c.credentials.pop(missing, None)
     # every setting written for "the profile" from here on lands in another one
     c.profile = "other"
     c.section("other")["region"] = "eu-west-1"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """botocore as the oracle for the poller's configuration and credential chain (issue 10).
 
-    chain_oracle.py --port-file FILE [--count 320] [--seed 10]
+    chain_oracle.py --port-file FILE [--count 320] [--seed 10] [--only c001,c002] [--run BINARY]
 
 Starts, in this process: moto (STS/IAM, signature and IAM checks on; see `start_moto`), the
 recording proxy forwarding AssumeRole* to it (recording_proxy.py), a strict IMDSv2 endpoint
@@ -122,12 +122,37 @@ def proxy_environment(port, tag):
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
+def run_all(binary, listing, root):
+    """The poller on every case, four at a time, as ConfigOracleTests runs it."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(case):
+        env = dict(case["env"], PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+        args = [binary] + case["args"] + ["--format", "json", "--lock-file", os.path.join(root, case["id"] + ".lock")]
+        p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        return case["id"], {"status": p.returncode, "stdout": p.stdout[:4000], "stderr": p.stderr[-4000:]}
+    with ThreadPoolExecutor(4) as pool:
+        return dict(pool.map(run, listing))
+
+
+def print_table(verdict):
+    print("%d of %d cases agree" % (verdict["agreed"], verdict["total"]))
+    for m in verdict["mismatches"]:
+        print("%s | %s | exit %s | %s" % (m["id"], m["botocore"], m["poller_exit"], m["poller_said"]))
+        print("    config: " + m["title"])
+        for d in m["differences"]:
+            print("    - " + d)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--count", type=int, default=320)
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--only", help="comma-separated case ids (debugging)")
+    parser.add_argument("--run", metavar="BINARY", help="run this poller binary on every case, print the mismatch table "
+                        "and exit (by hand, without swift test); --port-file is then only a scratch file")
     args = parser.parse_args()
 
     moto, moto_url, users, roles, account = start_moto()
@@ -185,6 +210,10 @@ def main():
             self.end_headers()
             self.wfile.write(out)
 
+    if args.run:
+        print_table(judge.judge(run_all(args.run, listing, root)))
+        moto.stop()
+        return
     control = loopback_server(Control)
     announce(args.port_file, {"cases": cases_path, "control": "http://127.0.0.1:%d" % control.server_address[1],
                               "count": len(cases)})
