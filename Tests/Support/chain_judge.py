@@ -56,7 +56,10 @@ def ask_botocore(case, env, world):
     except Exception as e:  # botocore's refusal is the answer
         name = type(e).__name__
         codes = [2] if name in MALFORMED_ERRORS else [4] if name in TRANSPORT_ERRORS else [3]
-        if name in AMBIGUOUS_ERRORS or case["malformed"]:
+        # a container endpoint botocore will not ask, or a token it will not send: a setting that
+        # is malformed (2) or a source that fails (3), either reading is fair
+        container = name == "ValueError" and ("Unsupported host" in str(e) or "Auth token" in str(e))
+        if name in AMBIGUOUS_ERRORS or case["malformed"] or container:
             codes = [2, 3]
         return {"error": name, "message": " ".join(str(e).split())[:240], "codes": codes}
     finally:
