@@ -448,6 +448,12 @@ def add_imds(c):
         c.note("IMDS endpoint in profile")
     else:
         c.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = c.w["imds_url"]
+    # A loaded test machine must not turn a slow loopback answer into a missing source on one
+    # side only: both read these (botocore's default is 1 s, one attempt).
+    if c.rng.random() < 0.5:
+        c.env["AWS_METADATA_SERVICE_TIMEOUT"], c.env["AWS_METADATA_SERVICE_NUM_ATTEMPTS"] = "5", "2"
+    else:
+        c.section(c.profile).update({"metadata_service_timeout": "5", "metadata_service_num_attempts": "2"})
 
 
 def add_ca(c):
