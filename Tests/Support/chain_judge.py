@@ -48,6 +48,7 @@ def ask_botocore(case, env, world):
         client_region = None
         if session.get_config_variable("region") is None and env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
             client_region = world["imds_region"]  # documented difference 2
+        regionless = session.get_config_variable("region") is None and client_region is None
         sts = session.create_client("sts", region_name=client_region)
         sts.get_caller_identity()
         ec2 = session.create_client("ec2", region_name=client_region)
@@ -55,12 +56,16 @@ def ask_botocore(case, env, world):
         return {"ok": True, "region": ec2.meta.region_name, "ec2": ec2.meta.endpoint_url, "sts": sts.meta.endpoint_url}
     except Exception as e:  # botocore's refusal is the answer
         name = type(e).__name__
+        regionless = locals().get("regionless", False)
         codes = [2] if name in MALFORMED_ERRORS else [4] if name in TRANSPORT_ERRORS else [3]
         # a container endpoint botocore will not ask, or a token it will not send: a setting that
         # is malformed (2) or a source that fails (3), either reading is fair
         container = name == "ValueError" and ("Unsupported host" in str(e) or "Auth token" in str(e))
         if name in AMBIGUOUS_ERRORS or case["malformed"] or container:
             codes = [2, 3]
+        if regionless and 2 not in codes:
+            # no region anywhere either: which of the two refusals comes first is the program's choice
+            codes = sorted(set(codes) | {2})
         return {"error": name, "message": " ".join(str(e).split())[:240], "codes": codes}
     finally:
         os.environ.clear()
