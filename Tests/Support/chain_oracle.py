@@ -26,6 +26,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -156,7 +157,7 @@ def main():
     args = parser.parse_args()
 
     moto, moto_url, users, roles, account = start_moto()
-    root = tempfile.mkdtemp(prefix="config-oracle-")
+    root = tempfile.mkdtemp(prefix="chain-oracle-")
     os.makedirs(os.path.join(root, "proxy"))
     proxy, proxy_port = recording_proxy.start(os.path.join(root, "proxy"), moto_url)
     imds_creds = derived("IMDS", chain_cases.IMDS_NAME)
@@ -213,12 +214,14 @@ def main():
     if args.run:
         print_table(judge.judge(run_all(args.run, listing, root)))
         moto.stop()
+        shutil.rmtree(root, ignore_errors=True)
         return
     control = loopback_server(Control)
     announce(args.port_file, {"cases": cases_path, "control": "http://127.0.0.1:%d" % control.server_address[1],
                               "count": len(cases)})
     serve_until_stopped()
     moto.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
