@@ -24,7 +24,8 @@ What it does with a connection:
       - Action=DescribeRegions   -> a valid EC2 answer listing the signing region
       - anything else            -> 400 InvalidAction (an EC2/STS-style error document)
 Each request is recorded as {"tag", "scheme", "connect", "host", "method", "path", "action",
-"key_id", "date", "region", "service", "signature", "status"}: key id and credential scope
+"key_id", "date", "region", "service", "signature", "status"} (AssumeRole*: also "params"
+and "issued"; GetRoleCredentials: "sso_token", "role_name", "account_id"): key id and credential scope
 come from the Authorization header; "signature" is "valid", "invalid", "unknown-key" (no
 secret known for the key) or "unsigned".
 
@@ -307,6 +308,7 @@ class Proxy:
                 self.issued[key.group(1).decode()] = issued
                 self.secrets[key.group(1).decode()] = secret.group(1).decode()
         record["issued"] = key.group(1).decode() if (status == 200 and key) else None
+        record["params"] = {k: params[k] for k in ("RoleArn", "RoleSessionName", "ExternalId", "DurationSeconds") if k in params}
         return status, {"Content-Type": content_type}, out
 
     # MARK: signatures
