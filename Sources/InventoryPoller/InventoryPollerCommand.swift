@@ -11,9 +11,11 @@ struct InventoryPollerCommand: StatusCommand {
         commandName: "poll",
         abstract: "Record the AWS account's EC2 inventory: who am I (STS), then every instance in the chosen regions and accounts (the default).",
         discussion: """
-        Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN when set, \
-        else the instance role from IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the \
-        endpoint, AWS_EC2_METADATA_DISABLED=true turns it off).
+        Credentials, in botocore's order: environment keys; an assume-role profile (role_arn with \
+        source_profile or credential_source); web identity; SSO (the token `aws sso login` \
+        cached); the shared credentials file; credential_process; static keys in the config \
+        file; container credentials; the instance role from IMDSv2. A source the profile names \
+        that fails is exit 3, never a fall-through.
         Configuration: the AWS SDKs' shared files (~/.aws/config, ~/.aws/credentials; \
         AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) as botocore reads them. Profile: \
         --profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else default; one named but not \

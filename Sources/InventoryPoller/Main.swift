@@ -57,10 +57,21 @@ struct InventoryPoller: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
-            StandardError.writeFailure(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            StandardError.writeFailure(oneLine(self.message(for: error)))
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         Foundation.exit(status.rawValue)
+    }
+
+    /// The parser's message as the one line the operator gets: its first line, with a list
+    /// that follows it (the values of an enum option, "- text", "- json") joined onto it.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard var line = lines.first else { return "invalid arguments" }
+        if line.hasPrefix("Error: ") { line.removeFirst(7) }
+        let items = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { $0.dropFirst(2) }
+        guard !items.isEmpty else { return line }
+        if line.hasSuffix(":") { line.removeLast() }
+        return line + ": " + items.joined(separator: ", ")
     }
 }

@@ -37,21 +37,11 @@ public struct CredentialSettings: Sendable {
         self.regionFallback = regionFallback
         self.imds = imds
         self.http = http
-        self.endpoints = endpoints ?? { service, region in CredentialSettings.defaultEndpoint(service: service, region: region, environment: environment) }
+        // Without the run's configuration: the environment's overrides, then botocore's rules.
+        self.endpoints = endpoints ?? { service, region in ServiceEndpoint.resolve(service: service, region: region, environment: environment) }
         self.logger = logger
         self.run = run
         self.ssoCacheDirectory = SharedConfiguration.path("~/.aws/sso/cache", environment: environment)
-    }
-
-    /// The SDKs' defaults where the run gives no resolver: `AWS_ENDPOINT_URL_<SERVICE>`, then
-    /// `AWS_ENDPOINT_URL`, then `portal.sso.<region>` for the SSO portal and the regional host
-    /// for the rest.
-    public static func defaultEndpoint(service: String, region: String, environment: Environment) -> ServiceEndpoint {
-        if service == "sso", environment["AWS_ENDPOINT_URL_SSO"] == nil, environment["AWS_ENDPOINT_URL"] == nil {
-            let suffix = RegionName.partition(region) == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"
-            return ServiceEndpoint(service: "sso", region: region, url: "https://portal.sso.\(region).\(suffix)")
-        }
-        return ServiceEndpoint.resolve(service: service, region: region, environment: environment)
     }
 
     /// The profile as botocore's `full_config` has it (config file updated by credentials file).

@@ -3,8 +3,9 @@ import Logging
 
 /// The attempt loop of one AWS call, whatever its protocol: the request budget, the stop flag,
 /// retries per `RetryPolicy` within the run's quota, and one free re-signing after a clock
-/// correction. `AWSJSONClient` runs its attempts through it; the loop is the same one
-/// `AWSQueryClient.call` runs, so the two protocols retry, count and stop alike.
+/// correction, and the adaptive mode's client-side rate limit. `AWSQueryClient` and
+/// `AWSJSONClient` both run their attempts through it, so the two protocols retry, count,
+/// throttle and stop alike.
 struct AWSCallLoop: Sendable {
     /// What one attempt came to, short of an error.
     enum Attempt {
@@ -28,10 +29,14 @@ struct AWSCallLoop: Sendable {
         while true {
             if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
             bucket.acquire(cancellation: run.cancellation)
+            if retry.rateLimiter?.acquire(cancellation: run.cancellation) == true {
+                logger.debug("client-side rate limit: waited for a send token", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
+            }
             let error: AWSError
             do {
                 switch try attempt() {
                 case let .success(body):
+                    retry.rateLimiter?.record(throttled: false)
                     run.quota.release(quotaSpent)
                     return body
                 case let .clockCorrected(skew):
@@ -54,6 +59,7 @@ struct AWSCallLoop: Sendable {
     /// otherwise sleeps the backoff (waking for a stop).
     private func backOff(after error: AWSError, attempt: Int, quotaSpent: inout Int?, operation: String) throws(AWSError) {
         if error.isThrottling { run.statistics.throttle(slice: slice) }
+        retry.rateLimiter?.record(throttled: error.isThrottling)
         guard error.isRetryable, attempt < retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
         guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
             logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])

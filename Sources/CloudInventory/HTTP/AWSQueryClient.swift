@@ -58,70 +58,18 @@ public final class AWSQueryClient: Sendable {
         self.namespace = configuration.xmlNamespace ?? Self.modelNamespace(service: endpoint.service, apiVersion: configuration.apiVersion)
     }
 
-    /// What one attempt came to, short of an error.
-    private enum Attempt {
-        case success([UInt8])
-        /// AWS refused the request's date and the signing clock was corrected: sign again.
-        case clockCorrected(AWSError)
-    }
-
     /// Performs `action` and returns the raw XML body of a verified, successful response.
     public func call(_ action: String, _ parameters: [(String, String)] = []) throws(AWSError) -> [UInt8] {
         let operation = "\(endpoint.service):\(action)"
-        let bucket = run.budgets.bucket(slice)
-        var attempt = 1
-        var quotaSpent: Int?
-        var clockCorrected = false
-        while true {
-            if run.cancellation.isCancelled { throw AWSError.cancelled(operation) }
-            bucket.acquire(cancellation: run.cancellation)
-            if configuration.retry.rateLimiter?.acquire(cancellation: run.cancellation) == true {
-                logger.debug("client-side rate limit: waited for a send token", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
-            }
-            let error: AWSError
-            do {
-                switch try attemptCall(action, parameters, operation: operation) {
-                case let .success(body):
-                    configuration.retry.rateLimiter?.record(throttled: false)
-                    run.quota.release(quotaSpent)
-                    return body
-                case let .clockCorrected(skew):
-                    // One free, immediate re-signing per call, as the SDKs do; a second
-                    // skew error takes the ordinary retry path.
-                    if !clockCorrected {
-                        clockCorrected = true
-                        continue
-                    }
-                    error = skew
-                }
-            } catch let failure {
-                error = failure
-            }
-            try backOff(after: error, attempt: attempt, quotaSpent: &quotaSpent, operation: operation)
-            attempt += 1
+        let loop = AWSCallLoop(retry: configuration.retry, run: run, logger: logger, slice: slice)
+        return try loop.perform(operation) { () throws(AWSError) -> AWSCallLoop.Attempt in
+            try attemptCall(action, parameters, operation: operation, loop: loop)
         }
     }
 
-    /// Throws `error` unless the retry policy, the quota and the stop flag allow another
-    /// attempt; otherwise sleeps the backoff (waking for a stop).
-    private func backOff(after error: AWSError, attempt: Int, quotaSpent: inout Int?, operation: String) throws(AWSError) {
-        if error.isThrottling { run.statistics.throttle(slice: slice) }
-        configuration.retry.rateLimiter?.record(throttled: error.isThrottling)
-        guard error.isRetryable, attempt < configuration.retry.maxAttempts, !run.cancellation.isCancelled else { throw error }
-        guard let cost = run.quota.acquire(timeout: error.isTimeout) else {
-            logger.warning("retry quota exhausted", metadata: ["operation": "\(operation)", "slice": "\(slice)"])
-            throw error
-        }
-        quotaSpent = (quotaSpent ?? 0) + cost
-        run.statistics.retry()
-        let delay = configuration.retry.delay(beforeRetry: attempt)
-        logger.notice("retrying", metadata: ["operation": "\(operation)", "slice": "\(slice)", "attempt": "\(attempt + 1)", "error": "\(error.errorCode ?? "transport")"])
-        // A stop cuts the wait short; the next turn of `call` then throws `cancelled`.
-        run.cancellation.sleep(for: delay)
-    }
-
-    private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String) throws(AWSError) -> Attempt {
-        let creds = try currentCredentials(operation)
+    private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String,
+                             loop: AWSCallLoop) throws(AWSError) -> AWSCallLoop.Attempt {
+        let creds = try AWSCallLoop.credentials(credentials, operation: operation)
         let form = [("Action", action), ("Version", configuration.apiVersion)] + parameters
         var request = SignableRequest(
             method: "POST",
@@ -144,38 +92,12 @@ public final class AWSQueryClient: Sendable {
         }
         guard (200..<300).contains(response.status) else {
             let error = QueryResponse.error(from: response, operation: operation)
-            if error.mayBeClockSkew, correctClock(response, signing: signing, operation: operation) {
+            if error.mayBeClockSkew, loop.correctClock(response, signing: signing, operation: operation) {
                 return .clockCorrected(error)
             }
             throw error
         }
         try QueryResponse.verify(response, action: action, namespace: namespace, operation: operation)
         return .success(response.body)
-    }
-
-    private func currentCredentials(_ operation: String) throws(AWSError) -> Credentials {
-        do {
-            guard let c = try credentials.credentials() else {
-                throw AWSError.credentials(operation, "no credentials available")
-            }
-            return c
-        } catch let error as AWSError {
-            throw error
-        } catch {
-            throw AWSError.credentials(operation, "\(error)")
-        }
-    }
-
-    /// Learns the clock offset from the response's `Date`; true when a new signature would
-    /// carry a different date. Warns when the run's offset changes (once, in practice).
-    private func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
-        guard let header = response.header("Date"), let serverDate = UTCTime.parseHTTPDate(header) else { return false }
-        let (retry, changed) = run.clock.correct(serverDate: serverDate, signedAt: signing.date, offsetUsed: signing.offset)
-        if let changed {
-            logger.warning("the host clock is off AWS's time; signing with AWS's time from now on",
-                           metadata: ["skew": "\(changed >= 0 ? "+" : "")\(Int(changed)) s", "operation": "\(operation)",
-                                      "hint": "skew is AWS's time minus the host's; fix the host's time sync (NTP)"])
-        }
-        return retry
     }
 }

@@ -54,7 +54,7 @@ public struct HistoryReader {
     }
 
     /// Poll records, newest first.
-    public func polls(_ selection: PollSelection, _ body: (BSONValue) throws -> Void) throws {
+    public func polls(_ selection: PollRecordSelection, _ body: (BSONValue) throws -> Void) throws {
         try client.stream(database, InventoryStore.polls, filter: selection.filter,
                           sort: .document([("StartedAt", -1), ("_id", -1)]), limit: selection.last, body)
     }

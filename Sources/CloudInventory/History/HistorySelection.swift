@@ -95,7 +95,7 @@ public struct EventSelection: Sendable {
 }
 
 /// Which poll records `polls` lists: the latest `last`, only failed ones with `failed`.
-public struct PollSelection: Sendable {
+public struct PollRecordSelection: Sendable {
     public var last: Int
     public var failed: Bool
 

@@ -35,22 +35,26 @@ public struct OrganizationsClient: Sendable {
         self.json = json
     }
 
-    /// Where Organizations answers for a partition: it is a global service, one endpoint per
-    /// partition, signed for that partition's home region (botocore's `partitionEndpoint`).
-    /// `AWS_ENDPOINT_URL_ORGANIZATIONS` / `AWS_ENDPOINT_URL` override the host, not the region.
-    /// The one place this program decides the Organizations endpoint.
-    public static func endpoint(partition: String, environment: Environment) -> ServiceEndpoint {
-        let region: String
+    /// The region Organizations is asked in for a partition: it is a global service, one
+    /// endpoint per partition, signed for that partition's home region (botocore's
+    /// `partitionEndpoint`). The run resolves the endpoint for this region through its
+    /// configuration (`Poller.endpoint`), so FIPS, dual-stack and endpoint overrides apply.
+    public static func homeRegion(partition: String) -> String {
         switch partition {
-        case "aws-cn": region = "cn-northwest-1"
-        case "aws-us-gov": region = "us-gov-west-1"
-        case "aws-iso": region = "us-iso-east-1"
-        case "aws-iso-b": region = "us-isob-east-1"
-        case "aws-iso-e": region = "eu-isoe-west-1"
-        case "aws-iso-f": region = "us-isof-south-1"
-        default: region = "us-east-1"
+        case "aws-cn": return "cn-northwest-1"
+        case "aws-us-gov": return "us-gov-west-1"
+        case "aws-iso": return "us-iso-east-1"
+        case "aws-iso-b": return "us-isob-east-1"
+        case "aws-iso-e": return "eu-isoe-west-1"
+        case "aws-iso-f": return "us-isof-south-1"
+        default: return "us-east-1"
         }
-        return ServiceEndpoint.resolve(service: "organizations", region: region, environment: environment)
+    }
+
+    /// The endpoint for a partition from the environment's overrides and botocore's rules,
+    /// for a program that has no `AWSConfiguration`.
+    public static func endpoint(partition: String, environment: Environment) -> ServiceEndpoint {
+        ServiceEndpoint.resolve(service: "organizations", region: homeRegion(partition: partition), environment: environment)
     }
 
     /// Every account of the organization, every page, each listed once, in AWS's order.

@@ -102,7 +102,7 @@ public struct SlicePlanner: Sendable {
             throw AWSError.malformed("sts:GetCallerIdentity", "Arn \"\(identity.arn.prefix(80))\" is not an ARN")
         }
         let client = OrganizationsClient(json: AWSJSONClient(
-            endpoint: OrganizationsClient.endpoint(partition: partition, environment: poller.environment),
+            endpoint: poller.endpoint(service: "organizations", region: OrganizationsClient.homeRegion(partition: partition)),
             configuration: .init(targetPrefix: OrganizationsClient.targetPrefix, retry: configuration.retry,
                                  timeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes),
             credentials: poller.credentials, http: http, logger: poller.logger, run: poller.run, account: identity.account))

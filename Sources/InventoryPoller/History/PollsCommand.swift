@@ -29,7 +29,7 @@ struct PollsCommand: StatusCommand {
     }
 
     func execute() -> ExitStatus {
-        let selection = PollSelection(last: last, failed: failed)
+        let selection = PollRecordSelection(last: last, failed: failed)
         var output = DocumentOutput(format: options.format, columns: HistoryColumns.polls)
         return HistoryRun.run { reader, out in
             output.begin(&out)
