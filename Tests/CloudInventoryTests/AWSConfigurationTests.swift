@@ -54,8 +54,13 @@ import Testing
         let error = #expect(throws: ConfigurationError.self) { try AWSConfiguration.resolve(environment: env) }
         #expect(error?.isProfileNotFound == true)
         #expect(error?.description.contains("\"staging\"") == true && error?.description.contains("AWS_PROFILE") == true)
-        // `default` may be absent, as in botocore.
-        #expect(try AWSConfiguration.resolve(environment: AWSConfigurationTests.files(config: ""), overrides: .init(profile: "default")).profileExists == false)
+        // `default` may be absent when nobody named it; named, it must exist (botocore's
+        // get_scoped_config: "even if it's the default profile").
+        #expect(try AWSConfiguration.resolve(environment: AWSConfigurationTests.files(config: "")).profileExists == false)
+        let namedDefault = #expect(throws: ConfigurationError.self) {
+            try AWSConfiguration.resolve(environment: AWSConfigurationTests.files(config: ""), overrides: .init(profile: "default"))
+        }
+        #expect(namedDefault?.isProfileNotFound == true)
         // A profile only in the credentials file exists.
         let credentialsOnly = AWSConfigurationTests.files(config: "", credentials: "[staging]\nregion = us-west-2\n", environment: ["AWS_PROFILE": "staging"])
         #expect(try AWSConfiguration.resolve(environment: credentialsOnly).region == Setting("us-west-2", .profile("staging", key: "region")))

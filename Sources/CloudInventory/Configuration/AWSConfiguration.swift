@@ -67,8 +67,9 @@ public struct AWSConfiguration: Sendable {
         var allWarnings = warnings
         let name = selectProfile(environment: environment, flag: overrides.profile, warnings: &allWarnings)
         let section = shared.profile(name.value)
-        // botocore's get_scoped_config: `default` may be absent; any other name must exist.
-        if section == nil, name.value != "default" {
+        // botocore's get_scoped_config: the profile nobody named may be absent; one named by
+        // the flag or the environment must exist, `default` too.
+        if section == nil, !name.source.isDefault {
             throw .profileNotFound(name.value, source: name.source, files: [shared.configPath, shared.credentialsPath])
         }
         var reader = SettingReader(environment: environment, profileName: name.value, profile: section ?? ConfigSection())
