@@ -129,8 +129,16 @@ import Testing
         var env = world.pollerEnvironment(imds: imds.url)
         env["AWS_METADATA_SERVICE_TIMEOUT"] = "60"  // only the signal can end the read
         let run = try world.startPoll(["--region", "eu-west-1"], environment: env)
-        // Wait (bounded) until the poller is inside the stalled credentials read.
-        for _ in 0..<500 where !Self.credentialsReadInFlight(world, imds) { try await Task.sleep(for: .milliseconds(20)) }
+        // Wait until the poller is inside the stalled credentials read: bounded only so that a
+        // broken poller cannot hang the suite (a loaded CI machine may take many seconds to
+        // start it), and the signal is sent only once the read is seen.
+        var inFlight = false
+        for _ in 0..<4500 {
+            inFlight = Self.credentialsReadInFlight(world, imds)
+            if inFlight { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try #require(inFlight, "the poller never reached the credentials read")
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
