@@ -132,7 +132,9 @@ extension InventoryPollerCommand {
     /// The profile and where its name came from, and whether the shared files define it.
     private func checkProfile(_ context: RunEnvironment, _ list: inout Checklist) {
         let c = context.configuration
-        let defined = c.profileExists ? "" : " (defined in neither \(c.shared.configPath) nor \(c.shared.credentialsPath))"
+        let defined = !c.profileExists ? " (defined in neither \(c.shared.configPath) nor \(c.shared.credentialsPath))"
+            : CredentialChain.hasCredentialSettings(c.profile) ? ""
+            : " (no credential settings: the chain goes on to the environment, container and instance credentials)"
         list.line(true, "profile", "\(c.profileName.value) (from \(c.profileName.source))\(defined)")
     }
 

@@ -81,6 +81,16 @@ public final class CredentialChain: CredentialProvider {
         self.providers = providers
     }
 
+    /// The keys that make a profile a credential source of its own (static keys, a role,
+    /// web identity, SSO, a process). A profile with none of them goes on down the chain.
+    public static let profileCredentialKeys = ["aws_access_key_id", "role_arn", "web_identity_token_file",
+                                               "sso_session", "sso_start_url", "credential_process"]
+
+    /// Whether `section` names a credential source (see `profileCredentialKeys`).
+    public static func hasCredentialSettings(_ section: ConfigSection) -> Bool {
+        profileCredentialKeys.contains { section.has($0) }
+    }
+
     /// The chain botocore builds for `settings`. IMDS is left out when
     /// `AWS_EC2_METADATA_DISABLED=true`.
     public static func standard(_ settings: CredentialSettings) -> CredentialChain {
