@@ -28,6 +28,7 @@ extension InventoryPollerCommand {
     /// `SlicePlanner` a poll uses, so it checks what a poll would do.
     func runCheck(_ context: RunEnvironment) -> ExitStatus {
         var list = Checklist()
+        checkProfile(context, &list)
         let credentials: CredentialChain?
         do {
             credentials = try credentialChain(context)
@@ -132,16 +133,18 @@ extension InventoryPollerCommand {
     /// The profile and where its name came from, and whether the shared files define it.
     private func checkProfile(_ context: RunEnvironment, _ list: inout Checklist) {
         let c = context.configuration
-        let defined = !c.profileExists ? " (defined in neither \(c.shared.configPath) nor \(c.shared.credentialsPath))"
-            : CredentialChain.hasCredentialSettings(c.profile) ? ""
-            : " (no credential settings: the chain goes on to the environment, container and instance credentials)"
-        list.line(true, "profile", "\(c.profileName.value) (from \(c.profileName.source))\(defined)")
+        var notes = [c.profileName.source.isDefault ? "none named" : "from \(c.profileName.source)"]
+        if !c.profileExists {
+            notes.append("defined in neither \(c.shared.configPath) nor \(c.shared.credentialsPath)")
+        } else if !CredentialChain.hasCredentialSettings(c.profile) {
+            notes.append("no credential settings: the chain goes on to the environment, container and instance credentials")
+        }
+        list.line(true, "profile", "\(c.profileName.value) (\(notes.joined(separator: "; ")))")
     }
 
-    /// The profile, the region with where it came from, then the ec2 and sts endpoints for it (exit 2 for
+    /// The region with where it came from, then the ec2 and sts endpoints for it (exit 2 for
     /// a malformed endpoint setting). nil when either cannot be resolved.
     private func checkRegionAndEndpoints(_ context: RunEnvironment, _ list: inout Checklist) -> [String]? {
-        checkProfile(context, &list)
         let regions: [String]
         do {
             let resolved = try RegionResolver.resolve(explicit: region, configuration: context.configuration, imds: context.imds)
