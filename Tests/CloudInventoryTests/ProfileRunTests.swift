@@ -38,7 +38,9 @@ import Testing
         let world = try await World.shared()
         let env = Self.environment(world, config: "[profile ops]\nregion = ap-southeast-2\nmax_attempts = 2\n")
         let result = try world.poll(["--check", "--profile", "ops"], environment: env)
-        #expect(result.lines.contains { $0.hasPrefix("[ok]   profile") && $0.contains("ops (from --profile)") }, "\(result.stdout)")
+        #expect(result.lines.contains { $0.hasPrefix("[ok]   profile") && $0.contains("ops (from --profile; no credential settings") }, "\(result.stdout)")
+        // A profile with only `region` goes on down the chain, to the instance role here.
+        #expect(result.lines.contains { $0.hasPrefix("[ok]   credentials") && $0.contains("instance metadata") }, "\(result.stdout)")
         #expect(result.lines.contains { $0.contains("region") && $0.contains("ap-southeast-2 (from profile ops region)") }, "\(result.stdout)")
         #expect(result.lines.contains { $0.contains("endpoint") && $0.contains("ec2: \(world.motoURL)") && $0.contains("AWS_ENDPOINT_URL") },
                 "\(result.stdout)")
