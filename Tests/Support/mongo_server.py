@@ -12,6 +12,9 @@ Writes the port to FILE once listening; runs until stdin closes or SIGTERM.
 SIGUSR1 takes the server down (connections refused), SIGUSR2 brings it back on the same port
 with its data intact: a database outage and recovery.
 
+A find or aggregate with a batchSize gets that many documents and a cursor id, and getMore the
+next batch, as from a server, so a client that streams its results is tested as one.
+
 Besides the commands libmongoc and pymongo need, it answers two test-only commands:
     {"testCommandLog": 1}                  -> {"log": [{"command", "collection", "count"}...]}
     {"testFaults": 1, "hangupOn": "update", "times": 1}
@@ -23,6 +26,8 @@ Besides the commands libmongoc and pymongo need, it answers two test-only comman
                                               failed validation): a permanent refusal
 """
 import argparse
+
+import bson
 import signal
 import threading
 
@@ -64,6 +69,11 @@ class Backend:
         self.hangup_times = 0
         self.reject_marker = None
         self.lock = threading.Lock()
+        # Open cursors, as a server keeps them: id -> (namespace, iterator of what is left).
+        # A find or aggregate with a batchSize answers that many and a cursor id; getMore
+        # answers the next batch; so a client that streams is exercised as with a server.
+        self.cursors = {}
+        self.next_cursor = 1
 
     def handle(self, request):
         doc = request.doc
@@ -93,10 +103,40 @@ class Backend:
         except Exception as e:  # a command this stand-in cannot serve: say so like a server would
             return request.reply({"ok": 0, "errmsg": "%s: %s" % (type(e).__name__, e), "code": 59})
 
+    def first_batch(self, ns, results, batch_size):
+        if not batch_size or len(results) <= batch_size:
+            return {"ok": 1, "cursor": {"id": 0, "ns": ns, "firstBatch": results}}
+        with self.lock:
+            cursor_id = self.next_cursor
+            self.next_cursor += 1
+            self.cursors[cursor_id] = (ns, results[batch_size:], batch_size)
+        return {"ok": 1, "cursor": {"id": bson.int64.Int64(cursor_id), "ns": ns, "firstBatch": results[:batch_size]}}
+
+    def get_more(self, doc, db):
+        cursor_id = int(doc["getMore"])
+        with self.lock:
+            entry = self.cursors.pop(cursor_id, None)
+        if entry is None:
+            return {"ok": 0, "errmsg": "cursor id %d not found" % cursor_id, "code": 43, "codeName": "CursorNotFound"}
+        ns, left, batch_size = entry
+        size = int(doc.get("batchSize") or batch_size)
+        batch, rest = left[:size], left[size:]
+        if rest:
+            with self.lock:
+                self.cursors[cursor_id] = (ns, rest, batch_size)
+        return {"ok": 1, "cursor": {"id": bson.int64.Int64(cursor_id if rest else 0), "ns": ns, "nextBatch": batch}}
+
     def dispatch(self, name, doc, db, collection):
         lname = name.lower()
-        if lname in ("ping", "endsessions", "killcursors"):
+        if lname in ("ping", "endsessions"):
             return {"ok": 1}
+        if lname == "killcursors":
+            with self.lock:
+                for cursor_id in doc.get("cursors", []):
+                    self.cursors.pop(cursor_id, None)
+            return {"ok": 1, "cursorsKilled": doc.get("cursors", [])}
+        if lname == "getmore":
+            return self.get_more(doc, db)
         if lname == "buildinfo":
             return {"ok": 1, "version": "6.0.0-mockupdb", "versionArray": [6, 0, 0, 0]}
         if lname == "testcommandlog":
@@ -160,9 +200,10 @@ class Backend:
                 cursor = cursor.skip(doc["skip"])
             if doc.get("limit"):
                 cursor = cursor.limit(abs(doc["limit"]))
-            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.%s" % (db.name, collection), "firstBatch": list(cursor)}}
+            return self.first_batch("%s.%s" % (db.name, collection), list(cursor), doc.get("batchSize"))
         if name == "aggregate":
-            return {"ok": 1, "cursor": {"id": 0, "ns": "%s.%s" % (db.name, collection), "firstBatch": list(coll.aggregate(doc["pipeline"]))}}
+            size = (doc.get("cursor") or {}).get("batchSize")
+            return self.first_batch("%s.%s" % (db.name, collection), list(coll.aggregate(doc["pipeline"])), size)
         if name == "count":
             return {"ok": 1, "n": coll.count_documents(doc.get("query", {}))}
         if name == "createIndexes":
