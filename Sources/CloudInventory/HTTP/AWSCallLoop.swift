@@ -72,8 +72,38 @@ struct AWSCallLoop: Sendable {
         run.cancellation.sleep(for: retry.delay(beforeRetry: attempt))
     }
 
+    /// One attempt of a signed POST, whatever the protocol: the provider's credentials, a
+    /// SigV4 signature for the endpoint's credential scope by the run's clock, the exchange.
+    /// A 2xx response goes through `verify` (the protocol's check that it answers what was
+    /// asked); any other becomes the protocol's `failure`, or a re-signing after a clock fix.
+    func post(to endpoint: ServiceEndpoint, headers: [(String, String)], body: [UInt8], credentials provider: any CredentialProvider,
+              http: HTTPClient, timeout: Duration, maxResponseBytes: Int, operation: String,
+              failure: (HTTPResponse) -> AWSError, verify: (HTTPResponse) throws(AWSError) -> Void) throws(AWSError) -> Attempt {
+        let credentials = try Self.credentials(provider, operation: operation)
+        var request = SignableRequest(method: "POST", path: endpoint.path, headers: [("Host", endpoint.host)] + headers, body: body)
+        let signing = run.clock.now()
+        SigV4Signer(credentials: credentials, region: endpoint.signingRegion, service: endpoint.signingName).sign(&request, date: signing.date)
+        let response: HTTPResponse
+        do {
+            response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),
+                                                    headers: request.headers, body: request.body, timeout: timeout,
+                                                    maxResponseBytes: maxResponseBytes))
+        } catch {
+            throw AWSError.transport(operation, error)
+        }
+        guard (200..<300).contains(response.status) else {
+            let error = failure(response)
+            if error.mayBeClockSkew, correctClock(response, signing: signing, operation: operation) {
+                return .clockCorrected(error)
+            }
+            throw error
+        }
+        try verify(response)
+        return .success(response.body)
+    }
+
     /// The provider's credentials, or a credentials `AWSError` naming the operation.
-    static func credentials(_ provider: any CredentialProvider, operation: String) throws(AWSError) -> Credentials {
+    private static func credentials(_ provider: any CredentialProvider, operation: String) throws(AWSError) -> Credentials {
         do {
             guard let c = try provider.credentials() else { throw AWSError.credentials(operation, "no credentials available") }
             return c
@@ -86,7 +116,7 @@ struct AWSCallLoop: Sendable {
 
     /// Learns the clock offset from the response's `Date`; true when a new signature would
     /// carry a different date. Warns when the run's offset changes.
-    func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
+    private func correctClock(_ response: HTTPResponse, signing: (date: Date, offset: TimeInterval), operation: String) -> Bool {
         guard let header = response.header("Date"), let serverDate = UTCTime.parseHTTPDate(header) else { return false }
         let (retry, changed) = run.clock.correct(serverDate: serverDate, signedAt: signing.date, offsetUsed: signing.offset)
         if let changed {

@@ -52,36 +52,12 @@ public final class AWSJSONClient: Sendable {
     /// One signed request; on success `answer` holds the verified object's members.
     private func attempt(_ operation: String, _ input: JSONValue, name: String,
                          answer: inout [JSONMember]) throws(AWSError) -> AWSCallLoop.Attempt {
-        let creds = try AWSCallLoop.credentials(credentials, operation: name)
-        var request = SignableRequest(
-            method: "POST",
-            path: endpoint.path,
-            headers: [
-                ("Host", endpoint.host),
-                ("Content-Type", "application/x-amz-json-1.1"),
-                ("X-Amz-Target", "\(configuration.targetPrefix).\(operation)"),
-            ],
-            body: Array(input.serialized().utf8)
-        )
-        let signing = loop.run.clock.now()
-        SigV4Signer(credentials: creds, region: endpoint.region, service: endpoint.service).sign(&request, date: signing.date)
-        let response: HTTPResponse
-        do {
-            response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),
-                                                    headers: request.headers, body: request.body, timeout: configuration.timeout,
-                                                    maxResponseBytes: configuration.maxResponseBytes))
-        } catch {
-            throw AWSError.transport(name, error)
-        }
-        guard (200..<300).contains(response.status) else {
-            let error = Self.error(from: response, operation: name)
-            if error.mayBeClockSkew, loop.correctClock(response, signing: signing, operation: name) {
-                return .clockCorrected(error)
-            }
-            throw error
-        }
-        answer = try Self.verify(response, operation: name)
-        return .success(response.body)
+        try loop.post(to: endpoint, headers: [("Content-Type", "application/x-amz-json-1.1"),
+                                              ("X-Amz-Target", "\(configuration.targetPrefix).\(operation)")],
+                      body: Array(input.serialized().utf8), credentials: credentials, http: http,
+                      timeout: configuration.timeout, maxResponseBytes: configuration.maxResponseBytes, operation: name,
+                      failure: { Self.error(from: $0, operation: name) },
+                      verify: { (response) throws(AWSError) in answer = try Self.verify(response, operation: name) })
     }
 
     /// A success is a JSON object that is not an error document.

@@ -69,35 +69,13 @@ public final class AWSQueryClient: Sendable {
 
     private func attemptCall(_ action: String, _ parameters: [(String, String)], operation: String,
                              loop: AWSCallLoop) throws(AWSError) -> AWSCallLoop.Attempt {
-        let creds = try AWSCallLoop.credentials(credentials, operation: operation)
         let form = [("Action", action), ("Version", configuration.apiVersion)] + parameters
-        var request = SignableRequest(
-            method: "POST",
-            path: endpoint.path,
-            headers: [
-                ("Host", endpoint.host),
-                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
-            ],
-            body: Array(PercentEncoding.formBody(form).utf8)
-        )
-        let signing = run.clock.now()
-        SigV4Signer(credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName).sign(&request, date: signing.date)
-        let response: HTTPResponse
-        do {
-            response = try http.execute(HTTPRequest(method: "POST", url: endpoint.url + (endpoint.path == "/" ? "/" : ""),
-                                                    headers: request.headers, body: request.body, timeout: configuration.timeout,
-                                                    maxResponseBytes: configuration.maxResponseBytes))
-        } catch {
-            throw AWSError.transport(operation, error)
-        }
-        guard (200..<300).contains(response.status) else {
-            let error = QueryResponse.error(from: response, operation: operation)
-            if error.mayBeClockSkew, loop.correctClock(response, signing: signing, operation: operation) {
-                return .clockCorrected(error)
-            }
-            throw error
-        }
-        try QueryResponse.verify(response, action: action, namespace: namespace, operation: operation)
-        return .success(response.body)
+        return try loop.post(to: endpoint, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                             body: Array(PercentEncoding.formBody(form).utf8), credentials: credentials, http: http,
+                             timeout: configuration.timeout, maxResponseBytes: configuration.maxResponseBytes, operation: operation,
+                             failure: { QueryResponse.error(from: $0, operation: operation) },
+                             verify: { (response) throws(AWSError) in
+                                 try QueryResponse.verify(response, action: action, namespace: namespace, operation: operation)
+                             })
     }
 }
