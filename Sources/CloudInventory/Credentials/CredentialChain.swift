@@ -116,11 +116,11 @@ public final class CredentialChain: CredentialProvider {
     }
 
     public func credentials() throws -> Credentials? {
-        if let p = resolved.withLock({ $0 }) { return try p.credentials() }
+        if let p = resolved.withLock({ $0 }) { return try p.credentials()?.validated() }
         for provider in providers {
             if let c = try provider.credentials() {
                 resolved.withLock { $0 = provider }
-                return c
+                return try c.validated()
             }
         }
         throw CredentialError.unavailable("no credentials found: none of the environment, the profile's settings, "

@@ -30,6 +30,22 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         "\(source), key \(keyIdHint)" + (expiration.map { ", expires \(UTCTime.iso8601($0))" } ?? ", no expiry")
     }
 
+    /// These credentials, if they can sign a request: key id and secret present, every part
+    /// printable ASCII without spaces (they go into headers: a CR or LF from a hostile
+    /// endpoint must not become a header of its own), and not expired by the host's clock.
+    /// botocore refuses expired credentials the same way ("refreshed, but still expired").
+    public func validated(now: Date = Date()) throws(CredentialError) -> Credentials {
+        for (name, value) in [("access key id", accessKeyId), ("secret access key", secretAccessKey), ("session token", sessionToken ?? "x")] {
+            guard !value.isEmpty, value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw .unavailable("\(source): the \(name) is empty or holds a character that is not printable ASCII")
+            }
+        }
+        if let expiration, expiration <= now {
+            throw .unavailable("\(source): the credentials expired at \(UTCTime.iso8601(expiration)), and a refresh gave no newer ones")
+        }
+        return self
+    }
+
     public var description: String {
         var s = "Credentials(source: \(source), accessKeyId: \(keyIdHint), secretAccessKey: <redacted>"
         if sessionToken != nil { s += ", sessionToken: <redacted>" }

@@ -106,7 +106,7 @@ struct AWSCallLoop: Sendable {
     private static func credentials(_ provider: any CredentialProvider, operation: String) throws(AWSError) -> Credentials {
         do {
             guard let c = try provider.credentials() else { throw AWSError.credentials(operation, "no credentials available") }
-            return c
+            return try c.validated()
         } catch let error as AWSError {
             throw error
         } catch {

@@ -99,6 +99,11 @@ public final class HTTPClient: Sendable {
 
     public func execute(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         let host = Self.host(of: request.url)
+        // A CR or LF in a header would split it into two on the wire (a token from a hostile
+        // credentials endpoint, say); no header with a control character is ever sent.
+        if let bad = request.headers.first(where: { Self.hasControlCharacter($0.0) || Self.hasControlCharacter($0.1) }) {
+            throw HTTPError(.other, host: host, detail: "header \(ControlCharacters.escape(bad.0)) holds a control character; not sent")
+        }
         let (result, connects): (Result<HTTPResponse, HTTPError>, Int) = state.withLock { state in
             guard let h = state.handle else {
                 return (.failure(HTTPError(.other, host: host, detail: "HTTP client used after close()")), 0)
@@ -118,6 +123,10 @@ public final class HTTPClient: Sendable {
             logger.debug("http failed", metadata: ["method": "\(request.method)", "host": "\(host)", "error": "\(error)"])
             throw error
         }
+    }
+
+    static func hasControlCharacter(_ s: String) -> Bool {
+        s.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
     }
 
     /// `host[:port]` of a URL, as it goes in log lines and error messages. A URL that does
