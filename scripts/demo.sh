@@ -12,6 +12,13 @@ mkfifo "$fifo"
 cleanup() { exec 3>&- 2>/dev/null || true; [ -n "${world_pid:-}" ] && kill "$world_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
+# As on an EC2 host: no keys, no profile, no shared files; the role comes from IMDSv2. The
+# operator's own AWS settings (every AWS_* variable, ~/.aws) are kept out of the demo, so it
+# neither sends their key id to the local world nor runs their credential_process or SSO.
+for name in $(compgen -e | grep -E '^(AWS_|CM_)'); do unset "$name"; done
+export HOME="$work/home" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+mkdir -p "$HOME"
+
 echo "== starting the local AWS world (moto + IMDSv2)" >&2
 "$PYTHON" Tests/Support/world.py --state "$work/world.json" --size demo < "$fifo" &
 world_pid=$!
@@ -23,10 +30,8 @@ for _ in $(seq 1 600); do
 done
 state() { "$PYTHON" -c "import json,sys; print(json.load(open('$work/world.json'))$1)"; }
 
-# As on an EC2 host: no keys in the environment, the role comes from IMDSv2.
 export AWS_ENDPOINT_URL=$(state "['moto_url']")
 export AWS_EC2_METADATA_SERVICE_ENDPOINT=$(state "['imds_url']")
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE CM_DB_URI CM_DB_NAME
 
 echo "== inventory-poller --region us-east-1,eu-west-1,ap-southeast-2" >&2
 "$BIN" --region us-east-1,eu-west-1,ap-southeast-2
