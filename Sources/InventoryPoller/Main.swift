@@ -65,7 +65,14 @@ struct InventoryPoller: ParsableCommand {
 
     /// The parser's message as the one line the operator gets: its first line, with a list
     /// that follows it (the values of an enum option, "- text", "- json") joined onto it.
-    static func oneLine(_ message: String) -> String {
+    static func oneLine(_ message: String, arguments: [String] = CommandLine.arguments) -> String {
+        // An argument's own line breaks and control characters (a value pasted with a newline)
+        // are shown escaped, as on every stderr line, before the message is cut to one line.
+        var message = message
+        let raw = arguments.flatMap { [$0] + $0.split(separator: ",").map(String.init) }
+            .filter { $0.unicodeScalars.contains(where: ControlCharacters.needsEscape) }
+            .sorted { $0.count > $1.count }
+        for piece in raw { message = message.replacingOccurrences(of: piece, with: ControlCharacters.escape(piece)) }
         let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard var line = lines.first else { return "invalid arguments" }
         if line.hasPrefix("Error: ") { line.removeFirst(7) }

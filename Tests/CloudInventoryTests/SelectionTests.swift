@@ -111,6 +111,12 @@ import Testing
             #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+        // A value pasted with a line break: one line still, the break shown escaped.
+        for bad in [["--filter", "Name=x\n,Values=a"], ["--region", "eu-west-1\nFAKE"]] {
+            let result = try world.poll(bad)
+            #expect(result.status == 2, "\(bad)")
+            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(#"\n"#), "one line: \(result.stderr)")
+        }
     }
 }
 
