@@ -72,6 +72,10 @@ import Testing
             sso_account_id = 111122223333
             sso_role_name = ReadOnly
             sso_session = nowhere
+            [profile unassigned]
+            sso_session = corp
+            sso_account_id = 111122223333
+            sso_role_name = deniedRole
             """)
         try files.cacheSSOToken(for: "corp", token: "tok-corp", expiresIn: 3600)
         try files.cacheSSOToken(for: "https://old.awsapps.com/start", token: "tok-old", expiresIn: 3600)
@@ -88,6 +92,11 @@ import Testing
             #expect(error?.isUnavailable == true)
             #expect(error?.description.contains("run `aws sso login --profile \(profile)`") == true, "\(String(describing: error))")
         }
+        // The portal's 403: this user has no such role there. A new login cannot fix that.
+        let unassigned = T.failure { try CredentialChain.standard(files.settings(profile: "unassigned", environment: env, http: http)).credentials() }
+        #expect(unassigned?.description.contains("no role deniedRole in account 111122223333 (HTTP 403 ForbiddenException") == true,
+                "\(String(describing: unassigned))")
+        #expect(unassigned?.description.contains("aws sso login") == false)
         let noToken = try AWSFiles(config: "[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = R\n"
             + "[sso-session s]\nsso_start_url = https://x\nsso_region = eu-west-1\n")
         let missing = T.failure { try CredentialChain.standard(noToken.settings(profile: "p", environment: env, http: http)).credentials() }

@@ -104,13 +104,29 @@ final class SSOCredentialProvider: CredentialProvider {
             } catch {
                 throw CredentialError.unavailable("sso (profile \(profile)): GetRoleCredentials failed: \(error)")
             }
-            if response.status == 401 || response.status == 403 {
-                throw CredentialError.unavailable("sso (profile \(profile)): the portal refused the cached token (HTTP \(response.status)); \(loginHint)")
-            }
-            guard response.status == 200 else {
-                throw CredentialError.unavailable("sso (profile \(profile)): GetRoleCredentials returned HTTP \(response.status)")
+            switch response.status {
+            case 200: break
+            case 401:
+                throw CredentialError.unavailable("sso (profile \(profile)): the portal refused the cached token (\(Self.portalError(response))); \(loginHint)")
+            case 403:
+                // A new login cannot help: the user is not assigned this role in this account.
+                throw CredentialError.unavailable("sso (profile \(profile)): the portal gives this user no role \(sso.roleName) in account "
+                    + "\(sso.accountId) (\(Self.portalError(response))); check sso_role_name, sso_account_id and the assignment")
+            default:
+                throw CredentialError.unavailable("sso (profile \(profile)): GetRoleCredentials failed (\(Self.portalError(response)))")
             }
             return try decode(response.body)
+        }
+
+        /// `HTTP 403 ForbiddenException: No access`: the status, the portal's error type and
+        /// its message, escaped and cut short (it is the portal's text, not ours).
+        static func portalError(_ response: HTTPResponse) -> String {
+            var text = "HTTP \(response.status)"
+            if let type = response.header("x-amzn-ErrorType")?.split(separator: ":").first { text += " \(type)" }
+            if let body = try? JSONValue.parse(response.body), let message = (body["message"] ?? body["Message"])?.stringValue {
+                text += ": " + ControlCharacters.escape(String(message.prefix(200)))
+            }
+            return ControlCharacters.escape(String(text.prefix(300)))
         }
 
         /// The cached access token, when present and not expired.
