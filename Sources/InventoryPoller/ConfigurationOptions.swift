@@ -29,8 +29,14 @@ extension InventoryPollerCommand {
 
     /// The endpoints a run in `region` will use, checked before any network call (a
     /// malformed endpoint URL or a missing `[services]` section is exit 2).
+    /// With `--org-role`, Organizations too, in its partition's home region.
     func plannedEndpoints(_ configuration: AWSConfiguration, region: String) throws(ConfigurationError) -> [ServiceEndpoint] {
-        try ["ec2", "sts"].map { service throws(ConfigurationError) in try configuration.endpoint(service: service, region: region) }
+        var endpoints = try ["ec2", "sts"].map { service throws(ConfigurationError) in try configuration.endpoint(service: service, region: region) }
+        if organization.orgRole != nil {
+            let home = OrganizationsClient.homeRegion(partition: RegionName.partition(region))
+            endpoints.append(try configuration.endpoint(service: "organizations", region: home))
+        }
+        return endpoints
     }
 
     /// The one info line at the start of a run, and `--check`'s detail: profile, region and

@@ -88,6 +88,7 @@ import Testing
         #expect(roles.filter { $0.hasPrefix("[FAIL]") }.count == 1)
         #expect(roles.contains { $0.hasPrefix("[FAIL] assume-role  arn:aws:iam::\(roleless):role/\(world.roleName): ") && $0.contains("AccessDenied") })
         #expect(lines.contains { $0.hasPrefix("[ok]   ec2") && $0.contains(world.management) })
+        #expect(lines.contains { $0.hasPrefix("[ok]   endpoint     organizations: ") && $0.contains("signs for us-east-1") }, "\(lines)")
     }
 
     @Test func anAccountOutsideAnyOrganizationIsOneLineAndExit4() async throws {

@@ -28,6 +28,7 @@ import Testing
         #expect(OrganizationPolling.problem(withRoleName: "inventory-reader") == nil)
         #expect(OrganizationPolling.problem(withRoleName: "ops/team/inventory+reader=,.@_-") == nil)
         #expect(OrganizationPolling.problem(withRoleName: String(repeating: "r", count: 64)) == nil)
+        #expect(OrganizationPolling.problem(withRoleName: "arn:aws:iam::123456789012:role/x")?.contains("is an ARN") == true)
         for bad in ["", "/x", "x/", "a//b", "white space", "ünï", String(repeating: "r", count: 65), "a:b"] {
             #expect(OrganizationPolling.problem(withRoleName: bad) != nil, "\(bad)")
         }

@@ -15,6 +15,11 @@ public struct OrganizationPolling: Sendable, Equatable {
     /// `arn:<partition>:iam::<account>:role/<name>` a role ARN to the one `RoleARN` parser,
     /// with no empty path segment (a leading, trailing or doubled `/`).
     public static func problem(withRoleName name: String) -> String? {
+        // IAM allows `:` in a path, but a whole ARN here is the operator's mistake: it would
+        // become `role/arn:aws:iam::…` in every account and fail each one.
+        if name.hasPrefix("arn:") {
+            return "\"\(name.prefix(80))\" is an ARN: give the role's name (and path), e.g. inventory-reader; the account is each member's"
+        }
         let segments = name.split(separator: "/", omittingEmptySubsequences: false)
         guard !segments.contains(where: \.isEmpty), RoleARN(roleArn(partition: "aws", account: "000000000000", name: name)) != nil else {
             return "\"\(name.prefix(80))\" is not an IAM role name ([<path>/]<name>; the name 1 to 64 of A-Z a-z 0-9 + = , . @ _ -)"
