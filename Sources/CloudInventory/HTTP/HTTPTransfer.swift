@@ -48,6 +48,12 @@ struct HTTPTransfer {
         guard code == CURLE_OK else {
             let buffered = errorBuffer.withUnsafeBufferPointer { String(validatingCString: $0.baseAddress!) } ?? ""
             let detail = buffered.isEmpty ? (String(validatingCString: curl_easy_strerror(code)) ?? "curl error \(code.rawValue)") : buffered
+            // A timeout before any connection is a host that cannot be reached (not on EC2, a
+            // dropped route), not a slow answer (a container's IMDS hop limit): say which.
+            var connected: curl_off_t = 0
+            if code == CURLE_OPERATION_TIMEDOUT, ccurl_getinfo_off(h, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK, connected == 0 {
+                return .failure(HTTPError(.connectionFailed, host: host, detail: "no connection before the timeout (\(detail))"))
+            }
             return .failure(error(code, detail: detail))
         }
         var status = 0
