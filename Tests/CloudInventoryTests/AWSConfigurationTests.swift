@@ -49,6 +49,27 @@ import Testing
         #expect(none.profileName == Setting("default", .defaultValue) && !none.profileExists && none.region == nil)
     }
 
+    /// A variable set to "" is set, as botocore reads these: the profile "" does not exist,
+    /// an empty file variable names no file, an empty AWS_DEFAULT_REGION is no region name.
+    @Test func emptyVariablesAreSetAsInBotocore() throws {
+        let base = AWSConfigurationTests.files(config: "[default]\nregion = eu-west-1\n")
+        for name in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"] {
+            var env = base
+            env.values[name] = ""
+            let error = #expect(throws: ConfigurationError.self) { try AWSConfiguration.resolve(environment: env) }
+            #expect(error?.isProfileNotFound == true, "\(name)")
+        }
+        var noFile = base
+        noFile.values["AWS_CONFIG_FILE"] = ""
+        #expect(try AWSConfiguration.resolve(environment: noFile).region == nil, "no config file read, so no region")
+        var emptyRegion = base
+        emptyRegion.values["AWS_DEFAULT_REGION"] = ""
+        let error = #expect(throws: ConfigurationError.self) { try AWSConfiguration.resolve(environment: emptyRegion) }
+        #expect(error?.description.contains("AWS_DEFAULT_REGION") == true)
+        emptyRegion.values["AWS_REGION"] = "us-west-2"
+        #expect(try AWSConfiguration.resolve(environment: emptyRegion).region?.value == "us-west-2")
+    }
+
     @Test func aProfileAskedForAndDefinedNowhereIsProfileNotFound() throws {
         let env = AWSConfigurationTests.files(config: AWSConfigurationTests.profiles, environment: ["AWS_PROFILE": "staging"])
         let error = #expect(throws: ConfigurationError.self) { try AWSConfiguration.resolve(environment: env) }

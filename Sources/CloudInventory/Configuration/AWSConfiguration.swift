@@ -113,8 +113,9 @@ public struct AWSConfiguration: Sendable {
     /// set and differ (the AWS CLI silently takes the first, which surprises people).
     static func selectProfile(environment: Environment, flag: String?, warnings: inout [String]) -> Setting<String> {
         if let flag { return Setting(flag, .flag("--profile")) }
-        let defaultProfile = environment["AWS_DEFAULT_PROFILE"]
-        let profile = environment["AWS_PROFILE"]
+        // Set but empty counts as set, as in botocore: the profile "" then does not exist.
+        let defaultProfile = environment.values["AWS_DEFAULT_PROFILE"]
+        let profile = environment.values["AWS_PROFILE"]
         if let defaultProfile, let profile, defaultProfile != profile {
             warnings.append("AWS_DEFAULT_PROFILE (\(defaultProfile)) and AWS_PROFILE (\(profile)) differ; using AWS_DEFAULT_PROFILE, as the AWS CLI does")
         }

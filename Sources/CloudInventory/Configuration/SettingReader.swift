@@ -61,7 +61,11 @@ struct SettingReader {
     /// `AWS_REGION` first (the other SDKs' order; botocore reads only `AWS_DEFAULT_REGION`),
     /// then `AWS_DEFAULT_REGION`, then the profile's `region`. Checked as a region name.
     func region() throws(ConfigurationError) -> Setting<String>? {
-        let found = raw(env: "AWS_REGION", key: "") ?? raw(env: "AWS_DEFAULT_REGION", key: "region")
+        var found = raw(env: "AWS_REGION", key: "") ?? raw(env: "AWS_DEFAULT_REGION", key: "region")
+        // botocore takes a set but empty AWS_DEFAULT_REGION as the region "", and fails on it.
+        if found?.1 != .environment("AWS_REGION"), environment.values["AWS_DEFAULT_REGION"] == "" {
+            found = ("", .environment("AWS_DEFAULT_REGION"))
+        }
         guard let (text, source) = found else { return nil }
         guard RegionName.isValid(text) else { throw .setting(source, text, expected: "an AWS region name (e.g. us-east-1)") }
         return Setting(text, source)

@@ -37,9 +37,10 @@ public struct SharedConfiguration: Sendable {
     /// Reads both files named by the environment. Unreadable or absent files count as empty
     /// (botocore skips them); `warnings` says which existed but could not be read.
     public static func load(environment: Environment) throws(SharedConfigError) -> (SharedConfiguration, warnings: [String]) {
+        // Set but empty names no file (botocore reads nothing then), not the default path.
         var configuration = SharedConfiguration(
-            configPath: path(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config", environment: environment),
-            credentialsPath: path(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", environment: environment))
+            configPath: path(environment.values["AWS_CONFIG_FILE"] ?? "~/.aws/config", environment: environment),
+            credentialsPath: path(environment.values["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", environment: environment))
         var warnings: [String] = []
         if let file = try read(configuration.configPath, warnings: &warnings) {
             configuration.takeConfigFile(file)
