@@ -86,6 +86,11 @@ extension InventoryPollerCommand {
         let database: Database?
         do {
             credentials = try credentialChain(context)
+            // A region known without IMDS has its endpoints checked first (exit 2 for a variant
+            // its partition lacks), as botocore builds its client before it fetches credentials.
+            if let known = try RegionResolver.explicit(region).first ?? context.configuration.region?.value {
+                _ = try plannedEndpoints(context.configuration, region: known)
+            }
             // Credentials before asking IMDS for the region: when IMDS is down, its own message
             // (hop limit, no role) is the one to show, not a consequential "no region".
             try checkCredentials(credentials, context)
