@@ -6,13 +6,18 @@ import Logging
 struct Checklist {
     var out = StandardOutput()
     private(set) var failure: ExitStatus?
+    /// The names of the failed checks, in order, for the run's final line.
+    private(set) var failed: [String] = []
 
     /// `failing` is the status a failed line gives the run: `ExitStatus(for:)` of its error,
     /// or 4 for a slice's own failure (the assume-role, ec2 and regions lines), as in a poll.
     mutating func line(_ ok: Bool?, _ name: String, _ detail: String, failing status: ExitStatus = .aws) {
         let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
         out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
-        if ok == false, failure == nil { failure = status }
+        if ok == false {
+            if failure == nil { failure = status }
+            if !failed.contains(name) { failed.append(name) }
+        }
     }
 
     /// The run's status once the list is written: the first failure, else lost output (74).
@@ -44,6 +49,9 @@ extension InventoryPollerCommand {
         if status != .success, let signal = context.signals.received { return context.stopped(by: signal) }
         if list.out.failure != nil, list.failure == nil {
             StandardError.writeFailure("stdout could not be written (\(list.out.failure!))")
+        } else if !list.failed.isEmpty {
+            // Like every failing run, one line on stderr: cron mail shows it without stdout.
+            StandardError.writeFailure("check failed: \(list.failed.joined(separator: ", ")) (the [FAIL] lines on stdout say why)")
         }
         return status
     }

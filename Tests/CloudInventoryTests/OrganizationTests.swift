@@ -89,6 +89,9 @@ import Testing
         #expect(roles.contains { $0.hasPrefix("[FAIL] assume-role  arn:aws:iam::\(roleless):role/\(world.roleName): ") && $0.contains("AccessDenied") })
         #expect(lines.contains { $0.hasPrefix("[ok]   ec2") && $0.contains(world.management) })
         #expect(lines.contains { $0.hasPrefix("[ok]   endpoint     organizations: ") && $0.contains("signs for us-east-1") }, "\(lines)")
+        // A failed check ends, like every failed run, with one line on stderr.
+        #expect(result.stderr.split(separator: "\n").filter { $0.contains("inventory-poller: check failed: assume-role") }.count == 1,
+                "\(result.stderr)")
     }
 
     @Test func anAccountOutsideAnyOrganizationIsOneLineAndExit4() async throws {
