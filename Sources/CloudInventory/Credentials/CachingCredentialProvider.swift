@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Caches what another provider hands out, for every worker of the run.
 ///
@@ -75,5 +76,26 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
         guard let cached else { return nil }
         guard let expiration = cached.expiration else { return cached }
         return expiration > clock() ? cached : nil
+    }
+}
+
+/// The caching provider of one configured source, made on its first use from what the
+/// configuration says and then shared by every caller, so concurrent workers wait on one
+/// refresh. Each source that expires (process, SSO, web identity, container) keeps one.
+final class SourceCache: Sendable {
+    private let cache = Mutex<CachingCredentialProvider?>(nil)
+
+    /// The cached credentials; on first use `makeSource` reads the configuration and gives
+    /// the fetcher, or nil when the source is not configured (the chain goes on).
+    func credentials(_ makeSource: () throws -> (any CredentialProvider)?) throws -> Credentials? {
+        if let cached = cache.withLock({ $0 }) { return try cached.credentials() }
+        guard let source = try makeSource() else { return nil }
+        let fresh = CachingCredentialProvider(source)
+        let shared = cache.withLock { existing in
+            if let existing { return existing }
+            existing = fresh
+            return fresh
+        }
+        return try shared.credentials()
     }
 }

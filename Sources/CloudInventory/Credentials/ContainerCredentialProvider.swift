@@ -22,7 +22,7 @@ final class ContainerCredentialProvider: CredentialProvider {
     private let environment: Environment
     private let http: HTTPClient
     private let cancellation: CancellationFlag
-    private let cache = Mutex<CachingCredentialProvider?>(nil)
+    private let cache = SourceCache()
 
     init(settings: CredentialSettings) {
         self.environment = settings.environment
@@ -31,23 +31,18 @@ final class ContainerCredentialProvider: CredentialProvider {
     }
 
     func credentials() throws -> Credentials? {
-        if let cache = cache.withLock({ $0 }) { return try cache.credentials() }
-        let url: String
-        if let relative = environment.values["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
-            url = "http://\(Self.ecsHost)\(relative)"
-        } else if let full = environment.values["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
-            url = full
-        } else {
-            return nil
+        try cache.credentials { () throws -> (any CredentialProvider)? in
+            let url: String
+            if let relative = environment.values["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
+                url = "http://\(Self.ecsHost)\(relative)"
+            } else if let full = environment.values["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
+                url = full
+            } else {
+                return nil
+            }
+            try Self.checkAllowed(url)
+            return Fetcher(url: url, environment: environment, http: http, cancellation: cancellation)
         }
-        try Self.checkAllowed(url)
-        let fresh = CachingCredentialProvider(Fetcher(url: url, environment: environment, http: http, cancellation: cancellation))
-        let shared = cache.withLock { existing in
-            if let existing { return existing }
-            existing = fresh
-            return fresh
-        }
-        return try shared.credentials()
     }
 
     /// https anywhere; http only to loopback or the documented hosts.

@@ -21,7 +21,7 @@ final class ProcessCredentialProvider: CredentialProvider {
 
     private let settings: CredentialSettings
     private let profile: String
-    private let cache = Mutex<CachingCredentialProvider?>(nil)
+    private let cache = SourceCache()
 
     init(settings: CredentialSettings, profile: String) {
         self.settings = settings
@@ -29,19 +29,14 @@ final class ProcessCredentialProvider: CredentialProvider {
     }
 
     func credentials() throws -> Credentials? {
-        if let cache = cache.withLock({ $0 }) { return try cache.credentials() }
-        guard let command = settings.profileSection(profile)?["credential_process"] else { return nil }
-        guard let arguments = ShellWords.split(command), !arguments.isEmpty else {
-            throw CredentialError.invalidConfiguration("profile \(profile): credential_process cannot be split into a command (empty, or an unclosed quote)")
+        try cache.credentials { () throws -> (any CredentialProvider)? in
+            guard let command = settings.profileSection(profile)?["credential_process"] else { return nil }
+            guard let arguments = ShellWords.split(command), !arguments.isEmpty else {
+                throw CredentialError.invalidConfiguration("profile \(profile): credential_process cannot be split into a command (empty, or an unclosed quote)")
+            }
+            return Fetcher(arguments: arguments, environment: settings.environment,
+                           cancellation: settings.run.cancellation, profile: profile)
         }
-        let fresh = CachingCredentialProvider(Fetcher(arguments: arguments, environment: settings.environment,
-                                                      cancellation: settings.run.cancellation, profile: profile))
-        let shared = cache.withLock { existing in
-            if let existing { return existing }
-            existing = fresh
-            return fresh
-        }
-        return try shared.credentials()
     }
 
     private struct Fetcher: CredentialProvider {

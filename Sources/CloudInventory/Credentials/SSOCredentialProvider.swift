@@ -25,7 +25,7 @@ final class SSOCredentialProvider: CredentialProvider {
 
     private let settings: CredentialSettings
     private let profile: String
-    private let cache = Mutex<CachingCredentialProvider?>(nil)
+    private let cache = SourceCache()
 
     init(settings: CredentialSettings, profile: String) {
         self.settings = settings
@@ -33,18 +33,13 @@ final class SSOCredentialProvider: CredentialProvider {
     }
 
     func credentials() throws -> Credentials? {
-        if let cache = cache.withLock({ $0 }) { return try cache.credentials() }
-        guard let section = settings.profileSection(profile), let sso = try Self.settings(section, profile: profile,
-                                                                                            sessions: settings.configuration.ssoSessions) else {
-            return nil
+        try cache.credentials { () throws -> (any CredentialProvider)? in
+            guard let section = settings.profileSection(profile), let sso = try Self.settings(section, profile: profile,
+                                                                                                sessions: settings.configuration.ssoSessions) else {
+                return nil
+            }
+            return Fetcher(settings: settings, sso: sso, profile: profile)
         }
-        let fresh = CachingCredentialProvider(Fetcher(settings: settings, sso: sso, profile: profile))
-        let shared = cache.withLock { existing in
-            if let existing { return existing }
-            existing = fresh
-            return fresh
-        }
-        return try shared.credentials()
     }
 
     /// The profile's SSO settings merged with its session's; nil when the profile has neither

@@ -17,7 +17,7 @@ final class WebIdentityCredentialProvider: CredentialProvider {
     private let settings: CredentialSettings
     private let profile: String
     private let environmentVariables: Bool
-    private let cache = Mutex<CachingCredentialProvider?>(nil)
+    private let cache = SourceCache()
 
     init(settings: CredentialSettings, profile: String, environmentVariables: Bool) {
         self.settings = settings
@@ -34,21 +34,16 @@ final class WebIdentityCredentialProvider: CredentialProvider {
     }
 
     func credentials() throws -> Credentials? {
-        if let cache = cache.withLock({ $0 }) { return try cache.credentials() }
-        guard let (tokenFile, fromEnvironment) = setting("web_identity_token_file"), !tokenFile.isEmpty else { return nil }
-        guard let roleArn = setting("role_arn")?.value, !roleArn.isEmpty else {
-            throw CredentialError.invalidConfiguration("web identity is configured (\(fromEnvironment ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "profile \(profile)")) "
-                + "but no role ARN: set the profile's role_arn or AWS_ROLE_ARN")
+        try cache.credentials { () throws -> (any CredentialProvider)? in
+            guard let (tokenFile, fromEnvironment) = setting("web_identity_token_file"), !tokenFile.isEmpty else { return nil }
+            guard let roleArn = setting("role_arn")?.value, !roleArn.isEmpty else {
+                throw CredentialError.invalidConfiguration("web identity is configured (\(fromEnvironment ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "profile \(profile)")) "
+                    + "but no role ARN: set the profile's role_arn or AWS_ROLE_ARN")
+            }
+            let request = STSClient.RoleRequest(roleArn: roleArn, sessionName: setting("role_session_name")?.value ?? STSClient.defaultSessionName())
+            let source = fromEnvironment ? "web identity (environment)" : "web identity (profile \(profile))"
+            return Fetcher(settings: settings, request: request, tokenFile: tokenFile, source: source)
         }
-        let request = STSClient.RoleRequest(roleArn: roleArn, sessionName: setting("role_session_name")?.value ?? STSClient.defaultSessionName())
-        let source = fromEnvironment ? "web identity (environment)" : "web identity (profile \(profile))"
-        let fresh = CachingCredentialProvider(Fetcher(settings: settings, request: request, tokenFile: tokenFile, source: source))
-        let shared = cache.withLock { existing in
-            if let existing { return existing }
-            existing = fresh
-            return fresh
-        }
-        return try shared.credentials()
     }
 
     private struct Fetcher: CredentialProvider {
