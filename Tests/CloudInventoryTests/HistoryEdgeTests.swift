@@ -63,6 +63,17 @@ import Testing
         }
     }
 
+    /// `help NAME` for a name that is no subcommand is a usage error, not the root's help.
+    @Test func helpOfAnUnknownSubcommandIsAUsageError() throws {
+        for name in ["bogus", ""] {
+            let r = try ask(["help", name])
+            #expect(r.status == 2 && r.failureLines.count == 1 && r.stdout.isEmpty, "\(name): \(r.status) \(r.stderr)")
+            #expect(r.failureLines.first?.contains("instances, changes, history, polls") == true, "\(r.stderr)")
+        }
+        let known = try ask(["help", "instances"])
+        #expect(known.status == 0 && known.stdout.contains("inventory-poller instances --state running"), "\(known.stderr)")
+    }
+
     /// A database that holds no poll (a mistyped CM_DB_NAME answers too: MongoDB creates it):
     /// exit 0, one warning naming it; a well-formed id with no history keeps its own line.
     @Test func aDatabaseWithoutPollsWarns() throws {

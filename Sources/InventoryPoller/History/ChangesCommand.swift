@@ -10,7 +10,7 @@ struct ChangesCommand: StatusCommand {
         discussion: """
         Reads CM_DB_URI and CM_DB_NAME (exit 2 without them, 5 when the database cannot be read).
         WHEN is an ISO 8601 time (2026-11-25T12:00:00Z, or a date) or a duration back from now \
-        (90m, 24h, 7d).
+        (90m, 24h, 7d, 2w; no sign). --until must be later than --since.
 
         Examples:
           inventory-poller changes --since 24h
