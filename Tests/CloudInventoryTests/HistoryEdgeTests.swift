@@ -36,6 +36,7 @@ import Testing
             (["history", "i-0123456789ABCDEF0"], "not an instance id"),
             (["instances", "--instance-id", "i-.*"], "not an instance id"),
             (["changes", "--since", "1d", "--instance-id", "i-1234567"], "not an instance id"),
+            (["changes", "--since", "1d", "--instance-id", "i-01234567,"], "not an instance id"),
             (["instances", "--account", "abc"], "not an account id"),
             (["changes", "--since", "1d", "--account", "12345678901"], "not an account id"),
             (["instances", "--region", "not a region"], "not an AWS region name"),
@@ -58,7 +59,7 @@ import Testing
         }
         // Well-formed: the database is asked (and refuses).
         for args in [["changes", "--since", "2024-02-29", "--until", "1h", "--region", "eu-west-1,us-east-1"],
-                     ["instances", "--account", "123456789012", "--instance-id", "i-01234567"]] {
+                     ["instances", "--account", "123456789012", "--instance-id", "i-01234567,i-0123456789abcdef0"]] {
             #expect(try ask(args).status == 5, "\(args)")
         }
     }

@@ -33,10 +33,10 @@ struct ChangesCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Only events of this type; repeatable.", valueName: "type"))
     var type: [EventTypeName] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this instance; repeatable.", valueName: "id"))
+    @Option(name: .long, help: ArgumentHelp("Only this instance; repeat or comma-separate.", valueName: "id"))
     var instanceId: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this region; repeatable.", valueName: "region"))
+    @Option(name: .long, help: ArgumentHelp("Only this region; repeat or comma-separate.", valueName: "region"))
     var region: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only this account; repeatable.", valueName: "id"))
@@ -55,7 +55,7 @@ struct ChangesCommand: StatusCommand {
         selection.since = since.date(now: now)
         selection.until = until?.date(now: now)
         selection.types = type.map(\.rawValue)
-        selection.instanceIds = instanceId
+        selection.instanceIds = HistoryFilters.instanceIds(instanceId)
         selection.regions = HistoryFilters.regions(region)
         selection.accounts = account
         return HistoryRun.run(format: options.format) { query, out in

@@ -69,7 +69,8 @@ struct When: Sendable {
 }
 
 /// The checks on the `--region`, `--account` and `--instance-id` values of `instances` and
-/// `changes`, and on `history`'s argument: the poll's own rules, so a value that can never
+/// `changes` (region and id lists may be comma-separated), and on `history`'s argument: the
+/// poll's own rules, so a value that can never
 /// match anything stored (`--account abc`, a regex) is a usage error, not an empty answer.
 enum HistoryFilters {
     static func validate(regions: [String], accounts: [String], instanceIds: [String]) throws {
@@ -81,7 +82,11 @@ enum HistoryFilters {
         if let bad = accounts.first(where: { !OrganizationsClient.isAccountId($0) }) {
             throw ValidationError("--account \"\(ControlCharacters.escape(String(bad.prefix(40))))\" is not an account id (12 digits)")
         }
-        for id in instanceIds { try instanceId(id, "--instance-id") }
+        do {
+            _ = try InstanceIdList.parse(instanceIds)
+        } catch {
+            throw ValidationError("--instance-id: \(error)")
+        }
     }
 
     /// One instance id, `i-` and 8 or 17 hex digits (`InstanceIdList`, as `--instance-ids`).
@@ -101,6 +106,11 @@ enum HistoryFilters {
     /// `--region` values, comma lists split, as the poll takes them.
     static func regions(_ values: [String]) -> [String] {
         (try? RegionResolver.explicit(values)) ?? values
+    }
+
+    /// `--instance-id` values, comma lists split, as the poll's `--instance-ids`.
+    static func instanceIds(_ values: [String]) -> [String] {
+        (try? InstanceIdList.parse(values)) ?? values
     }
 }
 

@@ -29,13 +29,13 @@ struct InstancesCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Only instances with this tag (KEY=VALUE) or tag key (KEY); repeatable, all must match.", valueName: "key[=value]"))
     var tag: [TagFilter] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this region; repeatable.", valueName: "region"))
+    @Option(name: .long, help: ArgumentHelp("Only this region; repeat or comma-separate.", valueName: "region"))
     var region: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only this account; repeatable.", valueName: "id"))
     var account: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this instance; repeatable.", valueName: "id"))
+    @Option(name: .long, help: ArgumentHelp("Only this instance; repeat or comma-separate.", valueName: "id"))
     var instanceId: [String] = []
 
     @Flag var presence: Presence = .present
@@ -55,7 +55,7 @@ struct InstancesCommand: StatusCommand {
         selection.tags = tag.map { ($0.key, $0.value) }
         selection.regions = HistoryFilters.regions(region)
         selection.accounts = account
-        selection.instanceIds = instanceId
+        selection.instanceIds = HistoryFilters.instanceIds(instanceId)
         selection.presence = presence.selection
         selection.asOf = asOf?.date(now: Date())
         return HistoryRun.run(format: options.format) { query, out in
