@@ -70,8 +70,8 @@ struct When: Sendable {
 
 /// The checks on the `--region`, `--account` and `--instance-id` values of `instances` and
 /// `changes` (region and id lists may be comma-separated), and on `history`'s argument: the
-/// poll's own rules, so a value that can never
-/// match anything stored (`--account abc`, a regex) is a usage error, not an empty answer.
+/// poll's own rules, so a value that can never match anything stored (`--account abc`, a
+/// regex) is a usage error, not an empty answer.
 enum HistoryFilters {
     static func validate(regions: [String], accounts: [String], instanceIds: [String]) throws {
         do {
@@ -97,7 +97,7 @@ enum HistoryFilters {
         } catch {
             throw ValidationError("\(name): \(error)")
         }
-        // A comma list is one id per flag here.
+        // `history` shows one instance: a comma list is refused.
         guard parsed == [id] else {
             throw ValidationError("\(name): \"\(ControlCharacters.escape(String(id.prefix(40))))\" is not one instance id (i- and 8 or 17 hex digits)")
         }
