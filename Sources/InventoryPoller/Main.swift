@@ -44,6 +44,7 @@ struct InventoryPoller: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let status: ExitStatus
         do {
+            try HelpTopic.check(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })
             var command = try parseAsRoot()
             if let command = command as? any StatusCommand {
                 status = command.execute()

@@ -18,33 +18,38 @@ struct HistoryCommand: StatusCommand {
 
     @OptionGroup var options: HistoryOptions
 
-    @Argument(help: ArgumentHelp("The instance id.", valueName: "instance-id"))
+    @Argument(help: ArgumentHelp("The instance id (i- and 8 or 17 hex digits).", valueName: "instance-id"))
     var instanceId: String
+
+    mutating func validate() throws {
+        try HistoryFilters.instanceId(instanceId, "history")
+    }
 
     func execute() -> ExitStatus {
         var selection = EventSelection()
         selection.instanceIds = [instanceId]
-        var output = DocumentOutput(format: options.format, columns: HistoryColumns.events)
-        return HistoryRun.run { reader, out in
-            output.begin(&out)
+        return HistoryRun.run(format: options.format) { query, out in
+            var output = query.output(HistoryColumns.events)
+            // Where it stands now (one document, almost always) is read first, so both
+            // queries have answered before the events' output ends.
+            var current: [JSONValue] = []
+            try query.reader.instance(instanceId) { current.append($0.json) }
             var events = 0
-            try reader.events(selection) {
+            try query.reader.events(selection) {
                 try output.write($0.json, cells: HistoryColumns.event, &out)
                 events += 1
             }
             output.end(&out)
-            var current: [JSONValue] = []
-            try reader.instance(instanceId) { current.append($0.json) }
             if events == 0 && current.isEmpty {
                 StandardError.writeFailure("no stored history for \(ControlCharacters.escape(instanceId))")
             }
-            guard options.format == .text, !current.isEmpty else { return }
+            guard options.format == .text, !current.isEmpty else { return events + current.count }
             // The text form ends with where the instance stands now.
             out.write("\n")
-            var now = DocumentOutput(format: .text, columns: HistoryColumns.instances)
-            now.begin(&out)
+            var now = query.output(HistoryColumns.instances)
             for doc in current { try now.write(doc, cells: HistoryColumns.instance, &out) }
             now.end(&out)
+            return events + current.count
         }
     }
 }

@@ -53,16 +53,65 @@ struct TagFilter: ExpressibleByArgument, Sendable {
     }
 }
 
-/// WHEN: an ISO 8601 time, or a duration back from now (`90m`, `24h`, `7d`).
-struct When: ExpressibleByArgument, Sendable {
-    let date: Date
+/// WHEN: an ISO 8601 time or date, or a duration back from now (`90m`, `24h`, `7d`). A
+/// duration is kept as such until `date(now:)`, so every WHEN of one command counts back
+/// from the same instant.
+struct When: Sendable {
+    let value: TimeSpec.Value
 
-    init?(argument: String) {
-        guard let date = TimeSpec.parse(argument, now: Date()) else { return nil }
-        self.date = date
+    func date(now: Date) -> Date { value.date(now: now) }
+
+    /// For `@Option(transform:)`: the refusal names the accepted forms (argument-parser adds
+    /// "The value 'X' is invalid for '--since <when>': " before it).
+    static func parse(_ text: String) throws -> When {
+        When(value: try TimeSpec.value(text))
+    }
+}
+
+/// The checks on the `--region`, `--account` and `--instance-id` values of `instances` and
+/// `changes` (region and id lists may be comma-separated), and on `history`'s argument: the
+/// poll's own rules, so a value that can never match anything stored (`--account abc`, a
+/// regex) is a usage error, not an empty answer.
+enum HistoryFilters {
+    static func validate(regions: [String], accounts: [String], instanceIds: [String]) throws {
+        do {
+            _ = try RegionResolver.explicit(regions)
+        } catch {
+            throw ValidationError(error.description.hasPrefix("--region") ? error.description : "--region: \(error)")
+        }
+        if let bad = accounts.first(where: { !OrganizationsClient.isAccountId($0) }) {
+            throw ValidationError("--account \"\(ControlCharacters.escape(String(bad.prefix(40))))\" is not an account id (12 digits)")
+        }
+        do {
+            _ = try InstanceIdList.parse(instanceIds)
+        } catch {
+            throw ValidationError("--instance-id: \(error)")
+        }
     }
 
-    static var defaultCompletionKind: CompletionKind { .default }
+    /// One instance id, `i-` and 8 or 17 hex digits (`InstanceIdList`, as `--instance-ids`).
+    static func instanceId(_ id: String, _ name: String) throws {
+        let parsed: [String]
+        do {
+            parsed = try InstanceIdList.parse([id])
+        } catch {
+            throw ValidationError("\(name): \(error)")
+        }
+        // `history` shows one instance: a comma list is refused.
+        guard parsed == [id] else {
+            throw ValidationError("\(name): \"\(ControlCharacters.escape(String(id.prefix(40))))\" is not one instance id (i- and 8 or 17 hex digits)")
+        }
+    }
+
+    /// `--region` values, comma lists split, as the poll takes them.
+    static func regions(_ values: [String]) -> [String] {
+        (try? RegionResolver.explicit(values)) ?? values
+    }
+
+    /// `--instance-id` values, comma lists split, as the poll's `--instance-ids`.
+    static func instanceIds(_ values: [String]) -> [String] {
+        (try? InstanceIdList.parse(values)) ?? values
+    }
 }
 
 extension Presence {

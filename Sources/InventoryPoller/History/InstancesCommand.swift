@@ -29,34 +29,40 @@ struct InstancesCommand: StatusCommand {
     @Option(name: .long, help: ArgumentHelp("Only instances with this tag (KEY=VALUE) or tag key (KEY); repeatable, all must match.", valueName: "key[=value]"))
     var tag: [TagFilter] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this region; repeatable.", valueName: "region"))
+    @Option(name: .long, help: ArgumentHelp("Only this region; repeat or comma-separate.", valueName: "region"))
     var region: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only this account; repeatable.", valueName: "id"))
     var account: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Only this instance; repeatable.", valueName: "id"))
+    @Option(name: .long, help: ArgumentHelp("Only this instance; repeat or comma-separate.", valueName: "id"))
     var instanceId: [String] = []
 
     @Flag var presence: Presence = .present
 
-    @Option(name: .long, help: ArgumentHelp("The fleet as it stood at this time (ISO 8601, or a duration back from now: 90m, 24h, 7d).", valueName: "time"))
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("The fleet as it stood at this time (ISO 8601, or a duration back from now: 90m, 24h, 7d).", valueName: "time"),
+            transform: When.parse)
     var asOf: When?
+
+    mutating func validate() throws {
+        try HistoryFilters.validate(regions: region, accounts: account, instanceIds: instanceId)
+    }
 
     func execute() -> ExitStatus {
         var selection = InstanceSelection()
         selection.states = state.map(\.rawValue)
         selection.tags = tag.map { ($0.key, $0.value) }
-        selection.regions = region
+        selection.regions = HistoryFilters.regions(region)
         selection.accounts = account
-        selection.instanceIds = instanceId
+        selection.instanceIds = HistoryFilters.instanceIds(instanceId)
         selection.presence = presence.selection
-        selection.asOf = asOf?.date
-        var output = DocumentOutput(format: options.format, columns: HistoryColumns.instances)
-        return HistoryRun.run { reader, out in
-            output.begin(&out)
-            try reader.instances(selection) { try output.write($0.json, cells: HistoryColumns.instance, &out) }
+        selection.asOf = asOf?.date(now: Date())
+        return HistoryRun.run(format: options.format) { query, out in
+            var output = query.output(HistoryColumns.instances)
+            try query.reader.instances(selection) { try output.write($0.json, cells: HistoryColumns.instance, &out) }
             output.end(&out)
+            return output.count
         }
     }
 }

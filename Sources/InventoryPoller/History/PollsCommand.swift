@@ -30,11 +30,11 @@ struct PollsCommand: StatusCommand {
 
     func execute() -> ExitStatus {
         let selection = PollRecordSelection(last: last, failed: failed)
-        var output = DocumentOutput(format: options.format, columns: HistoryColumns.polls)
-        return HistoryRun.run { reader, out in
-            output.begin(&out)
-            try reader.polls(selection) { try output.write($0.json, cells: HistoryColumns.poll, &out) }
+        return HistoryRun.run(format: options.format) { query, out in
+            var output = query.output(HistoryColumns.polls)
+            try query.reader.polls(selection) { try output.write($0.json, cells: HistoryColumns.poll, &out) }
             output.end(&out)
+            return output.count
         }
     }
 }
