@@ -42,6 +42,7 @@ struct InventoryPoller: ParsableCommand {
         // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
         // before it stores its poll: see StandardOutput.
         signal(SIGPIPE, SIG_IGN)
+        StaleCounters.removeDead()
         let status: ExitStatus
         do {
             try HelpTopic.check(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })

@@ -74,6 +74,18 @@ import Testing
 
     // MARK: signals outside the poll proper
 
+    /// A SIGKILLed run leaves libmongoc's `/dev/shm/mongoc-<pid>`; the next run removes the
+    /// files of dead processes, so a recycled pid never makes libmongoc warn before `main`.
+    @Test func libmongocCountersOfDeadProcessesAreRemoved() throws {
+        let gone = try runProcess("/bin/sh", ["-c", "echo $$"], environment: [:], timeout: 10)
+        let pid = try #require(Int32(gone.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let path = "/dev/shm/mongoc-\(pid)"
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(count: 64)))
+        let result = try runProcess(Harness.pollerBinary, ["--version"], environment: [:], timeout: 30)
+        #expect(result.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func sigtermDuringTheLockWaitIs143() async throws {
         let world = try await World.shared()
         let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
