@@ -93,11 +93,15 @@ extension InventoryPollerCommand {
             }
             // Credentials before asking IMDS for the region: when IMDS is down, its own message
             // (hop limit, no role) is the one to show, not a consequential "no region".
-            try checkCredentials(credentials, context)
+            let summary = try checkCredentials(credentials, context)
             let resolved = try RegionResolver.resolve(explicit: region, configuration: context.configuration, imds: context.imds)
             regions = resolved.regions
             let endpoints = try plannedEndpoints(context.configuration, region: regions[0])
-            context.logger.info("configuration", metadata: Self.describe(context.configuration, regionSource: resolved.source, endpoints: endpoints))
+            // One line says what was resolved: profile, credentials, region's source, endpoints.
+            var metadata = Self.describe(context.configuration, regionSource: resolved.source, endpoints: endpoints)
+            metadata["credentials"] = "\(summary)"
+            metadata["regions"] = "\(regions.joined(separator: ","))"
+            context.logger.info("configuration", metadata: metadata)
             database = try openDatabase(context)
         } catch {
             return context.fail(error)
@@ -122,10 +126,10 @@ extension InventoryPollerCommand {
         return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
     }
 
-    private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) {
+    /// The credentials' summary (source, key hint, expiry) for the run's first info line.
+    private func checkCredentials(_ credentials: any CredentialProvider, _ context: RunEnvironment) throws(CredentialsUnavailable) -> String {
         do {
-            let creds = try credentials.required()
-            context.logger.info("credentials: \(creds.summary)")
+            return try credentials.required().summary
         } catch {
             throw CredentialsUnavailable(underlying: error)
         }

@@ -31,7 +31,8 @@ import Testing
         env.merge(files.environment()) { $1 }
         let result = try world.poll(["--region", "eu-west-1", "--log-level", "info"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.stderr.split(separator: "\n").filter { $0.contains("credentials: process (profile default), key …\(key.suffix(4)), no expiry") }
+        // One info line at the start says what was resolved, the credentials with the rest.
+        let lines = result.stderr.split(separator: "\n").filter { $0.contains("credentials=process (profile default), key …\(key.suffix(4)), no expiry") }
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(!result.stderr.contains(key))
         #expect(!result.stdout.isEmpty)
