@@ -196,7 +196,9 @@ import Testing
         CredentialCacheTests.concurrently(8) { keys.add((try? chain.credentials())??.accessKeyId) }
         #expect(keys.all == Array(repeating: try ContainerEndpoint.expectedKeyId(name: "pod"), count: 8))
         let requests = try JSONSerialization.jsonObject(with: Data(http.execute(HTTPRequest(method: "GET", url: endpoint.url + "/_requests")).body)) as? [[Any]]
-        #expect(requests?.count == 1)  // one fetch for eight workers
+        // One fetch for eight workers: one request, or up to its three attempts when a loaded
+        // machine lets the 2 s timeout pass (unshared, it would be eight or more).
+        #expect((1...ContainerCredentialProvider.attempts).contains(requests?.count ?? 0), "\(String(describing: requests))")
         #expect(try chain.credentials()?.source == "container")
         // A wrong token: the endpoint refuses, and the source fails (no fall-through).
         let refused = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/auth/other/pod", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "tok-eks"]
