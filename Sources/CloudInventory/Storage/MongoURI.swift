@@ -91,11 +91,32 @@ public struct MongoURI: Sendable {
     }
 
     /// A stable name for (hosts, database) that holds no secret: it tells a spool file which
-    /// database it was meant for. Host order and case do not matter.
+    /// database it was meant for. Host order and case do not matter, nor the default port
+    /// written out (`h` and `h:27017` are one server). Other spellings of one server
+    /// (`localhost` and `127.0.0.1`) stay apart: which names meet is not this program's to know.
     public func databaseIdentity(_ database: String) -> String {
-        let hostList = hosts.lowercased().split(separator: ",").map(String.init).sorted().joined(separator: ",")
-        let scheme = raw.hasPrefix("mongodb+srv://") ? "srv" : "std"
-        return Hex.encode(SHA256.hash(data: Array("\(scheme)|\(hostList)|\(database)".utf8)).prefix(8))
+        let srv = raw.hasPrefix("mongodb+srv://")
+        let normalised = hosts.lowercased().split(separator: ",").map { host in
+            !srv && host.hasSuffix(":27017") ? String(host.dropLast(6)) : String(host)
+        }
+        return Self.identity(srv: srv, hosts: normalised, database: database)
+    }
+
+    /// The identities a spool file for this database may carry: `databaseIdentity`, and
+    /// those earlier versions wrote (hosts as written, or with the default port written out).
+    public func databaseIdentities(_ database: String) -> Set<String> {
+        let srv = raw.hasPrefix("mongodb+srv://")
+        let written = hosts.lowercased().split(separator: ",").map(String.init)
+        let ported = written.map { host in
+            srv || (host.split(separator: "]").last ?? "").contains(":") ? host : host + ":27017"
+        }
+        return [databaseIdentity(database), Self.identity(srv: srv, hosts: written, database: database),
+                Self.identity(srv: srv, hosts: ported, database: database)]
+    }
+
+    static func identity(srv: Bool, hosts: [String], database: String) -> String {
+        let hostList = hosts.sorted().joined(separator: ",")
+        return Hex.encode(SHA256.hash(data: Array("\(srv ? "srv" : "std")|\(hostList)|\(database)".utf8)).prefix(8))
     }
 
     /// Where the authority starts: after `scheme://` when the string begins with a scheme

@@ -17,6 +17,10 @@ import Logging
 /// `seq`) were all written before any sequenced one and replay first, by name.
 public struct Spool: Sendable {
     public let directory: URL
+    /// `hosts/database` (no user name or password) of the database this run stores to,
+    /// written beside its identity in each header: a file left waiting for another database
+    /// can then be named in warnings and `--check`.
+    public var databaseLabel: String?
     /// Replays the database refuses (not an outage) before a file is set aside as `*.rejected`.
     public static let maximumTries = 3
 
@@ -162,6 +166,7 @@ public struct Spool: Sendable {
                     JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
                     JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
                     JSONMember("Database", database.map { .string($0) } ?? .null),
+                    JSONMember("DatabaseLabel", database.flatMap { _ in databaseLabel }.map { .string($0) } ?? .null),
                     JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
                 ] + (poll.selection.map { [JSONMember("Selection", $0.json)] } ?? [])))
             } catch {
