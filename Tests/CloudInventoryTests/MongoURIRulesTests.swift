@@ -37,6 +37,17 @@ import Testing
         }
     }
 
+    /// The rules are total: any string gives a verdict, never a trap.
+    @Test func theRulesTakeAnyString() {
+        let pieces = ["mongodb://", "mongodb+srv://", "@", ":", "/", "?", "#", "[", "]", "%", "%4", "%40", "&", "=", ",", ";",
+                      "authMechanism=", "authMechanismProperties=", "h", "1", "65536", "é", "\u{0}", ""]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let uri = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            _ = MongoURI(uri).problem
+        }
+    }
+
     /// libmongoc lowercases what it takes for a host: the redactor matches either case.
     @Test func aPieceOfThePasswordIsScrubbedInAnyCase() {
         let redactor = MongoURI("mongodb://user:abc@LeakedPart@127.0.0.1:1/").redactor

@@ -9,7 +9,8 @@ import Logging
 /// - A file the database refuses for its content is renamed with one more try in its name,
 ///   and set aside as `*.rejected` after `Spool.maximumTries`: it never blocks later polls.
 /// - A file that cannot be parsed is set aside as `*.corrupt`.
-/// - A file meant for another database (by `MongoURI.databaseIdentity`) is left alone.
+/// - A file meant for another database (by `MongoURI.databaseIdentities`) is left alone, and
+///   the run warns how many wait and for which `hosts/database`.
 /// - A `.tmp` left by a killed run is replayed as an interrupted poll: its pages are
 ///   observations, but every slice counts as failed, so it marks nothing vanished.
 /// - Cancellation is checked between pages: the file stays for next time, and since every
