@@ -17,6 +17,7 @@ import Testing
         ("mongodb://u:Secret9@127.0.0.1:1/?bogusOption=1", "bogusoption", ["Secret9"]),
         ("mongodb://u:Secret9@127.0.0.1:1/?serverSelectionTimeoutMS=abc", "serverselectiontimeoutms", ["Secret9"]),
         ("mongodb//u:Secret9@127.0.0.1:1/", "mongodb://", ["Secret9"]),
+        ("mongodb://127.0.0.1:1?tlsCertificateKeyFilePassword=Se@cretPw", "follow a '/'", ["cretPw", "Se@"]),
     ]
 
     static func leaks(_ text: String, _ pieces: [String]) -> [String] {

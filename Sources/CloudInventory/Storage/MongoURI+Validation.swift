@@ -37,6 +37,11 @@ extension MongoURI {
             }
             hostStart = at + 1
         }
+        // Without the '/', libmongoc looks for the user information in the options too, and
+        // takes an '@' in a password option's value for its end.
+        if let question = bytes[start...].firstIndex(of: UInt8(ascii: "?")), !bytes[start..<question].contains(UInt8(ascii: "/")) {
+            return "the options must follow a '/': write mongodb://hosts/?options"
+        }
         let hostEnd = bytes[hostStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
         if let bad = Self.hostListProblem(bytes[hostStart..<hostEnd], srv: raw.hasPrefix("mongodb+srv://")) { return bad }
         if let mechanism = Self.optionValue("authmechanism", in: bytes, from: hostEnd),
