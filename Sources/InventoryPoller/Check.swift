@@ -134,8 +134,8 @@ extension InventoryPollerCommand {
         } catch {
             list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: ExitStatus(for: error))
         }
-        let pending = database.spool.pending().count
-        list.line(pending == 0 ? true : nil, "spool", "\(database.spool.directory.path): \(pending) poll(s) waiting")
+        let spool = database.spoolStatus()
+        list.line(spool.ok, "spool", spool.text)
     }
 
     /// The profile and where its name came from, and whether the shared files define it.

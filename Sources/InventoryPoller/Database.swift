@@ -16,8 +16,28 @@ final class Database {
         guard let (uri, name) = try Self.settings(environment: environment) else { return nil }
         self.uri = uri
         store = InventoryStore(client: try Self.client(uri, logger: logger), database: name, logger: logger)
-        spool = Spool.resolve(environment: environment)
+        var spool = Spool.resolve(environment: environment)
+        spool.databaseLabel = "\(uri.hosts)/\(name)"
+        self.spool = spool
         self.logger = logger
+    }
+
+    /// `--check`'s spool line: how many polls wait, and how many of them for another
+    /// database (named by hosts and database, never a password), which this URI never replays.
+    func spoolStatus() -> (ok: Bool?, text: String) {
+        let pending = spool.pending()
+        var waiting: [String: Int] = [:]
+        for file in pending {
+            guard let header = try? Spool.header(of: file), let database = header.database,
+                  !uri.databaseIdentities(store.database).contains(database) else { continue }
+            waiting[header.databaseName, default: 0] += 1
+        }
+        var text = "\(spool.directory.path): \(pending.count) poll(s) waiting"
+        if !waiting.isEmpty {
+            text += "; \(waiting.values.reduce(0, +)) of them for another database, never replayed with this CM_DB_URI and CM_DB_NAME ("
+                + SpoolReplay.describe(waiting) + ")"
+        }
+        return (pending.isEmpty ? true : nil, text)
     }
 
     /// `CM_DB_URI` and `CM_DB_NAME`, checked: nil when neither is set, a `UsageError` when only

@@ -97,7 +97,7 @@ import Testing
         #expect(snap.polls.count == 3)
         #expect(Self.vanishedEvents(snap, s.region).isEmpty)
         #expect(snap.instance(ids[2])?["Present"] as? Bool == true)
-        let replayed = try #require(snap.polls.first { $0["_id"] as? String == spooled[0].replacingOccurrences(of: ".ndjson", with: "") })
+        let replayed = try #require(snap.polls.first { $0["_id"] as? String == spooled[0].components(separatedBy: ".")[0] })
         let selection = try #require(replayed["Selection"] as? [String: Any])
         #expect((selection["Filters"] as? [[String: Any]])?.first?["Values"] as? [String] == ["\(s.region)-00"])
     }

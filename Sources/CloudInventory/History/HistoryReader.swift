@@ -4,7 +4,7 @@ import Foundation
 /// document at a time, in the order each question wants. Never writes.
 ///
 /// Indexes used: `instances` sorts on the unique `account_region_instance`; `changes` on
-/// `time`; `history` on `instance_id_time`; `polls` on `started` (see `ensureIndexes`).
+/// `time`; `history` on `instance_id_time`; `polls` on `started_finished` (see `ensureIndexes`).
 public struct HistoryReader {
     public let client: MongoClient
     public let database: String
@@ -53,10 +53,13 @@ public struct HistoryReader {
         try client.stream(database, InventoryStore.instances, filter: ["InstanceId": .string(instanceId)], sort: Self.instanceOrder, body)
     }
 
-    /// Poll records, newest first.
+    /// Poll records, newest first. `StartedAt` is whole seconds, so two polls that started in
+    /// the same second are told apart by `FinishedAt` (milliseconds, live or replayed): runs
+    /// are serialised by the overlap lock, so the later one finished later. On the index
+    /// `started_finished`.
     public func polls(_ selection: PollRecordSelection, _ body: (BSONValue) throws -> Void) throws {
         try client.stream(database, InventoryStore.polls, filter: selection.filter,
-                          sort: .document([("StartedAt", -1), ("_id", -1)]), limit: selection.last, body)
+                          sort: .document([("StartedAt", -1), ("FinishedAt", -1), ("_id", -1)]), limit: selection.last, body)
     }
 }
 

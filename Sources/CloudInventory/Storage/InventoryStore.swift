@@ -86,7 +86,7 @@ public final class InventoryStore {
                 ("type_time", ["Type": 1, "Time": 1], false),
                 ("instance_id_time", ["InstanceId": 1, "Time": 1], false),  // `inventory-poller history`
             ]),
-            (Self.polls, [("started", ["StartedAt": 1], false)]),
+            (Self.polls, [("started_finished", .document([("StartedAt", 1), ("FinishedAt", 1), ("_id", 1)]), false)]),  // `polls`, newest first
         ]
         for (collection, indexes) in specs {
             let list: [BSONValue] = indexes.map { name, key, unique in

@@ -28,7 +28,20 @@ public final class MongoClient {
         runtimeToken = token
     }
 
+    /// A URI that breaks a rule of `MongoURI.problem`, that libmongoc refuses, or about which
+    /// it warns while parsing (an unknown option, a value it ignores) is a bad URI: one error,
+    /// libmongoc's words redacted, and none of its log lines (`MongoRuntime.capturingWarnings`).
     private static func makeClient(_ uri: MongoURI) throws(MongoError) -> OpaquePointer {
+        if let problem = uri.problem { throw MongoError.badURI("\(uri.redacted): \(problem)") }
+        let (client, warnings) = try MongoRuntime.capturingWarnings { () throws(MongoError) in try parseAndCreate(uri) }
+        if let warning = warnings.first {
+            mongoc_client_destroy(client)
+            throw MongoError.badURI("\(warning) in \(uri.redacted)")
+        }
+        return client
+    }
+
+    private static func parseAndCreate(_ uri: MongoURI) throws(MongoError) -> OpaquePointer {
         var error = bson_error_t()
         guard let parsed = mongoc_uri_new_with_error(uri.raw, &error) else {
             throw MongoError.badURI("\(MongoError(error, redactor: uri.redactor).message) in \(uri.redacted)")

@@ -17,6 +17,8 @@ enum MongoRuntime {
             /// The redactors of the open clients; messages come only while a client works.
             var redactors: [Int: MongoURI.Redactor] = [:]
             var merged = MongoURI.Redactor(secrets: [])
+            /// While set, warnings and errors are kept here instead of logged.
+            var warnings: [String]?
         }
         let state = Mutex(State())
     }
@@ -56,9 +58,28 @@ enum MongoRuntime {
         }
     }
 
+    /// Runs `body` (a URI parse) with libmongoc's warnings and errors kept instead of logged,
+    /// and returns them, redacted: the caller makes them its one error line.
+    static func capturingWarnings<T>(_ body: () throws(MongoError) -> T) throws(MongoError) -> (T, [String]) {
+        sink.state.withLock { $0.warnings = [] }
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            sink.state.withLock { $0.warnings = nil }
+            throw error
+        }
+        return (result, sink.state.withLock { state in defer { state.warnings = nil }; return state.warnings ?? [] })
+    }
+
     private static func log(level: mongoc_log_level_t, domain: UnsafePointer<CChar>?, message: UnsafePointer<CChar>) {
-        let (logger, redactor) = sink.state.withLock { ($0.logger, $0.merged) }
-        guard let logger else { return }
+        let isWarning = [MONGOC_LOG_LEVEL_ERROR, MONGOC_LOG_LEVEL_CRITICAL, MONGOC_LOG_LEVEL_WARNING].contains(level)
+        let (logger, redactor, captured) = sink.state.withLock { state in
+            let captured = isWarning && state.warnings != nil
+            if captured { state.warnings!.append(state.merged.redact(String(cString: message)).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return (state.logger, state.merged, captured)
+        }
+        guard let logger, !captured else { return }
         let text = redactor.redact(String(cString: message))
         let domainText = domain.map { String(cString: $0) } ?? "mongoc"
         let swiftLevel: Logger.Level

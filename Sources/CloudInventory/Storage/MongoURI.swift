@@ -91,11 +91,32 @@ public struct MongoURI: Sendable {
     }
 
     /// A stable name for (hosts, database) that holds no secret: it tells a spool file which
-    /// database it was meant for. Host order and case do not matter.
+    /// database it was meant for. Host order and case do not matter, nor the default port
+    /// written out (`h` and `h:27017` are one server). Other spellings of one server
+    /// (`localhost` and `127.0.0.1`) stay apart: which names meet is not this program's to know.
     public func databaseIdentity(_ database: String) -> String {
-        let hostList = hosts.lowercased().split(separator: ",").map(String.init).sorted().joined(separator: ",")
-        let scheme = raw.hasPrefix("mongodb+srv://") ? "srv" : "std"
-        return Hex.encode(SHA256.hash(data: Array("\(scheme)|\(hostList)|\(database)".utf8)).prefix(8))
+        let srv = raw.hasPrefix("mongodb+srv://")
+        let normalised = hosts.lowercased().split(separator: ",").map { host in
+            !srv && host.hasSuffix(":27017") ? String(host.dropLast(6)) : String(host)
+        }
+        return Self.identity(srv: srv, hosts: normalised, database: database)
+    }
+
+    /// The identities a spool file for this database may carry: `databaseIdentity`, and
+    /// those earlier versions wrote (hosts as written, or with the default port written out).
+    public func databaseIdentities(_ database: String) -> Set<String> {
+        let srv = raw.hasPrefix("mongodb+srv://")
+        let written = hosts.lowercased().split(separator: ",").map(String.init)
+        let ported = written.map { host in
+            srv || (host.split(separator: "]").last ?? "").contains(":") ? host : host + ":27017"
+        }
+        return [databaseIdentity(database), Self.identity(srv: srv, hosts: written, database: database),
+                Self.identity(srv: srv, hosts: ported, database: database)]
+    }
+
+    static func identity(srv: Bool, hosts: [String], database: String) -> String {
+        let hostList = hosts.sorted().joined(separator: ",")
+        return Hex.encode(SHA256.hash(data: Array("\(srv ? "srv" : "std")|\(hostList)|\(database)".utf8)).prefix(8))
     }
 
     /// Where the authority starts: after `scheme://` when the string begins with a scheme
@@ -206,7 +227,8 @@ extension MongoURI {
         }
 
         /// Byte for byte, not by `Character`: a secret that begins with a combining mark must
-        /// match inside any text.
+        /// match inside any text. ASCII letters match in either case: libmongoc lowercases
+        /// what it takes for a host name, and a piece of a password can end up there.
         public func redact(_ text: String) -> String {
             guard !secrets.isEmpty else { return text }
             var out = Array(text.utf8)
@@ -217,7 +239,7 @@ extension MongoURI {
             // A message cut short (bson_error_t holds 504 bytes) can end inside a secret.
             for secret in secrets.map({ Array($0.utf8) }) where secret.count > Self.minimumFragment {
                 for length in stride(from: secret.count - 1, through: Self.minimumFragment, by: -1)
-                where out.count >= length && out[(out.count - length)...].elementsEqual(secret[..<length]) {
+                where out.count >= length && Self.equal(out[(out.count - length)...], secret[..<length]) {
                     out = Array(out[..<(out.count - length)]) + mask
                     break
                 }
@@ -225,13 +247,23 @@ extension MongoURI {
             return String(decoding: out, as: UTF8.self)
         }
 
+        /// ASCII letters folded; every other byte as it is.
+        static func fold(_ byte: UInt8) -> UInt8 {
+            byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+        }
+
+        static func equal(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { fold($0) == fold($1) }
+        }
+
         static func replace(_ needle: [UInt8], with mask: [UInt8], in haystack: [UInt8]) -> [UInt8] {
             guard !needle.isEmpty, haystack.count >= needle.count else { return haystack }
             var out: [UInt8] = []
             out.reserveCapacity(haystack.count)
+            let first = fold(needle[0])
             var i = 0
             while i < haystack.count {
-                if haystack[i] == needle[0], i + needle.count <= haystack.count, haystack[i..<(i + needle.count)].elementsEqual(needle) {
+                if fold(haystack[i]) == first, i + needle.count <= haystack.count, equal(haystack[i..<(i + needle.count)], needle[...]) {
                     out += mask
                     i += needle.count
                 } else {

@@ -8,11 +8,19 @@ import Logging
 /// The next run replays the files oldest first and deletes each one only after its write
 /// succeeded.
 ///
-/// File names: `<poll id>.ndjson`, or `<poll id>.<n>.ndjson` after the database refused it
-/// `n` times; `*.ndjson.tmp` while a run writes it (under an `flock`); `*.corrupt` and
-/// `*.rejected` once set aside. Poll ids begin with the poll time, so names sort oldest first.
+/// File names: `<poll id>.seq<k>.ndjson`, or `<poll id>.seq<k>.<n>.ndjson` after the database
+/// refused it `n` times; `*.ndjson.tmp` while a run writes it (under an `flock`); `*.corrupt`
+/// and `*.rejected` once set aside. `k` is the spool's own sequence (one more than any file
+/// in the directory), so replay follows the order the polls ran even when two started in the
+/// same second or the clock stepped back: poll ids are dated to the second and end in random
+/// hex, so their names alone cannot say. Files of earlier versions (`<poll id>.ndjson`, no
+/// `seq`) were all written before any sequenced one and replay first, by name.
 public struct Spool: Sendable {
     public let directory: URL
+    /// `hosts/database` (no user name or password) of the database this run stores to,
+    /// written beside its identity in each header: a file left waiting for another database
+    /// can then be named in warnings and `--check`.
+    public var databaseLabel: String?
     /// Replays the database refuses (not an outage) before a file is set aside as `*.rejected`.
     public static let maximumTries = 3
 
@@ -34,11 +42,42 @@ public struct Spool: Sendable {
         return Spool(directory: state.appendingPathComponent("inventory-poller/spool"))
     }
 
-    private func names(_ suffix: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+    private func allNames() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
     }
 
-    /// Complete spool files, oldest first.
+    /// Names ending in `suffix`, in replay order: unsequenced (older versions') first by
+    /// name, then by sequence.
+    private func names(_ suffix: String) -> [String] {
+        allNames().filter { $0.hasSuffix(suffix) }.sorted(by: Self.replaysBefore)
+    }
+
+    static func replaysBefore(_ a: String, _ b: String) -> Bool {
+        switch (sequence(a), sequence(b)) {
+        case let (x?, y?) where x != y: return x < y
+        case (nil, _?): return true
+        case (_?, nil): return false
+        default: return a < b
+        }
+    }
+
+    /// The `seq<k>` part of a spool file name, if it has one.
+    static func sequence(_ name: String) -> Int? {
+        for part in name.split(separator: ".") where part.hasPrefix("seq") {
+            let digits = part.dropFirst(3)
+            if !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0.isASCII && $0.isNumber }) { return Int(digits) }
+        }
+        return nil
+    }
+
+    /// The sequence for a new file: one more than any in the directory (pending, being
+    /// written, set aside). Runs are serialised by the overlap lock; `Writer` opens with
+    /// `O_EXCL` and takes the next number if one is taken anyway.
+    func nextSequence() -> Int {
+        (allNames().compactMap(Self.sequence).max() ?? 0) + 1
+    }
+
+    /// Complete spool files, in the order their polls ran.
     public func pending() -> [URL] {
         names(".ndjson").map { directory.appendingPathComponent($0) }
     }
@@ -83,6 +122,16 @@ public struct Spool: Sendable {
         return (rename(url, to: "\(tries).ndjson"), false)
     }
 
+    /// `2026-11-25T11:45:21.357Z`: a poll's end to the millisecond (what a BSON date keeps),
+    /// so a replayed poll record sorts after the one that ran before it in the same second.
+    static func millisecondTime(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let millis = min(999, max(0, Int(((date.timeIntervalSince1970 - seconds) * 1000).rounded(.down))))
+        let whole = UTCTime.iso8601(Date(timeIntervalSince1970: seconds))
+        let fraction = String(millis)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+
     /// A `.tmp` whose writer is gone (no one holds its lock) becomes a spool file to replay:
     /// an interrupted poll. A `.tmp` still locked belongs to a live run and is left alone;
     /// an empty one holds nothing and is removed. Returns the files recovered.
@@ -110,13 +159,14 @@ public struct Spool: Sendable {
     public func begin(_ poll: PollContext, slices: [SliceID], database: String? = nil, logger: Logger) -> Writer? {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let writer = try Writer(directory: directory, name: "\(poll.pollId).ndjson")
+            let writer = try Writer(directory: directory, pollId: poll.pollId, sequence: nextSequence())
             do {
                 try writer.append(.object([
                     JSONMember("Kind", "poll"), JSONMember("PollId", .string(poll.pollId)),
                     JSONMember("PolledAt", .string(UTCTime.iso8601(poll.polledAt))),
                     JSONMember("Account", .string(poll.account)), JSONMember("Arn", .string(poll.arn)),
                     JSONMember("Database", database.map { .string($0) } ?? .null),
+                    JSONMember("DatabaseLabel", database.flatMap { _ in databaseLabel }.map { .string($0) } ?? .null),
                     JSONMember("Slices", .array(slices.map { .object([JSONMember("Account", .string($0.account)), JSONMember("Region", .string($0.region))]) })),
                 ] + (poll.selection.map { [JSONMember("Selection", $0.json)] } ?? [])))
             } catch {
@@ -137,10 +187,21 @@ public struct Spool: Sendable {
         let final: URL
         private var fd: Int32
 
-        init(directory: URL, name: String) throws {
+        /// `<pollId>.seq<sequence>.ndjson(.tmp)`, or the next free sequence number.
+        init(directory: URL, pollId: String, sequence: Int) throws {
+            var sequence = sequence
+            var name = "\(pollId).seq\(sequence).ndjson"
+            fd = -1
+            for _ in 0..<64 {
+                name = "\(pollId).seq\(sequence).ndjson"
+                if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+                    fd = open(directory.appendingPathComponent(name + ".tmp").path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                    if fd >= 0 || errno != EEXIST { break }
+                }
+                sequence += 1
+            }
             final = directory.appendingPathComponent(name)
             temporary = directory.appendingPathComponent(name + ".tmp")
-            fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw Spool.Error.io("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
             // Held until the file is committed or discarded, and dropped by the kernel when
             // the run dies: a later run recovers an unlocked `.tmp` as an interrupted poll.
@@ -189,7 +250,7 @@ public struct Spool: Sendable {
         }
 
         public func appendEnd(finishedAt: Date, outcomes: [SliceOutcome]) throws {
-            try append(.object([JSONMember("Kind", "end"), JSONMember("FinishedAt", .string(UTCTime.iso8601(finishedAt))),
+            try append(.object([JSONMember("Kind", "end"), JSONMember("FinishedAt", .string(Spool.millisecondTime(finishedAt))),
                                 JSONMember("Outcomes", .array(outcomes.map(\.json)))]))
         }
 

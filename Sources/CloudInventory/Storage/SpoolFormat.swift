@@ -3,7 +3,7 @@ import Foundation
 
 /// The spool file format, read back. One JSON object per line:
 ///
-///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Database","Slices":[{"Account","Region"}],
+///     {"Kind":"poll","PollId","PolledAt","Account","Arn","Database","DatabaseLabel","Slices":[{"Account","Region"}],
 ///      "Selection":{"Filters":[{"Name","Values"}],"InstanceIds"} (only for a selected poll)}
 ///     {"Kind":"page","Account","Region","Instances":[...]}            (any number)
 ///     {"Kind":"end","FinishedAt","Outcomes":[...]}
@@ -52,6 +52,22 @@ extension Spool {
         /// `MongoURI.databaseIdentity` of the database the poll was meant for; nil in files
         /// written before it was recorded (those replay anywhere).
         public var database: String?
+        /// `hosts/database` of that database, for messages; nil in older files.
+        public var databaseLabel: String?
+
+        /// How messages name the database this file waits for.
+        public var databaseName: String {
+            databaseLabel ?? database.map { "a database with identity \($0)" } ?? "any database"
+        }
+    }
+
+    /// The header of a spool file, read from its first line alone.
+    public static func header(of file: URL) throws(Error) -> Header {
+        let reader = try LineReader(path: file.path)
+        defer { reader.close() }
+        guard let first = try reader.next() else { throw .empty }
+        guard case let .header(header) = try parseRecord(first, number: 1) else { throw .malformed(line: 1, "no header") }
+        return header
     }
 
     public enum Record: Sendable {
@@ -86,7 +102,8 @@ extension Spool {
                 guard let account = s["Account"]?.stringValue, let region = s["Region"]?.stringValue else { return nil }
                 return SliceID(account: account, region: region)
             }
-            return .header(Header(poll: poll, slices: slices, database: value["Database"]?.stringValue))
+            return .header(Header(poll: poll, slices: slices, database: value["Database"]?.stringValue,
+                                  databaseLabel: value["DatabaseLabel"]?.stringValue))
         case "page":
             guard let account = value["Account"]?.stringValue, let region = value["Region"]?.stringValue,
                   let instances = value["Instances"]?.arrayValue else {

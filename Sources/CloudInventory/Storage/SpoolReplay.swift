@@ -9,7 +9,8 @@ import Logging
 /// - A file the database refuses for its content is renamed with one more try in its name,
 ///   and set aside as `*.rejected` after `Spool.maximumTries`: it never blocks later polls.
 /// - A file that cannot be parsed is set aside as `*.corrupt`.
-/// - A file meant for another database (by `MongoURI.databaseIdentity`) is left alone.
+/// - A file meant for another database (by `MongoURI.databaseIdentities`) is left alone, and
+///   the run warns how many wait and for which `hosts/database`.
 /// - A `.tmp` left by a killed run is replayed as an interrupted poll: its pages are
 ///   observations, but every slice counts as failed, so it marks nothing vanished.
 /// - Cancellation is checked between pages: the file stays for next time, and since every
@@ -20,6 +21,8 @@ public enum SpoolReplay {
         public var rejected = 0
         public var corrupt = 0
         public var skipped = 0
+        /// Files left for another database, by `Spool.Header.databaseName`.
+        public var waiting: [String: Int] = [:]
         public var cancelled = false
         /// The outage that stopped the replay, if any.
         public var error: MongoError?
@@ -29,8 +32,20 @@ public enum SpoolReplay {
 
     enum FileOutcome {
         case replayed(pollId: String, interrupted: Bool)
-        case otherDatabase
+        case otherDatabase(String)
         case cancelled
+    }
+
+    /// "2 for 127.0.0.1:27017/inventory, 1 for a database with identity 1a2b…": no password.
+    public static func describe(_ waiting: [String: Int]) -> String {
+        waiting.sorted { $0.key < $1.key }.map { "\($0.value) for \($0.key)" }.joined(separator: ", ")
+    }
+
+    /// A file may name this database by its identity before normalisation (default port
+    /// written out, as earlier versions hashed it) or after.
+    static func isForThisDatabase(_ header: Spool.Header, store: InventoryStore) -> Bool {
+        guard let database = header.database else { return true }
+        return store.client.uri.databaseIdentities(store.database).contains(database)
     }
 
     public static func run(spool: Spool, store: InventoryStore, logger: Logger, cancellation: CancellationFlag? = nil) -> Result {
@@ -49,9 +64,10 @@ public enum SpoolReplay {
                     try? FileManager.default.removeItem(at: file)
                     result.replayed += 1
                     logger.notice("replayed spooled poll", metadata: ["poll": "\(pollId)", "interrupted": "\(interrupted)"])
-                case .otherDatabase:
+                case let .otherDatabase(name):
                     result.skipped += 1
-                    logger.info("spool file is for another database; left alone", metadata: ["file": "\(file.path)"])
+                    result.waiting[name, default: 0] += 1
+                    logger.info("spool file is for another database; left alone", metadata: ["file": "\(file.path)", "database": "\(name)"])
                 case .cancelled:
                     result.cancelled = true
                     logger.notice("replay stopped by signal; the file stays for the next run", metadata: ["file": "\(file.path)"])
@@ -81,6 +97,10 @@ public enum SpoolReplay {
                 return result
             }
         }
+        if !result.waiting.isEmpty {
+            logger.warning("\(result.skipped) spool file(s) wait for another database and are not replayed with this CM_DB_URI and CM_DB_NAME",
+                           metadata: ["waiting": "\(describe(result.waiting))", "spool": "\(spool.directory.path)"])
+        }
         return result
     }
 
@@ -92,7 +112,7 @@ public enum SpoolReplay {
         guard case let .header(header) = try Spool.parseRecord(first, number: 1) else {
             throw Spool.Error.malformed(line: 1, "no header")
         }
-        if let database = header.database, database != store.identity { return .otherDatabase }
+        if !isForThisDatabase(header, store: store) { return .otherDatabase(header.databaseName) }
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []

@@ -60,6 +60,7 @@
     static func mongoURI(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = MongoURI(text).redacted
+        _ = MongoURI(text).problem
         let password = text.filter { $0 != "@" }
         let skeleton = "mongodb://operator:****@db.example:27017/inventory?appname=fuzz", message = "connection to **** failed"
         // A password that is part of the text around it ("mongod") cannot be told apart there.
