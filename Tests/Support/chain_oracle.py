@@ -40,7 +40,7 @@ import container_credentials  # noqa: E402
 import recording_proxy  # noqa: E402
 from derived_credentials import derived  # noqa: E402
 from imds_server import IMDSServer  # noqa: E402
-from serving import QuietHandler, announce, loopback_server, serve_until_stopped  # noqa: E402
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped, reply  # noqa: E402
 
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 IMDS_REGION = "ap-southeast-2"
@@ -169,12 +169,7 @@ def main():
 
         def do_GET(self):
             status, headers, body = container_credentials.respond("GET", self.path, self.headers)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, headers, body)
 
     container = loopback_server(ContainerHandler)
     world = dict(users, roles=roles, account=account, imds_url=imds.url, imds_region=IMDS_REGION,

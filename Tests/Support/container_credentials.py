@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from derived_credentials import derived  # noqa: E402
-from serving import QuietHandler, announce, serve_until_stopped  # noqa: E402
+from serving import QuietHandler, announce, serve_until_stopped, reply  # noqa: E402
 
 
 def expected_credentials(name):
@@ -79,12 +79,7 @@ def main():
                 with lock:
                     seen.append([self.path, self.headers.get("Authorization")])
                 status, headers, body = respond("GET", self.path, self.headers)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, headers, body)
 
     from http.server import ThreadingHTTPServer
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)

@@ -34,6 +34,16 @@ def loopback_server(handler, port=0):
     return httpd
 
 
+def reply(handler, status, headers, body):
+    """Writes one whole answer on a BaseHTTPRequestHandler: status, headers, length, body."""
+    handler.send_response(status)
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def announce(port_file, payload):
     """Writes `payload` (a port, a string, or anything JSON) to `port_file` in one step: the
     reader polls for the file and must never see it half written."""

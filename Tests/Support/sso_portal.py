@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from derived_credentials import derived  # noqa: E402
-from serving import QuietHandler, announce, loopback_server, serve_until_stopped  # noqa: E402
+from serving import QuietHandler, announce, loopback_server, serve_until_stopped, reply  # noqa: E402
 
 
 def expected_credentials(account, role, token):
@@ -87,12 +87,7 @@ def main():
                 with lock:
                     seen.append([self.path, self.headers.get("x-amz-sso_bearer_token")])
                 status, headers, body = respond("GET", self.path, self.headers)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, headers, body)
 
     httpd = loopback_server(Handler)
     announce(args.port_file, httpd.server_address[1])
