@@ -86,20 +86,10 @@ struct TableWriter {
 enum InstanceColumns {
     static let names = ["account", "region", "id", "state", "type", "az", "private_ip", "public_ip", "name"]
 
-    /// `account` is the slice's for a poll; a stored document carries its own.
+    /// `account` is the slice's for a poll; a stored document carries its own. The rest is
+    /// the same `InstanceRow` the rendered poll captures.
     static func cells(_ instance: JSONValue, account: String? = nil) -> [String] {
-        let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
-        return [
-            account ?? instance["Account"]?.stringValue ?? "",
-            instance["Region"]?.stringValue ?? "",
-            instance["InstanceId"]?.stringValue ?? "",
-            instance["State"]?["Name"]?.stringValue ?? "",
-            instance["InstanceType"]?.stringValue ?? "",
-            instance["Placement"]?["AvailabilityZone"]?.stringValue ?? "",
-            instance["PrivateIpAddress"]?.stringValue ?? "",
-            instance["PublicIpAddress"]?.stringValue ?? "",
-            name?.stringValue ?? "",
-        ]
+        [account ?? instance["Account"]?.stringValue ?? ""] + InstanceRow(instance).cells
     }
 
     /// Tags flattened: `k=v;k=v`, in stored order.

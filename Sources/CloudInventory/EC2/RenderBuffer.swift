@@ -2,7 +2,7 @@ import Crypto
 
 /// Where the renderer writes one instance: its JSON in the wire's field order (what is
 /// printed, spooled and stored), and, when a content hash is wanted, the same JSON in
-/// canonical form beside it.
+/// canonical form beside it; and its text/csv cells (`row`).
 ///
 /// The canonical form sorts every object's members by name (`JSONValue.canonical` is the
 /// same form built from a value tree), so EC2 sending the same instance with its elements in
@@ -17,6 +17,10 @@ struct RenderBuffer {
     /// Where each member of the open objects starts in `canon` (at its key).
     private var segments: [Int] = []
     private var scratch: [UInt8] = []
+    /// The instance's text and csv cells, captured as they are written (`RowPlan`).
+    var row = InstanceRow()
+    /// The tag being rendered, until it closes, and whether a `Name` tag was seen before it.
+    var tag: (key: String?, value: String?, sawName: Bool) = (nil, nil, false)
 
     init(capacity: Int, hashing: Bool) {
         self.hashing = hashing

@@ -9,6 +9,8 @@ import Foundation
 struct ShapeDecoder {
     var scanner: XMLScanner
     let shapes = EC2Model.shapes
+    /// Which rendered members are text/csv cells (`PageRenderer`).
+    let rowPlan = ShapeDecoder.rowPlan
 
     init(_ bytes: [UInt8]) {
         scanner = XMLScanner(bytes)
