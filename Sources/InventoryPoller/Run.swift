@@ -151,6 +151,8 @@ extension InventoryPollerCommand {
         // the value tree, the reference the rendered output is held to.
         configuration.renderJSON = Environment.process["INVENTORY_POLLER_TREE_PATH"] == nil
         configuration.hashPages = storing
+        // Text and csv print only the rows; without storage nothing needs the JSON.
+        configuration.renderRowsOnly = !storing && (format == .text || format == .csv)
         return configuration
     }
 

@@ -57,6 +57,8 @@ import Testing
         #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
         #expect(rendered.rows == tree.map(InstanceRow.init))
         #expect(rendered.rows.allSatisfy { $0.id != nil && $0.zone != nil && $0.name != nil })
+        let rows = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", rowsOnly: true)
+        #expect(rows.rows == rendered.rows && rows.json.isEmpty && rows.states == rendered.states && rows.instanceIds == rendered.instanceIds)
         for i in 0..<rendered.count {
             #expect(BSONValue(try rendered.value(at: i)) == BSONValue(tree[i]))
         }
@@ -77,8 +79,19 @@ import Testing
         let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
         let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1")
         #expect(rendered.rows == tree.map(InstanceRow.init))
+        #expect(try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true).rows == rendered.rows)
         #expect(rendered.rows.map(\.name) == ["a\tb\nc\u{85}d\u{2028}", nil, nil, nil])
         #expect(rendered.rows[2].privateIp == "10.0.0.1" && rendered.rows[2].publicIp == "203.0.113.1")
+    }
+
+    /// Rows only, a page is checked as rendering checks it: what the renderer refuses (and
+    /// hands to the exact path) is refused here too.
+    @Test(arguments: ["<amiLaunchIndex>x</amiLaunchIndex>", "<architecture>a &bogus b</architecture>",
+                      "<architecture>a</architecture><architecture>b</architecture>", "<instanceId>i-1<b/></instanceId>"])
+    func rowsOnlyRefusesWhatRenderingRefuses(_ instance: String) {
+        let body = Array("<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\(instance)</item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
+        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1") }
+        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true) }
     }
 
     /// The whole poll in every format, rendered and through the value tree

@@ -77,10 +77,13 @@ extension ShapeDecoder {
     /// The text/csv cells of an instance in the model (`InstanceRow`).
     static let rowPlan = RowPlan(instanceShape: instancesPath.instanceShape, shapes: EC2Model.shapes)
 
-    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false) throws(XMLError) -> RenderedPage {
+    /// With `rowsOnly` (text and csv without storage), each instance is checked as the
+    /// renderer would check it, but only its row is kept: no JSON, no hash.
+    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false, rowsOnly: Bool = false) throws(XMLError) -> RenderedPage {
         var decoder = ShapeDecoder(body)
+        decoder.rowsOnly = rowsOnly
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
-        page.json.reserveCapacity(body.count)
+        if !rowsOnly { page.json.reserveCapacity(body.count) }
         let (rootMembers, reservationMembers, instancesMember, instanceShape) = Self.instancesPath
         let root = try decoder.scanner.root()
         var sawReservations = false
@@ -118,8 +121,9 @@ extension ShapeDecoder {
             }
             if m == instancesMember {
                 while let item = try nextItem(of: child) {
-                    var buffer = RenderBuffer(capacity: 4096, hashing: hashing)
-                    let empty = try renderObject(shape: instanceShape, element: item, into: &buffer, role: .instance, open: true)
+                    var buffer = RenderBuffer(capacity: rowsOnly ? 0 : 4096, hashing: hashing && !rowsOnly)
+                    let empty = rowsOnly ? try captureRow(shape: instanceShape, element: item, into: &buffer, role: .instance)
+                        : try renderObject(shape: instanceShape, element: item, into: &buffer, role: .instance, open: true)
                     let state = buffer.row.state
                     page.states[state ?? "unknown", default: 0] += 1
                     page.stateNames.append(state)
@@ -135,6 +139,11 @@ extension ShapeDecoder {
             }
         }
         for (var buffer, empty) in pending {
+            buffer.row.region = region
+            page.rows.append(buffer.row)
+            let first = page.count == 0
+            page.count += 1
+            if rowsOnly { continue }
             buffer.key("Region", first: empty)
             buffer.string(region)
             buffer.key("ReservationId", first: false)
@@ -142,14 +151,11 @@ extension ShapeDecoder {
             buffer.key("OwnerId", first: false)
             if let ownerId { buffer.string(ownerId) } else { Self.appendNull(&buffer) }
             buffer.closeObject()
-            if page.count > 0 { page.json.append(UInt8(ascii: ",")) }
+            if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count
             page.json.append(contentsOf: buffer.out)
             page.spans.append(start..<page.json.count)
             if hashing { page.hashes.append(buffer.contentHash) }
-            buffer.row.region = region
-            page.rows.append(buffer.row)
-            page.count += 1
         }
     }
 
@@ -174,10 +180,7 @@ extension ShapeDecoder {
                 try scanner.skipElement(startName: child)
                 continue
             }
-            // A repeated element would make a duplicate key; take the slow, exact path for it.
-            let bit: UInt64 = 1 << UInt64(m & 63)
-            if m >= 128 || (m < 64 ? seen.0 & bit : seen.1 & bit) != 0 { throw XMLError.malformed("repeated <\(members[m].xml)>", at: scanner.position) }
-            if m < 64 { seen.0 |= bit } else { seen.1 |= bit }
+            try markSeen(m, in: &seen, members)
             out.key(members[m].name, first: first)
             first = false
             let slot = rowPlan.slot(role, m)
@@ -193,6 +196,54 @@ extension ShapeDecoder {
         if role == .tag { out.closeTag() }
         if !open { out.closeObject() }
         return first
+    }
+
+    /// A repeated element would make a duplicate key; it takes the slow, exact path.
+    @inline(__always)
+    private func markSeen(_ m: Int, in seen: inout (UInt64, UInt64), _ members: [EC2Model.Member]) throws(XMLError) {
+        let bit: UInt64 = 1 << UInt64(m & 63)
+        if m >= 128 || (m < 64 ? seen.0 & bit : seen.1 & bit) != 0 { throw XMLError.malformed("repeated <\(members[m].xml)>", at: scanner.position) }
+        if m < 64 { seen.0 |= bit } else { seen.1 |= bit }
+    }
+
+    /// `renderObject` without the JSON: the same elements are read and checked (so the same
+    /// pages fail or fall back), only the row's cells are kept.
+    private mutating func captureRow(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
+                                     role: RowPlan.Role) throws(XMLError) -> Bool {
+        guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
+        var seen: (UInt64, UInt64) = (0, 0)
+        var empty = true
+        while let child = try scanner.nextChild(of: element) {
+            guard let m = member(members, named: child) else {
+                try scanner.skipElement(startName: child)
+                continue
+            }
+            try markSeen(m, in: &seen, members)
+            empty = false
+            let slot = rowPlan.slot(role, m)
+            if slot != .none {
+                out.fill(slot, try scanner.readText(startName: child))
+            } else {
+                try capture(shape: members[m].shape, element: child, into: &out, role: rowPlan.role(role, m))
+            }
+        }
+        if role == .tag { out.closeTag() }
+        return empty
+    }
+
+    private mutating func capture(shape: Int, element: Range<Int>, into out: inout RenderBuffer, role: RowPlan.Role) throws(XMLError) {
+        switch shapes[shape] {
+        case .structure:
+            _ = try captureRow(shape: shape, element: element, into: &out, role: role)
+        case let .list(_, _, memberShape):
+            while let item = try nextItem(of: element) {
+                try capture(shape: memberShape, element: item, into: &out, role: RowPlan.itemRole(role))
+            }
+        case .scalar(.string):
+            try scanner.checkText(startName: element)
+        case let .scalar(kind):
+            _ = try Self.scalar(kind, try scanner.readText(startName: element), at: scanner.position)
+        }
     }
 
     private mutating func render(shape: Int, element: Range<Int>, into out: inout RenderBuffer, role: RowPlan.Role) throws(XMLError) {

@@ -11,6 +11,8 @@ struct ShapeDecoder {
     let shapes = EC2Model.shapes
     /// Which rendered members are text/csv cells (`PageRenderer`).
     let rowPlan = ShapeDecoder.rowPlan
+    /// Render rows only (`renderInstancesPage`).
+    var rowsOnly = false
 
     init(_ bytes: [UInt8]) {
         scanner = XMLScanner(bytes)

@@ -187,6 +187,24 @@ struct XMLScanner {
         }
     }
 
+    /// Checks the text content of the element as `readText` reads it (entities, end tag, no
+    /// child element), without making a String of it: for values nobody prints.
+    mutating func checkText(startName: Range<Int>) throws(XMLError) {
+        while true {
+            switch try next() {
+            case let .text(range, needsDecoding):
+                if needsDecoding { _ = try decodeEntities(range) }
+            case let .end(name):
+                guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
+                return
+            case let .start(name):
+                throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
+            case .eof:
+                throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
+            }
+        }
+    }
+
     /// The next child element of `element` (whose start tag was read), or nil at its end tag.
     /// Text between children is ignored; a wrong end tag or the end of the document is an error.
     mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
