@@ -77,6 +77,9 @@ extension ShapeDecoder {
     /// The text/csv cells of an instance in the model (`InstanceRow`).
     static let rowPlan = RowPlan(instanceShape: instancesPath.instanceShape, shapes: EC2Model.shapes)
 
+    /// The members' ranks in canonical order, for the content hash (`RenderBuffer`).
+    static let canonicalOrder = CanonicalOrder(shapes: EC2Model.shapes, instanceShape: instancesPath.instanceShape)
+
     /// With `rowsOnly` (text and csv without storage), each instance is checked as the
     /// renderer would check it, but only its row is kept: no JSON, no hash.
     static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false, rowsOnly: Bool = false) throws(XMLError) -> RenderedPage {
@@ -144,11 +147,12 @@ extension ShapeDecoder {
             let first = page.count == 0
             page.count += 1
             if rowsOnly { continue }
-            buffer.key("Region", first: empty)
+            let extras = canonicalOrder.extraRanks
+            buffer.key("Region", first: empty, rank: extras[0])
             buffer.string(region)
-            buffer.key("ReservationId", first: false)
+            buffer.key("ReservationId", first: false, rank: extras[1])
             if let reservationId { buffer.string(reservationId) } else { Self.appendNull(&buffer) }
-            buffer.key("OwnerId", first: false)
+            buffer.key("OwnerId", first: false, rank: extras[2])
             if let ownerId { buffer.string(ownerId) } else { Self.appendNull(&buffer) }
             buffer.closeObject()
             if !first { page.json.append(UInt8(ascii: ",")) }
@@ -172,6 +176,7 @@ extension ShapeDecoder {
     private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
                                        role: RowPlan.Role, open: Bool = false) throws(XMLError) -> Bool {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
+        let ranks = canonicalOrder.ranks[shape]
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
         out.openObject()
@@ -181,7 +186,7 @@ extension ShapeDecoder {
                 continue
             }
             try markSeen(m, in: &seen, members)
-            out.key(members[m].name, first: first)
+            out.key(members[m].name, first: first, rank: ranks[m])
             first = false
             let slot = rowPlan.slot(role, m)
             if slot != .none {

@@ -11,6 +11,8 @@ struct ShapeDecoder {
     let shapes = EC2Model.shapes
     /// Which rendered members are text/csv cells (`PageRenderer`).
     let rowPlan = ShapeDecoder.rowPlan
+    /// Each structure's members in canonical order (`PageRenderer`).
+    let canonicalOrder = ShapeDecoder.canonicalOrder
     /// Render rows only (`renderInstancesPage`).
     var rowsOnly = false
 
