@@ -84,6 +84,21 @@ import Testing
         #expect(rendered.rows[2].privateIp == "10.0.0.1" && rendered.rows[2].publicIp == "203.0.113.1")
     }
 
+    /// Strings escaped straight from the body (one plain ASCII run) and those made into a
+    /// String first (entities, CDATA, runs split by a comment, non-ASCII, invalid UTF-8) give
+    /// the tree's bytes.
+    @Test(arguments: ["plain", "a &amp; b", "<![CDATA[x<y]]>", "<![CDATA[a]]>b", "a<!-- c -->b", "", "ünï \"q\" \\", "tab\tnl\ncr\r",
+                      "bad \u{FFFD}"])
+    func everyFormOfAStringRendersAsTheTreeDoes(_ value: String) throws {
+        var body = Array("<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceId>i-1</instanceId><architecture>".utf8)
+        body += value == "bad \u{FFFD}" ? [0x62, 0x61, 0x64, 0x20, 0xC3, 0x28] : Array(value.utf8)
+        body += Array("</architecture></item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
+        let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
+        let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", hashing: true)
+        #expect(String(decoding: rendered.json, as: UTF8.self) == String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self))
+        #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+    }
+
     /// Rows only, a page is checked as rendering checks it: what the renderer refuses (and
     /// hands to the exact path) is refused here too.
     @Test(arguments: ["<amiLaunchIndex>x</amiLaunchIndex>", "<architecture>a &bogus b</architecture>",

@@ -264,14 +264,20 @@ extension ShapeDecoder {
                 try render(shape: memberShape, element: item, into: &out, role: RowPlan.itemRole(role))
             }
             out.append(UInt8(ascii: "]"))
+        case .scalar(.string):
+            // Nearly every string is one plain ASCII run: escaped straight from the body.
+            let (range, text) = try scanner.readTextOrRange(startName: element)
+            let mark = out.out.count
+            if let range {
+                scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &out.out) }
+            } else {
+                JSONValue.writeString(text, to: &out.out)
+            }
+            out.mirror(from: mark)
         case let .scalar(kind):
             let text = try scanner.readText(startName: element)
             let mark = out.out.count
-            if kind == .string {
-                JSONValue.writeString(text, to: &out.out)
-            } else {
-                try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
-            }
+            try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
             out.mirror(from: mark)
         }
     }
