@@ -85,6 +85,7 @@ extension ShapeDecoder {
     static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false, rowsOnly: Bool = false) throws(XMLError) -> RenderedPage {
         var decoder = ShapeDecoder(body)
         decoder.rowsOnly = rowsOnly
+        decoder.follows = [UInt8](repeating: .max, count: decoder.shapes.count * 129)
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
         if !rowsOnly { page.json.reserveCapacity(body.count) }
         let (rootMembers, reservationMembers, instancesMember, instanceShape) = Self.instancesPath
@@ -179,13 +180,15 @@ extension ShapeDecoder {
         let ranks = canonicalOrder.ranks[shape]
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
+        var previous = -1
         out.openObject()
         while let child = try scanner.nextChild(of: element) {
-            guard let m = member(members, named: child) else {
+            guard let m = member(members, named: child, shape: shape, after: previous) else {
                 try scanner.skipElement(startName: child)
                 continue
             }
             try markSeen(m, in: &seen, members)
+            previous = m
             out.key(members[m].name, first: first, rank: ranks[m])
             first = false
             let slot = rowPlan.slot(role, m)
@@ -217,13 +220,15 @@ extension ShapeDecoder {
                                      role: RowPlan.Role) throws(XMLError) -> Bool {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
         var seen: (UInt64, UInt64) = (0, 0)
+        var previous = -1
         var empty = true
         while let child = try scanner.nextChild(of: element) {
-            guard let m = member(members, named: child) else {
+            guard let m = member(members, named: child, shape: shape, after: previous) else {
                 try scanner.skipElement(startName: child)
                 continue
             }
             try markSeen(m, in: &seen, members)
+            previous = m
             empty = false
             let slot = rowPlan.slot(role, m)
             if slot != .none {
