@@ -23,6 +23,13 @@ struct StandardOutput {
         send(bytes)
     }
 
+    /// Bytes into the buffer (a rendered instance, a line's prefix).
+    mutating func write(bytes: ArraySlice<UInt8>) {
+        guard failure == nil else { return }
+        buffer.append(contentsOf: bytes)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
     /// Serializes straight into the output buffer: no intermediate copy per document.
     mutating func write(json value: JSONValue, newline: Bool = false) {
         guard failure == nil else { return }
@@ -108,14 +115,38 @@ struct FormattingSink: PollSink {
         out.flush()
     }
 
-    /// JSON pages arrive pre-rendered; other formats need the values.
+    /// Pages arrive rendered from the XML, for every format: JSON is the page's bytes, ndjson
+    /// each instance's bytes behind the line's `PolledAt` and `Account`, text and csv the
+    /// cells captured while rendering (`InstanceRow`). The same output as `instances`, byte
+    /// for byte (`FastPathTests`). A page without rows or spans falls back to its values.
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
-        guard format == .json else { return try instances(page.values(), slice: slice) }
         guard page.count > 0 else { return }
-        if wroteInstance { out.write(",") }
-        out.write(raw: page.json)
+        switch format {
+        case .json:
+            if wroteInstance { out.write(",") }
+            out.write(raw: page.json)
+        case .text, .csv:
+            guard page.rows.count == page.count else { return try instances(page.values(), slice: slice) }
+            for row in page.rows { table?.row([timestamp, slice.account] + row.cells, &out) }
+        case .ndjson:
+            guard page.spans.count == page.count else { return try instances(page.values(), slice: slice) }
+            writeLines(page, account: slice.account)
+        }
         wroteInstance = true
         out.flush()
+    }
+
+    /// `{"PolledAt":…,"Account":…,` then the instance's members and its closing brace.
+    private mutating func writeLines(_ page: RenderedPage, account: String) {
+        let prefix = Array("{\"PolledAt\":\(JSONValue.string(timestamp).serialized()),\"Account\":\(JSONValue.string(account).serialized())".utf8)
+        for span in page.spans {
+            let members = page.json[(span.lowerBound + 1)..<span.upperBound]
+            // An instance with no member ("{}") takes no comma after the prefix.
+            out.write(bytes: prefix[...])
+            if members.count > 1 { out.write(bytes: [UInt8(ascii: ",")][...]) }
+            out.write(bytes: members)
+            out.write(bytes: [UInt8(ascii: "\n")][...])
+        }
     }
 
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {

@@ -155,10 +155,13 @@ extension InventoryPollerCommand {
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
         configuration.selection = selectionOptions.selection
-        // JSON output renders pages straight from the XML, storage included (it takes the
-        // rendered bytes and content hashes); other formats need the values.
-        configuration.renderJSON = format == .json
+        // Every format renders pages straight from the XML, storage included (it takes the
+        // rendered bytes and content hashes); `INVENTORY_POLLER_TREE_PATH` (for tests) takes
+        // the value tree, the reference the rendered output is held to.
+        configuration.renderJSON = Environment.process["INVENTORY_POLLER_TREE_PATH"] == nil
         configuration.hashPages = storing
+        // Text and csv print only the rows; without storage nothing needs the JSON.
+        configuration.renderRowsOnly = !storing && (format == .text || format == .csv)
         return configuration
     }
 

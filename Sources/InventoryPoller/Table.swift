@@ -20,6 +20,8 @@ struct TableWriter {
     private let header: [String]
     private var held: [[String]] = []
     private var widths: [Int]?
+    /// One tab-separated or csv line, reused from row to row.
+    private var line: [UInt8] = []
 
     static let alignWindow = 200
 
@@ -37,7 +39,7 @@ struct TableWriter {
     }
 
     mutating func row(_ cells: [String], _ out: inout StandardOutput) {
-        let cells = style == .csv ? cells : cells.map { $0.isEmpty ? "-" : ControlCharacters.escape($0) }
+        let cells = style == .csv ? cells : cells.map { $0.isEmpty ? "-" : Self.isPlain($0) ? $0 : ControlCharacters.escape($0) }
         guard style == .aligned, widths == nil else { return emit(cells, &out) }
         held.append(cells)
         if held.count > Self.alignWindow { release(&out) }
@@ -56,12 +58,24 @@ struct TableWriter {
         held = []
     }
 
-    private func emit(_ cells: [String], _ out: inout StandardOutput) {
+    private mutating func emit(_ cells: [String], _ out: inout StandardOutput) {
         switch style {
         case .csv:
-            out.write(cells.map(Self.csvField).joined(separator: ",") + "\r\n")
+            line.removeAll(keepingCapacity: true)
+            for (i, cell) in cells.enumerated() {
+                if i > 0 { line.append(UInt8(ascii: ",")) }
+                Self.appendCSVField(cell, to: &line)
+            }
+            line.append(contentsOf: [13, 10])
+            out.write(bytes: line[...])
         case .tabs:
-            out.write(cells.joined(separator: "\t") + "\n")
+            line.removeAll(keepingCapacity: true)
+            for (i, cell) in cells.enumerated() {
+                if i > 0 { line.append(UInt8(ascii: "\t")) }
+                line.append(contentsOf: cell.utf8)
+            }
+            line.append(UInt8(ascii: "\n"))
+            out.write(bytes: line[...])
         case .aligned:
             let widths = widths ?? []
             var line = ""
@@ -76,9 +90,26 @@ struct TableWriter {
         }
     }
 
-    static func csvField(_ cell: String) -> String {
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return cell }
-        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// Printable ASCII only: nothing for `ControlCharacters` to escape (the common case,
+    /// checked without walking Unicode scalars).
+    static func isPlain(_ cell: String) -> Bool {
+        cell.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
+    /// A cell with a comma, quote, CR or LF byte is quoted, its quotes doubled (RFC 4180).
+    /// Bytes, not Characters: a comma that a combining mark follows still splits a field for
+    /// every CSV reader, so it must be quoted too.
+    static func appendCSVField(_ cell: String, to out: inout [UInt8]) {
+        let utf8 = cell.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }) else {
+            return out.append(contentsOf: utf8)
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            out.append(byte)
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
 
@@ -86,20 +117,10 @@ struct TableWriter {
 enum InstanceColumns {
     static let names = ["account", "region", "id", "state", "type", "az", "private_ip", "public_ip", "name"]
 
-    /// `account` is the slice's for a poll; a stored document carries its own.
+    /// `account` is the slice's for a poll; a stored document carries its own. The rest is
+    /// the same `InstanceRow` the rendered poll captures.
     static func cells(_ instance: JSONValue, account: String? = nil) -> [String] {
-        let name = instance["Tags"]?.arrayValue?.first { $0["Key"]?.stringValue == "Name" }?["Value"]
-        return [
-            account ?? instance["Account"]?.stringValue ?? "",
-            instance["Region"]?.stringValue ?? "",
-            instance["InstanceId"]?.stringValue ?? "",
-            instance["State"]?["Name"]?.stringValue ?? "",
-            instance["InstanceType"]?.stringValue ?? "",
-            instance["Placement"]?["AvailabilityZone"]?.stringValue ?? "",
-            instance["PrivateIpAddress"]?.stringValue ?? "",
-            instance["PublicIpAddress"]?.stringValue ?? "",
-            name?.stringValue ?? "",
-        ]
+        [account ?? instance["Account"]?.stringValue ?? ""] + InstanceRow(instance).cells
     }
 
     /// Tags flattened: `k=v;k=v`, in stored order.

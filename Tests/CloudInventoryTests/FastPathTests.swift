@@ -29,6 +29,8 @@ import Testing
             let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1", hashing: true)
             #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
             #expect(rendered.stateNames == ["running", nil])
+            #expect(rendered.rows == tree.map(InstanceRow.init))
+            #expect(rendered.rows[0].cells == ["eu-west-1", "i-1", "running", "t3.micro", "eu-west-1a", "", "", "web"])
             #expect(try (0..<rendered.count).map { try rendered.value(at: $0) } == tree)
             let fromValues = RenderedPage(values: tree, nextToken: nil, hashing: true)
             #expect(fromValues.json == rendered.json)
@@ -53,9 +55,78 @@ import Testing
         #expect(String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self)
             == String(decoding: rendered.json, as: UTF8.self))
         #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+        #expect(rendered.rows == tree.map(InstanceRow.init))
+        #expect(rendered.rows.allSatisfy { $0.id != nil && $0.zone != nil && $0.name != nil })
+        let rows = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", rowsOnly: true)
+        #expect(rows.rows == rendered.rows && rows.json.isEmpty && rows.states == rendered.states && rows.instanceIds == rendered.instanceIds)
         for i in 0..<rendered.count {
             #expect(BSONValue(try rendered.value(at: i)) == BSONValue(tree[i]))
         }
+    }
+
+    /// The row's edge cases: control characters in a cell, the first of two `Name` tags, one
+    /// without a value, `key`/`value` met outside a tag, no tags at all.
+    @Test func renderedRowsEqualTheTreesOnEdgeCases() throws {
+        let instances = [
+            "<instanceId>i-1</instanceId><tagSet><item><key>env</key><value>x</value></item><item><value>a&#x9;b&#xA;c&#x85;d\u{2028}</value><key>Name</key></item><item><key>Name</key><value>second</value></item></tagSet>",
+            "<tagSet><item><key>Name</key></item><item><key>Name</key><value>later</value></item></tagSet><instanceId>i-2</instanceId>",
+            "<instanceId>i-3</instanceId><placement><groupName>Name</groupName></placement><privateIpAddress>10.0.0.1</privateIpAddress><ipAddress>203.0.113.1</ipAddress>",
+            "<instanceState><code>0</code></instanceState>",
+        ]
+        let body = Array("""
+        <DescribeInstancesResponse><reservationSet><item><reservationId>r-1</reservationId><instancesSet>\(instances.map { "<item>\($0)</item>" }.joined())</instancesSet></item></reservationSet></DescribeInstancesResponse>
+        """.utf8)
+        let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
+        let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1")
+        #expect(rendered.rows == tree.map(InstanceRow.init))
+        #expect(try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true).rows == rendered.rows)
+        #expect(rendered.rows.map(\.name) == ["a\tb\nc\u{85}d\u{2028}", nil, nil, nil])
+        #expect(rendered.rows[2].privateIp == "10.0.0.1" && rendered.rows[2].publicIp == "203.0.113.1")
+    }
+
+    /// Strings escaped straight from the body (one plain ASCII run) and those made into a
+    /// String first (entities, CDATA, runs split by a comment, non-ASCII, invalid UTF-8) give
+    /// the tree's bytes.
+    @Test(arguments: ["plain", "a &amp; b", "<![CDATA[x<y]]>", "<![CDATA[a]]>b", "a<!-- c -->b", "", "ünï \"q\" \\", "tab\tnl\ncr\r",
+                      "bad \u{FFFD}"])
+    func everyFormOfAStringRendersAsTheTreeDoes(_ value: String) throws {
+        var body = Array("<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceId>i-1</instanceId><architecture>".utf8)
+        body += value == "bad \u{FFFD}" ? [0x62, 0x61, 0x64, 0x20, 0xC3, 0x28] : Array(value.utf8)
+        body += Array("</architecture></item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
+        let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
+        let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", hashing: true)
+        #expect(String(decoding: rendered.json, as: UTF8.self) == String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self))
+        #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+    }
+
+    /// Rows only, a page is checked as rendering checks it: what the renderer refuses (and
+    /// hands to the exact path) is refused here too.
+    @Test(arguments: ["<amiLaunchIndex>x</amiLaunchIndex>", "<architecture>a &bogus b</architecture>",
+                      "<architecture>a</architecture><architecture>b</architecture>", "<instanceId>i-1<b/></instanceId>"])
+    func rowsOnlyRefusesWhatRenderingRefuses(_ instance: String) {
+        let body = Array("<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\(instance)</item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
+        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1") }
+        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true) }
+    }
+
+    /// The whole poll in every format, rendered and through the value tree
+    /// (`INVENTORY_POLLER_TREE_PATH`), over every region of the test world: byte for byte
+    /// the same, once each run's own poll time is set aside.
+    @Test(arguments: ["text", "ndjson", "csv", "json"])
+    func theRenderedPollEqualsTheTreesOnTheWorld(_ format: String) async throws {
+        let world = try await World.shared()
+        var outputs: [String] = []
+        for tree in [false, true] {
+            var environment = world.pollerEnvironment()
+            if tree { environment["INVENTORY_POLLER_TREE_PATH"] = "1" }
+            let result = try world.poll(["--region", world.regions.joined(separator: ","), "--format", format, "--concurrency", "1"],
+                                        environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            let stamp = try #require(result.stdout.firstMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/)).output
+            outputs.append(result.stdout.replacingOccurrences(of: String(stamp), with: "<polled-at>"))
+        }
+        #expect(outputs[0].count > 100 * world.counts.values.reduce(0, +))
+        #expect(outputs[0] == outputs[1])
     }
 
     /// A later poll of the same instances, sent with their elements reordered, is "unchanged":

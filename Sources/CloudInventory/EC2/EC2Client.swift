@@ -29,12 +29,13 @@ public struct EC2Client: Sendable {
 
     /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
-    /// With `hashing`, each instance's content hash comes with it, for storage.
+    /// With `hashing`, each instance's content hash comes with it, for storage; with
+    /// `rowsOnly`, only its text/csv row (`RenderedPage.rows`), no JSON.
     @discardableResult
     public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
-                                          hashing: Bool = false, onPage: (RenderedPage) throws -> Void) throws -> Int {
+                                          hashing: Bool = false, rowsOnly: Bool = false, onPage: (RenderedPage) throws -> Void) throws -> Int {
         try paginate(pageSize: pageSize, selection: selection, fetch: { (parameters, seen) throws(AWSError) in
-            try fetchRenderedPage(parameters, seen: &seen, hashing: hashing)
+            try fetchRenderedPage(parameters, seen: &seen, hashing: hashing, rowsOnly: rowsOnly)
         }, next: { ($0.count, $0.nextToken) }, onPage: onPage)
     }
 
@@ -76,9 +77,10 @@ public struct EC2Client: Sendable {
         return page + selection.queryParameters
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>, hashing: Bool) throws(AWSError) -> RenderedPage {
+    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>, hashing: Bool,
+                                   rowsOnly: Bool) throws(AWSError) -> RenderedPage {
         let body = try query.call("DescribeInstances", parameters)
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing), page.instanceIds.count == page.count,
+        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing, rowsOnly: rowsOnly), page.instanceIds.count == page.count,
            Self.allNew(page.instanceIds, in: &seen) {
             return page
         }

@@ -17,6 +17,8 @@ public struct RenderedPage: Sendable {
     /// Each instance's content hash (`InventoryStore.contentHash`), when the page was
     /// rendered for storage; empty otherwise.
     public var hashes: [String] = []
+    /// Each instance's text and csv cells.
+    public var rows: [InstanceRow] = []
 
     public init(json: [UInt8], count: Int, states: [String: Int], nextToken: String?, instanceIds: [String] = []) {
         self.json = json
@@ -34,10 +36,11 @@ public struct RenderedPage: Sendable {
             let start = json.count
             instance.write(to: &json)
             spans.append(start..<json.count)
-            let state = instance["State"]?["Name"]?.stringValue
-            stateNames.append(state)
-            states[state ?? "unknown", default: 0] += 1
-            if let id = instance["InstanceId"]?.stringValue { instanceIds.append(id) }
+            let row = InstanceRow(instance)
+            rows.append(row)
+            stateNames.append(row.state)
+            states[row.state ?? "unknown", default: 0] += 1
+            if let id = row.id { instanceIds.append(id) }
             if hashing { hashes.append(InventoryStore.contentHash(instance)) }
         }
     }
@@ -58,18 +61,34 @@ public struct RenderedPage: Sendable {
 /// without building a value tree: the same field names, nesting, types and order, at a
 /// fraction of the allocations. `DecodingTests` holds the two paths to the same output.
 extension ShapeDecoder {
-    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false) throws(XMLError) -> RenderedPage {
-        var decoder = ShapeDecoder(body)
-        var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
-        page.json.reserveCapacity(body.count)
-        guard case let .structure(_, rootMembers) = decoder.shapes[EC2Model.describeInstancesResult],
-              let reservationsMember = rootMembers.firstIndex(where: { $0.name == "Reservations" }),
-              case let .list(_, _, reservationShape) = decoder.shapes[rootMembers[reservationsMember].shape],
-              case let .structure(_, reservationMembers) = decoder.shapes[reservationShape],
+    /// Where the instances are in the model: `DescribeInstancesResult.Reservations[].Instances[]`.
+    static let instancesPath: (root: [EC2Model.Member], reservation: [EC2Model.Member], instancesMember: Int, instanceShape: Int) = {
+        let shapes = EC2Model.shapes
+        guard case let .structure(_, rootMembers) = shapes[EC2Model.describeInstancesResult],
+              let reservations = rootMembers.first(where: { $0.name == "Reservations" }),
+              case let .list(_, _, reservationShape) = shapes[reservations.shape],
+              case let .structure(_, reservationMembers) = shapes[reservationShape],
               let instancesMember = reservationMembers.firstIndex(where: { $0.name == "Instances" }),
-              case let .list(_, _, instanceShape) = decoder.shapes[reservationMembers[instancesMember].shape]
+              case let .list(_, _, instanceShape) = shapes[reservationMembers[instancesMember].shape]
         else { preconditionFailure("EC2 model lacks DescribeInstancesResult.Reservations[].Instances[]") }
+        return (rootMembers, reservationMembers, instancesMember, instanceShape)
+    }()
 
+    /// The text/csv cells of an instance in the model (`InstanceRow`).
+    static let rowPlan = RowPlan(instanceShape: instancesPath.instanceShape, shapes: EC2Model.shapes)
+
+    /// The members' ranks in canonical order, for the content hash (`RenderBuffer`).
+    static let canonicalOrder = CanonicalOrder(shapes: EC2Model.shapes, instanceShape: instancesPath.instanceShape)
+
+    /// With `rowsOnly` (text and csv without storage), each instance is checked as the
+    /// renderer would check it, but only its row is kept: no JSON, no hash.
+    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false, rowsOnly: Bool = false) throws(XMLError) -> RenderedPage {
+        var decoder = ShapeDecoder(body)
+        decoder.rowsOnly = rowsOnly
+        decoder.follows = [UInt8](repeating: .max, count: decoder.shapes.count * 129)
+        var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
+        if !rowsOnly { page.json.reserveCapacity(body.count) }
+        let (rootMembers, reservationMembers, instancesMember, instanceShape) = Self.instancesPath
         let root = try decoder.scanner.root()
         var sawReservations = false
         while let child = try decoder.scanner.nextChild(of: root) {
@@ -106,11 +125,13 @@ extension ShapeDecoder {
             }
             if m == instancesMember {
                 while let item = try nextItem(of: child) {
-                    var buffer = RenderBuffer(capacity: 4096, hashing: hashing)
-                    let (state, id, empty) = try renderObject(shape: instanceShape, element: item, into: &buffer, open: true)
+                    var buffer = RenderBuffer(capacity: rowsOnly ? 0 : 4096, hashing: hashing && !rowsOnly)
+                    let empty = rowsOnly ? try captureRow(shape: instanceShape, element: item, into: &buffer, role: .instance)
+                        : try renderObject(shape: instanceShape, element: item, into: &buffer, role: .instance, open: true)
+                    let state = buffer.row.state
                     page.states[state ?? "unknown", default: 0] += 1
                     page.stateNames.append(state)
-                    if let id { page.instanceIds.append(id) }
+                    if let id = buffer.row.id { page.instanceIds.append(id) }
                     pending.append((buffer, empty))
                 }
             } else if members[m].name == "ReservationId" {
@@ -122,19 +143,24 @@ extension ShapeDecoder {
             }
         }
         for (var buffer, empty) in pending {
-            buffer.key("Region", first: empty)
+            buffer.row.region = region
+            page.rows.append(buffer.row)
+            let first = page.count == 0
+            page.count += 1
+            if rowsOnly { continue }
+            let extras = canonicalOrder.extraRanks
+            buffer.key("Region", first: empty, rank: extras[0])
             buffer.string(region)
-            buffer.key("ReservationId", first: false)
+            buffer.key("ReservationId", first: false, rank: extras[1])
             if let reservationId { buffer.string(reservationId) } else { Self.appendNull(&buffer) }
-            buffer.key("OwnerId", first: false)
+            buffer.key("OwnerId", first: false, rank: extras[2])
             if let ownerId { buffer.string(ownerId) } else { Self.appendNull(&buffer) }
             buffer.closeObject()
-            if page.count > 0 { page.json.append(UInt8(ascii: ",")) }
+            if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count
             page.json.append(contentsOf: buffer.out)
             page.spans.append(start..<page.json.count)
             if hashing { page.hashes.append(buffer.contentHash) }
-            page.count += 1
         }
     }
 
@@ -145,90 +171,118 @@ extension ShapeDecoder {
     }
 
     /// Renders a structure. With `open`, the closing brace is left off for the caller to add
-    /// fields. Returns `State.Name` and `InstanceId` when the structure has them (instances
-    /// do), and whether it has no member at all.
+    /// fields. `role` says which of the row's cells are in it (`RowPlan`). Returns whether the
+    /// structure has no member at all.
     @discardableResult
     private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
-                                       open: Bool = false) throws(XMLError) -> (state: String?, id: String?, empty: Bool) {
+                                       role: RowPlan.Role, open: Bool = false) throws(XMLError) -> Bool {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
-        var state: String?
-        var id: String?
+        let ranks = canonicalOrder.ranks[shape]
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
+        var previous = -1
         out.openObject()
         while let child = try scanner.nextChild(of: element) {
-            guard let m = member(members, named: child) else {
+            guard let m = member(members, named: child, shape: shape, after: previous) else {
                 try scanner.skipElement(startName: child)
                 continue
             }
-            // A repeated element would make a duplicate key; take the slow, exact path for it.
-            let bit: UInt64 = 1 << UInt64(m & 63)
-            if m >= 128 || (m < 64 ? seen.0 & bit : seen.1 & bit) != 0 { throw XMLError.malformed("repeated <\(members[m].xml)>", at: scanner.position) }
-            if m < 64 { seen.0 |= bit } else { seen.1 |= bit }
-            out.key(members[m].name, first: first)
+            try markSeen(m, in: &seen, members)
+            previous = m
+            out.key(members[m].name, first: first, rank: ranks[m])
             first = false
-            if members[m].name == "State", case .structure = shapes[members[m].shape] {
-                let value = try decode(shape: members[m].shape, element: child)
-                state = value["Name"]?.stringValue
-                Self.renderValue(value, into: &out)
-            } else if members[m].name == "InstanceId", case .scalar(.string) = shapes[members[m].shape] {
+            let slot = rowPlan.slot(role, m)
+            if slot != .none {
+                // A string cell of the row: the same bytes `render` writes for a string.
                 let text = try scanner.readText(startName: child)
                 out.string(text)
-                id = text
+                out.fill(slot, text)
             } else {
-                try render(shape: members[m].shape, element: child, into: &out)
+                try render(shape: members[m].shape, element: child, into: &out, role: rowPlan.role(role, m))
             }
         }
+        if role == .tag { out.closeTag() }
         if !open { out.closeObject() }
-        return (state, id, first)
+        return first
     }
 
-    /// A small decoded value (`State`) into the buffer, objects through the buffer's own
-    /// open/close so the canonical form is kept.
-    private static func renderValue(_ value: JSONValue, into out: inout RenderBuffer) {
-        switch value {
-        case let .object(members):
-            out.openObject()
-            for (i, member) in members.enumerated() {
-                out.key(member.key, first: i == 0)
-                renderValue(member.value, into: &out)
+    /// A repeated element would make a duplicate key; it takes the slow, exact path.
+    @inline(__always)
+    private func markSeen(_ m: Int, in seen: inout (UInt64, UInt64), _ members: [EC2Model.Member]) throws(XMLError) {
+        let bit: UInt64 = 1 << UInt64(m & 63)
+        if m >= 128 || (m < 64 ? seen.0 & bit : seen.1 & bit) != 0 { throw XMLError.malformed("repeated <\(members[m].xml)>", at: scanner.position) }
+        if m < 64 { seen.0 |= bit } else { seen.1 |= bit }
+    }
+
+    /// `renderObject` without the JSON: the same elements are read and checked (so the same
+    /// pages fail or fall back), only the row's cells are kept.
+    private mutating func captureRow(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
+                                     role: RowPlan.Role) throws(XMLError) -> Bool {
+        guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
+        var seen: (UInt64, UInt64) = (0, 0)
+        var previous = -1
+        var empty = true
+        while let child = try scanner.nextChild(of: element) {
+            guard let m = member(members, named: child, shape: shape, after: previous) else {
+                try scanner.skipElement(startName: child)
+                continue
             }
-            out.closeObject()
-        case let .array(items):
-            out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                renderValue(item, into: &out)
+            try markSeen(m, in: &seen, members)
+            previous = m
+            empty = false
+            let slot = rowPlan.slot(role, m)
+            if slot != .none {
+                out.fill(slot, try scanner.readText(startName: child))
+            } else {
+                try capture(shape: members[m].shape, element: child, into: &out, role: rowPlan.role(role, m))
             }
-            out.append(UInt8(ascii: "]"))
-        default:
-            let mark = out.out.count
-            value.write(to: &out.out)
-            out.mirror(from: mark)
         }
+        if role == .tag { out.closeTag() }
+        return empty
     }
 
-    private mutating func render(shape: Int, element: Range<Int>, into out: inout RenderBuffer) throws(XMLError) {
+    private mutating func capture(shape: Int, element: Range<Int>, into out: inout RenderBuffer, role: RowPlan.Role) throws(XMLError) {
         switch shapes[shape] {
         case .structure:
-            try renderObject(shape: shape, element: element, into: &out)
+            _ = try captureRow(shape: shape, element: element, into: &out, role: role)
+        case let .list(_, _, memberShape):
+            while let item = try nextItem(of: element) {
+                try capture(shape: memberShape, element: item, into: &out, role: RowPlan.itemRole(role))
+            }
+        case .scalar(.string):
+            try scanner.checkText(startName: element)
+        case let .scalar(kind):
+            _ = try Self.scalar(kind, try scanner.readText(startName: element), at: scanner.position)
+        }
+    }
+
+    private mutating func render(shape: Int, element: Range<Int>, into out: inout RenderBuffer, role: RowPlan.Role) throws(XMLError) {
+        switch shapes[shape] {
+        case .structure:
+            try renderObject(shape: shape, element: element, into: &out, role: role)
         case let .list(_, _, memberShape):
             out.append(UInt8(ascii: "["))
             var first = true
             while let item = try nextItem(of: element) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                try render(shape: memberShape, element: item, into: &out)
+                try render(shape: memberShape, element: item, into: &out, role: RowPlan.itemRole(role))
             }
             out.append(UInt8(ascii: "]"))
+        case .scalar(.string):
+            // Nearly every string is one plain ASCII run: escaped straight from the body.
+            let (range, text) = try scanner.readTextOrRange(startName: element)
+            let mark = out.out.count
+            if let range {
+                scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &out.out) }
+            } else {
+                JSONValue.writeString(text, to: &out.out)
+            }
+            out.mirror(from: mark)
         case let .scalar(kind):
             let text = try scanner.readText(startName: element)
             let mark = out.out.count
-            if kind == .string {
-                JSONValue.writeString(text, to: &out.out)
-            } else {
-                try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
-            }
+            try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
             out.mirror(from: mark)
         }
     }

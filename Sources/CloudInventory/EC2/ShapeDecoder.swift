@@ -9,6 +9,15 @@ import Foundation
 struct ShapeDecoder {
     var scanner: XMLScanner
     let shapes = EC2Model.shapes
+    /// Which rendered members are text/csv cells (`PageRenderer`).
+    let rowPlan = ShapeDecoder.rowPlan
+    /// Each structure's members in canonical order (`PageRenderer`).
+    let canonicalOrder = ShapeDecoder.canonicalOrder
+    /// Render rows only (`renderInstancesPage`).
+    var rowsOnly = false
+    /// Per structure shape and member, the member that followed it last time (`member(…after:)`);
+    /// empty until a page is rendered.
+    var follows: [UInt8] = []
 
     init(_ bytes: [UInt8]) {
         scanner = XMLScanner(bytes)
@@ -98,6 +107,22 @@ struct ShapeDecoder {
             }
             return .array(items)
         }
+    }
+
+    /// The member `range` names, trying first the one that followed `previous` (-1: none yet)
+    /// in this structure last time: EC2 sends every instance's elements in the same order, so
+    /// the guess nearly always hits and the scan of the members is skipped.
+    mutating func member(_ members: [EC2Model.Member], named range: Range<Int>, shape: Int, after previous: Int) -> Int? {
+        guard !follows.isEmpty else { return member(members, named: range) }
+        let slot = shape &* 129 &+ previous &+ 1
+        let guess = Int(follows[slot])
+        if guess < members.count, members[guess].xmlBytes.count == range.count,
+           members[guess].xmlBytes.withUnsafeBytes({ scanner.equal(range, $0.baseAddress!) }) {
+            return guess
+        }
+        guard let m = member(members, named: range) else { return nil }
+        if m < 255 { follows[slot] = UInt8(m) }
+        return m
     }
 
     func member(_ members: [EC2Model.Member], named range: Range<Int>) -> Int? {

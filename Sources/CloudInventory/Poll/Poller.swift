@@ -22,9 +22,12 @@ public struct Poller: Sendable {
         public var maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
         public var pageSize: Int = EC2Client.pageSize
-        /// Hand pages to the sink pre-rendered as JSON. Only worth it when every sink writes
-        /// JSON (no database): the others would parse it back.
+        /// Hand pages to the sink rendered from the XML (`RenderedPage`): JSON, text/csv rows,
+        /// and with `hashPages` the content hashes storage needs.
         public var renderJSON: Bool = false
+        /// With `renderJSON`: pages carry only their text/csv rows, no JSON (text and csv
+        /// output without storage).
+        public var renderRowsOnly: Bool = false
         /// `--filter` / `--instance-ids`, applied by EC2. Empty: every instance.
         public var selection = PollSelection()
         /// The run's AWS configuration: endpoints (FIPS, dual-stack, STS mode, overrides) and
@@ -131,7 +134,7 @@ public struct Poller: Sendable {
         do {
             if configuration.renderJSON {
                 try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection,
-                                                  hashing: configuration.hashPages) { page in
+                                                  hashing: configuration.hashPages, rowsOnly: configuration.renderRowsOnly) { page in
                     count += page.count
                     run.statistics.received(instances: page.count)
                     try shared.deliver(rendered: page, slice: slice)
