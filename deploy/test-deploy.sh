@@ -118,7 +118,7 @@ pass "completions (bash registers and completes --log-level, zsh, fish) and the 
 cron_command=$(grep '^[0-9*]' "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
 in_root runuser -u inventory-poller -- /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin; $cron_command" || fail "cron command exit $?"
 grep -q '"event":"summary","exitCode":0' "$root/var/log/inventory-poller/poller.log" || { cat "$root/var/log/inventory-poller/poller.log"; fail "poll log"; }
-grep -qP '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\ti-' "$root/var/log/inventory-poller/poller.log" || fail "instances in the log"
+grep -qP '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\t\d{12}\t[a-z0-9-]+\ti-' "$root/var/log/inventory-poller/poller.log" || fail "instances in the log"
 polls=$("$PYTHON" -c "import pymongo; print(pymongo.MongoClient('$DB_URI').inventory.polls.count_documents({}))")
 [ "$polls" = 1 ] || fail "poll stored ($polls)"
 pass "the cron command polled the local AWS world and stored the poll"
