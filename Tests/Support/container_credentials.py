@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from derived_credentials import derived  # noqa: E402
-from serving import QuietHandler, announce, serve_until_stopped, reply  # noqa: E402
+from serving import announce, serve_until_stopped, recording_handler  # noqa: E402
 
 
 def expected_credentials(name):
@@ -66,20 +66,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    seen, lock = [], threading.Lock()
-
-    class Handler(QuietHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            if self.path == "/_requests":
-                with lock:
-                    status, headers, body = _json(200, seen)
-            else:
-                with lock:
-                    seen.append([self.path, self.headers.get("Authorization")])
-                status, headers, body = respond("GET", self.path, self.headers)
-            reply(self, status, headers, body)
+    Handler = recording_handler(respond, "Authorization")
 
     from http.server import ThreadingHTTPServer
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)

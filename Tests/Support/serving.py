@@ -44,6 +44,30 @@ def reply(handler, status, headers, body):
     handler.wfile.write(body)
 
 
+def recording_handler(respond, header):
+    """A handler class that answers GET with `respond(method, path, headers)` and notes each
+    request as [path, the value of `header`]; GET /_requests lists what was noted (a test
+    support route, not the served API's)."""
+    import json
+    import threading
+    seen, lock = [], threading.Lock()
+
+    class Handler(QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            if self.path == "/_requests":
+                with lock:
+                    status, headers, body = 200, {"Content-Type": "application/json"}, json.dumps(seen).encode()
+            else:
+                with lock:
+                    seen.append([self.path, self.headers.get(header)])
+                status, headers, body = respond("GET", self.path, self.headers)
+            reply(self, status, headers, body)
+
+    return Handler
+
+
 def announce(port_file, payload):
     """Writes `payload` (a port, a string, or anything JSON) to `port_file` in one step: the
     reader polls for the file and must never see it half written."""

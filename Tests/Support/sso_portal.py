@@ -28,13 +28,12 @@ import json
 import os
 import re
 import sys
-import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from derived_credentials import derived  # noqa: E402
-from serving import QuietHandler, announce, loopback_server, serve_until_stopped, reply  # noqa: E402
+from serving import announce, loopback_server, serve_until_stopped, recording_handler  # noqa: E402
 
 
 def expected_credentials(account, role, token):
@@ -74,20 +73,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
-    seen, lock = [], threading.Lock()
-
-    class Handler(QuietHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            if self.path == "/_requests":
-                with lock:
-                    status, headers, body = 200, {"Content-Type": "application/json"}, json.dumps(seen).encode()
-            else:
-                with lock:
-                    seen.append([self.path, self.headers.get("x-amz-sso_bearer_token")])
-                status, headers, body = respond("GET", self.path, self.headers)
-            reply(self, status, headers, body)
+    Handler = recording_handler(respond, "x-amz-sso_bearer_token")
 
     httpd = loopback_server(Handler)
     announce(args.port_file, httpd.server_address[1])
