@@ -2,66 +2,83 @@ import CloudInventory
 import Foundation
 import Glibc
 import Logging
+import Synchronization
 
-/// The write end of the watcher's self-pipe. A C signal handler can capture nothing, so the
-/// descriptor is a global, set before any handler is installed and never changed after.
-nonisolated(unsafe) private var signalPipe: Int32 = -1
+/// What the C signal handler touches. A handler can capture nothing, so these are globals,
+/// set before any handler is installed and never changed after. Everything the handler does
+/// with them is async-signal-safe: lock-free atomic stores and a `write(2)`.
+private enum SignalTarget {
+    /// The first signal received (0: none yet).
+    static let received = Atomic<Int32>(0)
+    /// The run's flag, cancelled by the handler itself, so that a stop never depends on
+    /// another thread being scheduled, alive or unblocked.
+    nonisolated(unsafe) static var cancellation: Unmanaged<CancellationFlag>?
+    /// The write end of the self-pipe that wakes the thread which logs the signal.
+    nonisolated(unsafe) static var pipe: Int32 = -1
+}
 
 /// SIGTERM, SIGINT and SIGHUP (an operator's SSH session dropping) stop the run gracefully
 /// in every phase (lock wait, credentials, replay, polling, storage): the shared
 /// `CancellationFlag` is set, which every wait and transfer observes, complete slices are
 /// stored or spooled, and the run exits 143, 130 or 129.
 ///
-/// The handlers are installed with `sigaction` before `init` returns, so no signal is ever
-/// lost to a window between "ignored" and "watched" (a dispatch signal source registers
-/// asynchronously, and a SIGINT sent in that window vanished). The handler only writes the
-/// signal's number into a pipe (async-signal-safe); a thread reads it and does the rest.
-final class SignalWatcher: @unchecked Sendable {
+/// The handler itself records the signal and sets the flag; a thread woken through a
+/// self-pipe only writes the warning line. The handlers are installed with `sigaction`
+/// before the signals are unblocked and before `init` returns: a parent may start us with
+/// them blocked (a libdispatch worker thread blocks nearly every signal, and the mask is
+/// inherited across exec), and a signal already pending must meet our handler, not the
+/// default action.
+final class SignalWatcher: Sendable {
     static let signals = [SIGTERM, SIGINT, SIGHUP]
-    private let lock = NSLock()
-    private var signal: Int32?
 
     init(cancellation: CancellationFlag, logger: Logger) {
+        _ = SignalTarget.received.load(ordering: .relaxed)  // initialized outside any handler
+        SignalTarget.cancellation = Unmanaged.passRetained(cancellation)  // lives for the process
         var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else {
-            logger.error("no pipe for the signal watcher; signals end the run at once")
-            return
+        if pipe(&ends) == 0 {
+            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
+            SignalTarget.pipe = ends[1]
+            Self.startLogging(from: ends[0], logger: logger)
+        } else {
+            logger.error("no pipe for the signal watcher; a signal stops the run without its warning line")
         }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
-        signalPipe = ends[1]
-        // A parent may start us with these blocked (the mask is inherited across exec), and
-        // a blocked signal would stay pending forever.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for sig in Self.signals { sigaddset(&unblock, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for sig in Self.signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
+                _ = SignalTarget.received.compareExchange(expected: 0, desired: number, ordering: .relaxed)
+                SignalTarget.cancellation?._withUnsafeGuaranteedRef { $0.cancel() }
                 var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(signalPipe, &byte, 1)
+                _ = write(SignalTarget.pipe, &byte, 1)
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = SA_RESTART
             sigaction(sig, &action, nil)
         }
-        let readEnd = ends[0]
-        Thread.detachNewThread { [self] in
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in Self.signals { sigaddset(&unblock, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    /// One warning line for the first signal; the stop itself does not wait for it.
+    private static func startLogging(from readEnd: Int32, logger: Logger) {
+        Thread.detachNewThread {
             var byte: UInt8 = 0
+            var logged = false
             while true {
                 let n = read(readEnd, &byte, 1)
                 if n < 0, errno == EINTR { continue }
                 guard n == 1 else { return }
-                let sig = Int32(byte)
-                lock.withLock { if signal == nil { signal = sig } }
-                logger.warning("signal received: finishing what is complete", metadata: ["signal": "\(sig)"])
-                cancellation.cancel()
+                guard !logged else { continue }
+                logged = true
+                logger.warning("signal received: finishing what is complete", metadata: ["signal": "\(byte)"])
             }
         }
     }
 
     var received: Int32? {
-        lock.withLock { signal }
+        let signal = SignalTarget.received.load(ordering: .relaxed)
+        return signal == 0 ? nil : signal
     }
 }

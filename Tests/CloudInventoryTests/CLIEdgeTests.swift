@@ -86,6 +86,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// A parent on a libdispatch thread starts us with SIGTERM blocked; one sent before the
+    /// watcher exists stays pending, and must meet the handler when it is unblocked, not the
+    /// default action (which ended the run with no line and no summary).
+    @Test func aSigtermPendingAtStartIs143WithItsLine() async throws {
+        let world = try await World.shared()
+        let result = try runPython("signal_first.py", [Harness.pollerBinary] + World.withLock(["--region", Self.region]),
+                                   environment: world.pollerEnvironment())
+        let reply = try #require(try parseJSON(result.stdout) as? [String: Any], "\(result.stderr)")
+        #expect(reply["status"] as? Int == 143, "\(reply)")
+        #expect((reply["stderr"] as? String)?.contains("stopped by SIGTERM") == true, "\(reply)")
+    }
+
     @Test func sigtermDuringTheLockWaitIs143() async throws {
         let world = try await World.shared()
         let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path

@@ -86,6 +86,7 @@ class World:
         self.moto.start()
         self.moto_url = "http://127.0.0.1:%d" % port
         self.imds = {}
+        self.ids_lock = threading.Lock()
         self.proxies = {}
         self.counts = {}
 
@@ -233,9 +234,15 @@ class World:
         server = IMDSServer(ROLE_NAME, self.role_credentials, REGIONS[0])
         if faults:
             server.state.faults.update(faults)
-        ident = str(len(self.imds) + 1)
-        self.imds[ident] = server
-        return ident, server
+        return self.register(self.imds, server), server
+
+    def register(self, table, server):
+        """Files a test's server under a fresh id. Control requests are served on threads:
+        two tests asking at once must not be given one id."""
+        with self.ids_lock:
+            ident = str(len(table) + 1)
+            table[ident] = server
+        return ident
 
 
 def main():

@@ -44,8 +44,7 @@ def control_handler(world):
                     self._reply(200, world.change(body))
                 elif parts == ["proxy"]:
                     proxy = FaultProxy(world.moto_url, body.get("rules", []))
-                    ident = str(len(world.proxies) + 1)
-                    world.proxies[ident] = proxy
+                    ident = world.register(world.proxies, proxy)
                     self._reply(200, {"id": ident, "url": proxy.url})
                 elif parts[0] == "imds" and len(parts) == 3 and parts[1] in world.imds:
                     server = world.imds[parts[1]]

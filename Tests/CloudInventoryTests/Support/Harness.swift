@@ -131,8 +131,10 @@ func summary(of result: ProcessResult) -> [String: Any]? {
     return (try? parseJSON(String(line[json...]))) as? [String: Any]
 }
 
-func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
-    var env = Harness.baseEnvironment()
+/// Runs a script from Tests/Support; `environment` (else the harness's own) is passed on to
+/// any program the script starts.
+func runPython(_ script: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+    var env = environment ?? Harness.baseEnvironment()
     env["PYTHONIOENCODING"] = "utf-8"
     return try runProcess(Harness.python, Harness.pythonArguments([Harness.support.appendingPathComponent(script).path] + arguments),
                           environment: env, stdin: stdin)
