@@ -59,6 +59,7 @@ import Testing
         #expect(rendered.rows.allSatisfy { $0.id != nil && $0.zone != nil && $0.name != nil })
         let rows = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", rowsOnly: true)
         #expect(rows.rows == rendered.rows && rows.json.isEmpty && rows.states == rendered.states && rows.instanceIds == rendered.instanceIds)
+        try Self.expectFirstSightingsEqualTheTrees(rendered, tree)
         for i in 0..<rendered.count {
             #expect(BSONValue(try rendered.value(at: i)) == BSONValue(tree[i]))
         }
@@ -97,6 +98,23 @@ import Testing
         let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", hashing: true)
         #expect(String(decoding: rendered.json, as: UTF8.self) == String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self))
         #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+        try Self.expectFirstSightingsEqualTheTrees(rendered, tree)
+    }
+
+    /// A new instance's update written straight from the rendered JSON is byte-equal to the
+    /// one the value path builds from the tree (`InstanceUpdate` + `LastChanged`).
+    static func expectFirstSightingsEqualTheTrees(_ rendered: RenderedPage, _ tree: [JSONValue]) throws {
+        let when = BSONValue.date(Date(timeIntervalSince1970: 1_764_000_000.123))
+        try #require(rendered.count == tree.count && rendered.spans.count == tree.count && rendered.hashes.count == tree.count)
+        for (i, instance) in tree.enumerated() {
+            guard case let .object(members) = instance else { Issue.record("instance \(i) is not an object"); continue }
+            var update = InstanceUpdate(account: "123456789012", members: members, hash: rendered.hashes[i], when: when, pollId: "p-1")
+            update.set.append(("LastChanged", when))
+            guard case let .updateOne(_, expected, _) = update.model(key: "k") else { Issue.record("not an updateOne"); continue }
+            let encoded = try InstanceUpdate.firstSighting(json: rendered.json, span: rendered.spans[i], account: "123456789012",
+                                                           hash: rendered.hashes[i], when: when, pollId: "p-1")
+            #expect(encoded == expected.encoded(), "instance \(i)")
+        }
     }
 
     /// Rows only, a page is checked as rendering checks it: what the renderer refuses (and

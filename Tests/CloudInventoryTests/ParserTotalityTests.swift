@@ -74,6 +74,43 @@ import Testing
             == .array([.int(.max), .int(0), .double(1e-05), .double(1e20), .double(100)]))
     }
 
+    /// JSON straight to BSON (the storage fast path) takes exactly what the parser takes, and
+    /// gives the bytes of the parsed value's BSON; what the parser refuses, it refuses.
+    @Test(arguments: [
+        #"{}"#, #"{"a":1,"b":-2147483649,"c":2147483647,"d":1.5,"e":1e2,"f":-0,"g":99999999999999999999}"#,
+        #"{"s":"plain","t":"\u00e9\"\\\/\b\f\n\r\t","u":"\uD83D\uDE00","v":"ünï","w":""}"#,
+        #"{"a":[],"b":[1,[2,{"c":null}],true,false],"o":{"p":{"q":{}}}," k\u0000ey":"x"}"#,
+        #" { "a" : [ 1 , 2 ] } "#, #"{"a":1,"a":2}"#,
+        #"[1]"#, #""s""#, #"{"a":}"#, #"{"a":1,}"#, #"{"a":01}"#, #"{"a":1e999}"#, #"{"a":"\uD800"}"#, #"{"a":"x"#,
+        #"{"a":tru}"#, #"{"a":[1,]}"#, #"{a:1}"#, #"{"a":1}x"#, #"{"a":"\q"}"#, "{\"a\":\"\u{1}\"}",
+    ])
+    func jsonToBSONTakesWhatTheParserTakes(_ json: String) throws {
+        try Self.expectTranscodingMatchesTheParser(Array(json.utf8))
+    }
+
+    static func expectTranscodingMatchesTheParser(_ bytes: [UInt8]) throws {
+        var writer = BSONWriter()
+        let start = writer.begin()
+        let transcoded = Result { () throws(JSONValue.ParseError) in try writer.appendMembers(ofJSONObject: bytes, in: 0..<bytes.count) }
+        writer.end(start)
+        switch (try? JSONValue.parse(bytes)).map(BSONValue.init) {
+        case let .some(.document(members)):
+            #expect((try? transcoded.get()) != nil, "\(String(decoding: bytes, as: UTF8.self))")
+            #expect(writer.bytes == BSONValue.document(members).encoded(), "\(String(decoding: bytes, as: UTF8.self))")
+        default:
+            #expect(throws: JSONValue.ParseError.self, "\(String(decoding: bytes, as: UTF8.self))") { try transcoded.get() }
+        }
+    }
+
+    @Test func invalidUTF8AndDeepNestingTranscodeAsTheyParse() throws {
+        try Self.expectTranscodingMatchesTheParser(Array(#"{"a":"bad "#.utf8) + [0xC3, 0x28, 0x22, 0x7D])
+        try Self.expectTranscodingMatchesTheParser(Array(#"{"\#u{FF}":1}"#.utf8))
+        for depth in [198, 199, 200, 201, 10_000] {
+            let deep = #"{"a":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
+            try Self.expectTranscodingMatchesTheParser(Array(deep.utf8))
+        }
+    }
+
     @Test func deepJSONIsATypedErrorOnAWorkerStack() {
         onWorkerSizedStack {
             #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(String(repeating: "[", count: 10_000).utf8)) }

@@ -101,101 +101,59 @@ public indirect enum BSONValue: Sendable, Equatable {
 
     /// The document's bytes. Only documents encode at top level.
     public func encoded() -> [UInt8] {
-        var out: [UInt8] = []
+        var writer = BSONWriter()
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// This value as the element `key` of the document being written.
+    func writeElement(_ key: String, to writer: inout BSONWriter) {
+        writer.key(elementType, key)
+        writePayload(to: &writer)
+    }
+
+    /// This document or array's bytes through `writer`. Only documents and arrays stand
+    /// alone; a scalar is only ever an element (`writeElement`).
+    func write(to writer: inout BSONWriter) {
         switch self {
-        case let .document(members): Self.writeDocument(members.lazy.map { ($0.0, $0.1) }, to: &out)
-        case let .array(items): Self.writeDocument(items.enumerated().lazy.map { (String($0.offset), $0.element) }, to: &out)
+        case let .document(members):
+            let start = writer.begin()
+            for (key, value) in members { value.writeElement(key, to: &writer) }
+            writer.end(start)
+        case let .array(items):
+            let start = writer.begin()
+            for (i, value) in items.enumerated() {
+                writer.index(value.elementType, i)
+                value.writePayload(to: &writer)
+            }
+            writer.end(start)
         default: preconditionFailure("only documents encode at top level")
         }
-        return out
     }
 
-    /// An array is a document keyed "0", "1", ...: written without a String per index.
-    private static func writeArray(_ items: [BSONValue], to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: [0, 0, 0, 0])
-        for (i, value) in items.enumerated() {
-            out.append(value.typeByte)
-            appendIndex(i, to: &out)
-            value.writePayload(to: &out)
-        }
-        out.append(0)
-        let length = Int32(out.count - start)
-        withUnsafeBytes(of: length.littleEndian) { raw in
-            for i in 0..<4 { out[start + i] = raw[i] }
-        }
-    }
-
-    @inline(__always)
-    private static func appendIndex(_ i: Int, to out: inout [UInt8]) {
-        if i < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(i))
-        } else {
-            out.append(contentsOf: String(i).utf8)
-        }
-        out.append(0)
-    }
-
-    private static func writeDocument<S: Sequence>(_ members: S, to out: inout [UInt8]) where S.Element == (String, BSONValue) {
-        let start = out.count
-        out.append(contentsOf: [0, 0, 0, 0])
-        for (key, value) in members {
-            out.append(value.typeByte)
-            appendKey(key, to: &out)
-            value.writePayload(to: &out)
-        }
-        out.append(0)
-        let length = Int32(out.count - start)
-        withUnsafeBytes(of: length.littleEndian) { raw in
-            for i in 0..<4 { out[start + i] = raw[i] }
-        }
-    }
-
-    /// A key as a C string: NUL bytes (which would end it early) are left out, without a copy
-    /// of the key when it has none, as model names never do.
-    @inline(__always)
-    private static func appendKey(_ key: String, to out: inout [UInt8]) {
-        var key = key
-        key.withUTF8 { utf8 in
-            if utf8.isEmpty || memchr(utf8.baseAddress!, 0, utf8.count) == nil {
-                out.append(contentsOf: utf8)
-            } else {
-                out.append(contentsOf: utf8.lazy.filter { $0 != 0 })
-            }
-        }
-        out.append(0)
-    }
-
-    private var typeByte: UInt8 {
+    private var elementType: BSONWriter.ElementType {
         switch self {
-        case .double: return 0x01
-        case .string: return 0x02
-        case .document: return 0x03
-        case .array: return 0x04
-        case .bool: return 0x08
-        case .date: return 0x09
-        case .null: return 0x0A
-        case .int32: return 0x10
-        case .int64: return 0x12
+        case .double: return .double
+        case .string: return .string
+        case .document: return .document
+        case .array: return .array
+        case .bool: return .bool
+        case .date: return .date
+        case .null: return .null
+        case .int32: return .int32
+        case .int64: return .int64
         }
     }
 
-    private func writePayload(to out: inout [UInt8]) {
+    private func writePayload(to writer: inout BSONWriter) {
         switch self {
-        case let .double(d): withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-        case let .string(s):
-            var s = s
-            s.withUTF8 { utf8 in
-                withUnsafeBytes(of: Int32(utf8.count + 1).littleEndian) { out.append(contentsOf: $0) }
-                out.append(contentsOf: utf8)
-            }
-            out.append(0)
-        case let .document(members): Self.writeDocument(members.lazy.map { ($0.0, $0.1) }, to: &out)
-        case let .array(items): Self.writeArray(items, to: &out)
-        case let .bool(b): out.append(b ? 1 : 0)
+        case let .double(d): writer.double(d)
+        case let .string(s): writer.string(s)
+        case .document, .array: write(to: &writer)
+        case let .bool(b): writer.bool(b)
         case .null: break
-        case let .int32(i): withUnsafeBytes(of: i.littleEndian) { out.append(contentsOf: $0) }
-        case let .int64(i), let .date(i): withUnsafeBytes(of: i.littleEndian) { out.append(contentsOf: $0) }
+        case let .int32(i): writer.int32(i)
+        case let .int64(i), let .date(i): writer.int64(i)
         }
     }
 }

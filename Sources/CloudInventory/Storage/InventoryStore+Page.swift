@@ -23,10 +23,20 @@ extension InventoryStore {
             return try write(page: values, slice: slice, poll: poll)
         }
         let entries = (0..<page.count).map { (slot: $0, id: page.instanceIds[$0], hash: page.hashes[$0]) }
-        try write(entries, slice: slice, poll: poll) { (try? page.value(at: $0)) ?? .null }
+        // A new instance's update is written straight from its rendered JSON; only changed
+        // ones are read back into values, to be compared with what is stored.
+        let firstSighting = { (write: PageWrite, slot: Int) -> (update: [UInt8], state: BSONValue)? in
+            guard page.spans.count == page.count, page.stateNames.count == page.count,
+                  let update = try? InstanceUpdate.firstSighting(json: page.json, span: page.spans[slot], account: write.slice.account,
+                                                                 hash: page.hashes[slot], when: write.when, pollId: write.poll.pollId)
+            else { return nil }
+            return (update, page.stateNames[slot].map { .string($0) } ?? .null)
+        }
+        try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { (try? page.value(at: $0)) ?? .null }
     }
 
     private func write(_ entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext,
+                       firstSighting: ((PageWrite, Int) -> (update: [UInt8], state: BSONValue)?)? = nil,
                        value: (Int) -> JSONValue) throws(MongoError) {
         guard !entries.isEmpty else { return }
         try ensureIndexes()
@@ -36,7 +46,7 @@ extension InventoryStore {
         if !write.changed.isEmpty {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
-        let (events, instances) = write.models(value: value)
+        let (events, instances) = write.models(firstSighting: firstSighting.map { make in { make(write, $0) } }, value: value)
         // Events first: if the run dies between the two, a replay recomputes the same events
         // (same ids, so no duplicates) and then writes the instances.
         try client.bulkWrite(database, Self.events, events)
@@ -90,8 +100,10 @@ struct PageWrite {
     }
 
     /// The event and instance writes for the page. `value` gives the instance at a slot; it
-    /// is asked only for new and changed instances.
-    func models(value: (Int) -> JSONValue) -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
+    /// is asked only for new and changed instances, and for new ones only when
+    /// `firstSighting` (a new instance's update, encoded, and its state) has no answer.
+    func models(firstSighting: ((Int) -> (update: [UInt8], state: BSONValue)?)? = nil,
+                value: (Int) -> JSONValue) -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
         var previousByKey: [String: BSONValue] = [:]
         for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
         var events: [MongoClient.WriteModel] = []
@@ -99,6 +111,11 @@ struct PageWrite {
         for key in order {
             guard let (slot, id, hash) = byKey[key] else { continue }
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
+            if previousByKey[key] == nil, let (update, state) = firstSighting?(slot) {
+                events.append(event(key, id, "appeared", [("State", state)]))
+                instances.append(.updateOneEncoded(filter: ["_id": .string(key)], update: update, upsert: true))
+                continue
+            }
             let instance = value(slot)
             guard case let .object(members) = instance else { continue }
             var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
@@ -127,48 +144,5 @@ struct PageWrite {
             ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
         ] + extra)
         return .updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true)
-    }
-}
-
-/// The `$set` / `$unset` of one instance seen by a poll.
-struct InstanceUpdate {
-    var set: [(String, BSONValue)]
-    var unset: [(String, BSONValue)] = [("VanishedAt", "")]
-    let members: [JSONMember]
-    let when: BSONValue
-
-    init(account: String, members: [JSONMember], hash: String, when: BSONValue, pollId: String) {
-        self.members = members
-        self.when = when
-        set = [("Account", .string(account))] + members.map { ($0.key, BSONValue($0.value)) }
-        set += [("LastSeen", when), ("LastPollId", .string(pollId)), ("ContentHash", .string(hash)), ("Present", true)]
-    }
-
-    /// Compares with the stored document: returns the events (type, extra fields) and notes
-    /// `LastChanged` and the fields to remove.
-    mutating func compare(with before: BSONValue) -> [(String, [(String, BSONValue)])] {
-        var events: [(String, [(String, BSONValue)])] = []
-        if !(before["Present"]?.boolValue ?? true) { events.append(("reappeared", [])) }
-        let diff = InventoryStore.diff(old: before, new: members)
-        if !diff.isEmpty {
-            set.append(("LastChanged", when))
-            if let state = diff.first(where: { $0.field == "State" }) {
-                events.append(("state_changed", [("From", state.old["Name"] ?? .null), ("To", state.new["Name"] ?? .null)]))
-            }
-            let others = diff.filter { $0.field != "State" }
-            if !others.isEmpty {
-                events.append(("changed", [("Changes", .array(others.map { .document([("Field", .string($0.field)), ("Old", $0.old), ("New", $0.new)]) }))]))
-            }
-        }
-        for field in diff where field.new == .null && !members.contains(where: { $0.key == field.field }) {
-            unset.append((field.field, ""))
-        }
-        return events
-    }
-
-    func model(key: String) -> MongoClient.WriteModel {
-        .updateOne(filter: ["_id": .string(key)],
-                   update: .document([("$set", .document(set)), ("$unset", .document(unset)), ("$setOnInsert", ["FirstSeen": when])]),
-                   upsert: true)
     }
 }

@@ -158,6 +158,9 @@ public final class MongoClient {
         case insert(BSONValue)
         case updateOne(filter: BSONValue, update: BSONValue, upsert: Bool)
         case updateMany(filter: BSONValue, update: BSONValue)
+        /// An update whose document is encoded already: the storage fast path writes a new
+        /// instance's update from its rendered JSON (`InstanceUpdate.firstSighting`).
+        case updateOneEncoded(filter: BSONValue, update: [UInt8], upsert: Bool)
     }
 
     /// Executes `models` as one unordered bulk. Consecutive models of one kind travel in one
@@ -183,15 +186,9 @@ public final class MongoClient {
             case let .insert(doc):
                 ok = try Self.withDocument(doc) { d in mongoc_bulk_operation_insert_with_opts(bulk, d, nil, &error) }
             case let .updateOne(filter, update, upsert):
-                ok = try Self.withDocument(filter) { f throws(MongoError) in
-                    try Self.withDocument(update) { u throws(MongoError) in
-                        // Validation off: documents built here are valid UTF-8 (Swift strings) with
-                        // keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
-                        try Self.withDocument(["upsert": .bool(upsert), "validate": false]) { o in
-                            mongoc_bulk_operation_update_one_with_opts(bulk, f, u, o, &error)
-                        }
-                    }
-                }
+                ok = try Self.updateOne(bulk, filter, update.encoded(), upsert, &error)
+            case let .updateOneEncoded(filter, update, upsert):
+                ok = try Self.updateOne(bulk, filter, update, upsert, &error)
             case let .updateMany(filter, update):
                 ok = try Self.withDocument(filter) { f throws(MongoError) in
                     try Self.withDocument(update) { u in mongoc_bulk_operation_update_many_with_opts(bulk, f, u, nil, &error) }
@@ -205,11 +202,28 @@ public final class MongoClient {
         }
     }
 
+    private static func updateOne(_ bulk: OpaquePointer, _ filter: BSONValue, _ update: [UInt8], _ upsert: Bool,
+                                  _ error: inout bson_error_t) throws(MongoError) -> Bool {
+        try withDocument(filter) { f throws(MongoError) in
+            try withDocument(bytes: update) { u throws(MongoError) in
+                // Validation off: documents built here are valid UTF-8 (Swift strings) with
+                // keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
+                try withDocument(["upsert": .bool(upsert), "validate": false]) { o in
+                    mongoc_bulk_operation_update_one_with_opts(bulk, f, u, o, &error)
+                }
+            }
+        }
+    }
+
     // MARK: bson_t plumbing
 
     /// A heap `bson_t` holding `value`'s bytes, destroyed after `body`.
     static func withDocument<T>(_ value: BSONValue, _ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
-        let bytes = value.encoded()
+        try withDocument(bytes: value.encoded(), body)
+    }
+
+    /// A heap `bson_t` holding `bytes` (a whole document), destroyed after `body`.
+    static func withDocument<T>(bytes: [UInt8], _ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
         let doc: OpaquePointer? = bytes.withUnsafeBufferPointer { bson_new_from_data($0.baseAddress, $0.count) }
         guard let doc else { throw MongoError.rejected("could not build a BSON document") }
         defer { bson_destroy(doc) }

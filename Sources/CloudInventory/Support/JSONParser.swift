@@ -16,7 +16,7 @@ extension JSONValue {
         return value
     }
 
-    private struct Parser {
+    struct Parser {
         let bytes: [UInt8]
         var position = 0
 

@@ -1,0 +1,92 @@
+import Foundation
+
+/// BSON bytes, appended element by element: the one encoder of the library. `BSONValue`
+/// encodes through it, and the storage fast path writes instance documents with it straight
+/// from rendered JSON (`appendMembers(ofJSONObject:)`), with no value tree in between.
+struct BSONWriter {
+    enum ElementType: UInt8 {
+        case double = 0x01, string = 0x02, document = 0x03, array = 0x04, bool = 0x08, date = 0x09, null = 0x0A
+        case int32 = 0x10, int64 = 0x12
+    }
+
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    /// Opens a document (or array); `end(_:)` with the returned mark closes it.
+    mutating func begin() -> Int {
+        let start = bytes.count
+        bytes.append(contentsOf: [0, 0, 0, 0])
+        return start
+    }
+
+    /// Closes the document opened at `start`: its trailing NUL and its length.
+    mutating func end(_ start: Int) {
+        bytes.append(0)
+        let length = Int32(truncatingIfNeeded: bytes.count - start).littleEndian
+        withUnsafeBytes(of: length) { raw in
+            for i in 0..<4 { bytes[start + i] = raw[i] }
+        }
+    }
+
+    /// An element's type and key. A key as a C string: NUL bytes (which would end it early)
+    /// are left out, without a copy of the key when it has none, as model names never do.
+    mutating func key(_ type: ElementType, _ key: String) {
+        bytes.append(type.rawValue)
+        var key = key
+        key.withUTF8 { appendKeyBytes($0) }
+    }
+
+    mutating func key<C: Collection>(_ type: ElementType, utf8 key: C) where C.Element == UInt8 {
+        bytes.append(type.rawValue)
+        if key.contains(0) { bytes.append(contentsOf: key.lazy.filter { $0 != 0 }) } else { bytes.append(contentsOf: key) }
+        bytes.append(0)
+    }
+
+    private mutating func appendKeyBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
+        if utf8.isEmpty || memchr(utf8.baseAddress!, 0, utf8.count) == nil {
+            bytes.append(contentsOf: utf8)
+        } else {
+            bytes.append(contentsOf: utf8.lazy.filter { $0 != 0 })
+        }
+        bytes.append(0)
+    }
+
+    /// An array element's key, "0", "1", ...: written without a String per index.
+    mutating func index(_ type: ElementType, _ i: Int) {
+        bytes.append(type.rawValue)
+        if i < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(i))
+        } else {
+            bytes.append(contentsOf: String(i).utf8)
+        }
+        bytes.append(0)
+    }
+
+    /// Where the last element's type byte is, for a writer that learns the type after the
+    /// key (a JSON number is an int32, an int64 or a double only once it is read).
+    mutating func retype(at position: Int, _ type: ElementType) { bytes[position] = type.rawValue }
+
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { string(utf8: $0) }
+    }
+
+    mutating func string<C: Collection>(utf8: C) where C.Element == UInt8 {
+        int32(Int32(truncatingIfNeeded: utf8.count + 1))
+        bytes.append(contentsOf: utf8)
+        bytes.append(0)
+    }
+
+    mutating func int32(_ i: Int32) { withUnsafeBytes(of: i.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func int64(_ i: Int64) { withUnsafeBytes(of: i.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func double(_ d: Double) { withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func bool(_ b: Bool) { bytes.append(b ? 1 : 0) }
+
+    /// The elements of a finished document (its bytes without the length and the trailing
+    /// NUL), spliced into the document being written.
+    mutating func elements(of document: [UInt8]) {
+        guard document.count > 5 else { return }
+        bytes.append(contentsOf: document[4..<(document.count - 1)])
+    }
+}
