@@ -97,6 +97,11 @@ import Testing
         case let .some(.document(members)):
             #expect((try? transcoded.get()) != nil, "\(String(decoding: bytes, as: UTF8.self))")
             #expect(writer.bytes == BSONValue.document(members).encoded(), "\(String(decoding: bytes, as: UTF8.self))")
+            var fromValue = BSONWriter()
+            let document = fromValue.begin()
+            if case let .object(parsed) = try JSONValue.parse(bytes) { for m in parsed { m.value.writeElement(m.key, to: &fromValue) } }
+            fromValue.end(document)
+            #expect(fromValue.bytes == writer.bytes, "from the value")
         default:
             #expect(throws: JSONValue.ParseError.self, "\(String(decoding: bytes, as: UTF8.self))") { try transcoded.get() }
         }

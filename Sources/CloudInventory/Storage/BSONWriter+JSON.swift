@@ -32,7 +32,7 @@ extension JSONValue.Parser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
             let typeAt = writer.bytes.count
             if let run = plainASCIIString() {
-                writer.key(.null, utf8: bytes[run])
+                bytes.withUnsafeBufferPointer { writer.key(.null, plain: UnsafeBufferPointer(rebasing: $0[run])) }
             } else {
                 writer.key(.null, try string())
             }
@@ -66,7 +66,11 @@ extension JSONValue.Parser {
             writer.end(start)
         case UInt8(ascii: "\""):
             writer.retype(at: typeAt, .string)
-            if let run = plainASCIIString() { writer.string(utf8: bytes[run]) } else { writer.string(try string()) }
+            if let run = plainASCIIString() {
+                bytes.withUnsafeBufferPointer { writer.string(utf8: UnsafeBufferPointer(rebasing: $0[run])) }
+            } else {
+                writer.string(try string())
+            }
         case UInt8(ascii: "t"): _ = try expect("true", .null); writer.retype(at: typeAt, .bool); writer.bool(true)
         case UInt8(ascii: "f"): _ = try expect("false", .null); writer.retype(at: typeAt, .bool); writer.bool(false)
         case UInt8(ascii: "n"): _ = try expect("null", .null); writer.retype(at: typeAt, .null)
@@ -103,14 +107,57 @@ extension JSONValue.Parser {
     /// The bytes of a string at `position` that is one run of printable ASCII with no escape
     /// (nearly every string EC2 sends), consumed; nil, with nothing consumed, for any other.
     private mutating func plainASCIIString() -> Range<Int>? {
-        var end = position + 1
-        while end < bytes.count {
-            let byte = bytes[end]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
-            end += 1
+        let start = position + 1
+        let end = bytes.withUnsafeBufferPointer { buffer in
+            var i = start
+            // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
+            while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
+            return i
         }
         guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
         defer { position = end + 1 }
         return (position + 1)..<end
+    }
+}
+
+extension JSONValue {
+    /// This value as the element `key`, as `BSONValue(self)` would write it, without building
+    /// that value. Depth is the value's own, which the parser capped.
+    func writeElement(_ key: String, to writer: inout BSONWriter) {
+        writer.key(bsonType, key)
+        writePayload(to: &writer)
+    }
+
+    private var bsonType: BSONWriter.ElementType {
+        switch self {
+        case .null: return .null
+        case .bool: return .bool
+        case let .int(i): return Int32(exactly: i) == nil ? .int64 : .int32
+        case .double: return .double
+        case .string: return .string
+        case .array: return .array
+        case .object: return .document
+        }
+    }
+
+    private func writePayload(to writer: inout BSONWriter) {
+        switch self {
+        case .null: break
+        case let .bool(b): writer.bool(b)
+        case let .int(i): if let small = Int32(exactly: i) { writer.int32(small) } else { writer.int64(i) }
+        case let .double(d): writer.double(d)
+        case let .string(s): writer.string(s)
+        case let .array(items):
+            let start = writer.begin()
+            for (i, item) in items.enumerated() {
+                writer.index(item.bsonType, i)
+                item.writePayload(to: &writer)
+            }
+            writer.end(start)
+        case let .object(members):
+            let start = writer.begin()
+            for member in members { member.value.writeElement(member.key, to: &writer) }
+            writer.end(start)
+        }
     }
 }

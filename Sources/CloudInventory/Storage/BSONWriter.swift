@@ -37,9 +37,10 @@ struct BSONWriter {
         key.withUTF8 { appendKeyBytes($0) }
     }
 
-    mutating func key<C: Collection>(_ type: ElementType, utf8 key: C) where C.Element == UInt8 {
+    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text).
+    mutating func key(_ type: ElementType, plain key: UnsafeBufferPointer<UInt8>) {
         bytes.append(type.rawValue)
-        if key.contains(0) { bytes.append(contentsOf: key.lazy.filter { $0 != 0 }) } else { bytes.append(contentsOf: key) }
+        bytes.append(contentsOf: key)
         bytes.append(0)
     }
 
@@ -72,7 +73,7 @@ struct BSONWriter {
         s.withUTF8 { string(utf8: $0) }
     }
 
-    mutating func string<C: Collection>(utf8: C) where C.Element == UInt8 {
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
         int32(Int32(truncatingIfNeeded: utf8.count + 1))
         bytes.append(contentsOf: utf8)
         bytes.append(0)

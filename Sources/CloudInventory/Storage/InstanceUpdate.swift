@@ -26,18 +26,35 @@ struct InstanceUpdate {
     static func firstSighting(json: [UInt8], span: Range<Int>, account: String, hash: String, when: BSONValue,
                               pollId: String) throws(JSONValue.ParseError) -> [UInt8] {
         var writer = BSONWriter(capacity: span.count + 256)
+        try firstSighting(account: account, hash: hash, when: when, pollId: pollId, to: &writer) { writer throws(JSONValue.ParseError) in
+            try writer.appendMembers(ofJSONObject: json, in: span)
+        }
+        return writer.bytes
+    }
+
+    /// The same update from the instance's members as values (a replayed page), without
+    /// the `BSONValue` tree in between.
+    static func firstSighting(members: [JSONMember], account: String, hash: String, when: BSONValue, pollId: String) -> [UInt8] {
+        var writer = BSONWriter(capacity: 4096)
+        firstSighting(account: account, hash: hash, when: when, pollId: pollId, to: &writer) { writer in
+            for member in members { member.value.writeElement(member.key, to: &writer) }
+        }
+        return writer.bytes
+    }
+
+    private static func firstSighting<E: Error>(account: String, hash: String, when: BSONValue, pollId: String, to writer: inout BSONWriter,
+                                                members: (inout BSONWriter) throws(E) -> Void) throws(E) {
         let update = writer.begin()
         writer.key(.document, "$set")
         let set = writer.begin()
         BSONValue.string(account).writeElement("Account", to: &writer)
-        try writer.appendMembers(ofJSONObject: json, in: span)
+        try members(&writer)
         for (key, value) in sighting(hash: hash, when: when, pollId: pollId) + [("LastChanged", when)] {
             value.writeElement(key, to: &writer)
         }
         writer.end(set)
         for (key, value) in trailer(unset: [("VanishedAt", "")], when: when) { value.writeElement(key, to: &writer) }
         writer.end(update)
-        return writer.bytes
     }
 
     /// The update's members after `$set`.

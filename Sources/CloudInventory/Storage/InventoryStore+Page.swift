@@ -9,7 +9,14 @@ extension InventoryStore {
         let entries = page.enumerated().compactMap { i, instance in
             instance["InstanceId"]?.stringValue.map { (slot: i, id: $0, hash: Self.contentHash(instance)) }
         }
-        try write(entries, slice: slice, poll: poll) { page[$0] }
+        let hashes = Dictionary(entries.map { ($0.slot, $0.hash) }, uniquingKeysWith: { $1 })
+        let firstSighting = { (write: PageWrite, slot: Int) -> (update: [UInt8], state: BSONValue)? in
+            guard case let .object(members) = page[slot], let hash = hashes[slot] else { return nil }
+            let update = InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash,
+                                                      when: write.when, pollId: write.poll.pollId)
+            return (update, BSONValue(page[slot]["State"]?["Name"] ?? .null))
+        }
+        try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { page[$0] }
     }
 
     /// Writes a page rendered for storage (`RenderedPage.hashes` filled): ids and hashes come
