@@ -155,6 +155,9 @@ extension Spool {
         private var fd: Int32
         private var buffer: [UInt8] = []
         private var start = 0
+        /// Bytes from `start` up to here hold no newline: a long line is scanned once, not
+        /// again after every read.
+        private var scanned = 0
         private var eof = false
         public private(set) var number = 0
 
@@ -189,16 +192,23 @@ extension Spool {
         /// a newline is dropped: the write that made it was cut short.
         public func next() throws(Error) -> ArraySlice<UInt8>? {
             while true {
-                if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let from = max(start, scanned)
+                let found = buffer.withUnsafeBytes { raw -> Int? in
+                    guard from < raw.count, let hit = memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), raw.count - from) else { return nil }
+                    return UnsafeRawPointer(hit) - raw.baseAddress!
+                }
+                if let nl = found {
                     let line = buffer[start..<nl]
                     start = nl + 1
                     number += 1
                     return line
                 }
+                scanned = buffer.count
                 if eof { return nil }
                 if buffer.count - start > Spool.maximumLine { throw .lineTooLong(line: number + 1) }
                 if start > 0 {
                     buffer.removeSubrange(0..<start)
+                    scanned -= start
                     start = 0
                 }
                 try fill()
