@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON value that keeps object keys in the order they were built.
 ///
 /// Order matters here: instance documents list their fields in the EC2 model's order, as the
@@ -62,22 +60,9 @@ public enum JSONValue: Sendable, Equatable {
         switch self {
         case let .array(items): return .array(items.map(\.canonical))
         case let .object(members):
-            return .object(members.map { JSONMember($0.key, $0.value.canonical) }.sorted { Self.utf8Precedes($0.key, $1.key) })
+            return .object(members.map { JSONMember($0.key, $0.value.canonical) }
+                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
         default: return self
-        }
-    }
-
-    /// Byte order of the keys' UTF-8 (what the canonical form sorts by), by `memcmp`: the
-    /// generic sequence comparison was a tenth of a replay.
-    @inline(__always)
-    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order != 0 ? order < 0 : x.count < y.count
-            }
         }
     }
 
