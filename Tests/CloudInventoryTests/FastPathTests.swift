@@ -119,6 +119,21 @@ import Testing
         }
     }
 
+    /// The canonical form orders an object's keys by their UTF-8 bytes, whatever the keys:
+    /// shared prefixes longer than eight bytes, NULs, non-ASCII, empty.
+    @Test func canonicalOrderIsTheKeysByteOrder() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "b", "A", "\u{0}", "é", "😀", "NetworkInterface", "z"]
+        for _ in 0..<200 {
+            let keys = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                (0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            }
+            let object = JSONValue.object(keys.enumerated().map { JSONMember($0.element, .int(Int64($0.offset))) })
+            guard case let .object(sorted) = object.canonical else { Issue.record("not an object"); return }
+            #expect(sorted.map { Array($0.key.utf8) } == keys.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) })
+        }
+    }
+
     /// Rows only, a page is checked as rendering checks it: what the renderer refuses (and
     /// hands to the exact path) is refused here too.
     @Test(arguments: ["<amiLaunchIndex>x</amiLaunchIndex>", "<architecture>a &bogus b</architecture>",

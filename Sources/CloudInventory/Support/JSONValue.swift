@@ -60,10 +60,26 @@ public enum JSONValue: Sendable, Equatable {
         switch self {
         case let .array(items): return .array(items.map(\.canonical))
         case let .object(members):
-            return .object(members.map { JSONMember($0.key, $0.value.canonical) }
-                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+            // By the keys' UTF-8 bytes. Their first eight bytes, taken once as one integer,
+            // decide nearly every comparison; equal ones fall back to the whole keys.
+            var keyed = members.map { (prefix: Self.sortPrefix($0.key), member: JSONMember($0.key, $0.value.canonical)) }
+            keyed.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : $0.member.key.utf8.lexicographicallyPrecedes($1.member.key.utf8) }
+            return .object(keyed.map(\.member))
         default: return self
         }
+    }
+
+    /// A key's first eight UTF-8 bytes, big-endian and zero-padded: ordered as the bytes are,
+    /// up to ties (a key with a NUL, or eight equal bytes), which the caller settles.
+    static func sortPrefix(_ key: String) -> UInt64 {
+        var value: UInt64 = 0
+        var count = 0
+        for byte in key.utf8 {
+            guard count < 8 else { break }
+            value = value << 8 | UInt64(byte)
+            count += 1
+        }
+        return count == 0 ? 0 : value << (8 * UInt64(8 - count))
     }
 
     /// Compact UTF-8 JSON.
