@@ -126,11 +126,16 @@ extension JSONValue {
         mutating func string() throws(ParseError) -> String {
             position += 1  // opening quote
             // Most strings have no escape: one scan, one String, no byte-by-byte copy.
-            var end = position
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                defer { position = end + 1 }
-                return String(decoding: bytes[position..<end], as: UTF8.self)
+            let start = position
+            let plain = bytes.withUnsafeBufferPointer { buffer -> (String, end: Int)? in
+                var end = start
+                while end < buffer.count, buffer[end] != UInt8(ascii: "\""), buffer[end] != UInt8(ascii: "\\"), buffer[end] >= 0x20 { end += 1 }
+                guard end < buffer.count, buffer[end] == UInt8(ascii: "\"") else { return nil }
+                return (String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self), end)
+            }
+            if let (string, end) = plain {
+                position = end + 1
+                return string
             }
             var out: [UInt8] = []
             while position < bytes.count {
