@@ -131,6 +131,11 @@ import Testing
             let object = JSONValue.object(keys.enumerated().map { JSONMember($0.element, .int(Int64($0.offset))) })
             guard case let .object(sorted) = object.canonical else { Issue.record("not an object"); return }
             #expect(sorted.map { Array($0.key.utf8) } == keys.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) })
+            let nested = JSONValue.array([object, .object([JSONMember("z", object), JSONMember("a", .array([object]))])])
+            var direct: [UInt8] = [], viaTree: [UInt8] = []
+            nested.writeCanonical(to: &direct)
+            nested.canonical.write(to: &viaTree)
+            #expect(direct == viaTree)
         }
     }
 

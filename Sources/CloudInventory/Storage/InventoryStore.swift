@@ -109,7 +109,7 @@ public final class InventoryStore {
     /// no event, since its fields compare equal.)
     static func contentHash(_ instance: JSONValue) -> String {
         var bytes: [UInt8] = []
-        instance.canonical.write(to: &bytes)
+        instance.writeCanonical(to: &bytes)
         return Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
 

@@ -60,13 +60,20 @@ public enum JSONValue: Sendable, Equatable {
         switch self {
         case let .array(items): return .array(items.map(\.canonical))
         case let .object(members):
-            // By the keys' UTF-8 bytes. Their first eight bytes, taken once as one integer,
-            // decide nearly every comparison; equal ones fall back to the whole keys.
-            var keyed = members.map { (prefix: Self.sortPrefix($0.key), member: JSONMember($0.key, $0.value.canonical)) }
-            keyed.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : $0.member.key.utf8.lexicographicallyPrecedes($1.member.key.utf8) }
-            return .object(keyed.map(\.member))
+            return .object(Self.canonicalOrder(members).map { JSONMember(members[$0].key, members[$0].value.canonical) })
         default: return self
         }
+    }
+
+    /// Where each member goes in the canonical form: by the keys' UTF-8 bytes. Their first
+    /// eight bytes, taken once as one integer, decide nearly every comparison; equal ones fall
+    /// back to the whole keys.
+    static func canonicalOrder(_ members: [JSONMember]) -> [Int] {
+        var keyed = members.indices.map { (prefix: sortPrefix(members[$0].key), index: $0) }
+        keyed.sort {
+            $0.prefix != $1.prefix ? $0.prefix < $1.prefix : members[$0.index].key.utf8.lexicographicallyPrecedes(members[$1.index].key.utf8)
+        }
+        return keyed.map(\.index)
     }
 
     /// A key's first eight UTF-8 bytes, big-endian and zero-padded: ordered as the bytes are,
@@ -91,7 +98,13 @@ public enum JSONValue: Sendable, Equatable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func write(to out: inout [UInt8]) {
+    public func write(to out: inout [UInt8]) { write(to: &out, canonical: false) }
+
+    /// The canonical form's compact JSON (what content hashes are taken over), written
+    /// without building that form.
+    public func writeCanonical(to out: inout [UInt8]) { write(to: &out, canonical: true) }
+
+    private func write(to out: inout [UInt8], canonical: Bool) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -107,16 +120,17 @@ public enum JSONValue: Sendable, Equatable {
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                item.write(to: &out)
+                item.write(to: &out, canonical: canonical)
             }
             out.append(UInt8(ascii: "]"))
         case let .object(members):
             out.append(UInt8(ascii: "{"))
-            for (i, member) in members.enumerated() {
+            let order = canonical ? Self.canonicalOrder(members) : Array(members.indices)
+            for (i, index) in order.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONValue.writeString(member.key, to: &out)
+                JSONValue.writeString(members[index].key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                member.value.write(to: &out)
+                members[index].value.write(to: &out, canonical: canonical)
             }
             out.append(UInt8(ascii: "}"))
         }
