@@ -51,9 +51,21 @@
         _ = try? decoder.decodeDocument(as: EC2Model.describeRegionsResult)
     }
 
-    /// What parses must print back to text that parses to the same value (the spool's promise).
+    /// What parses must print back to text that parses to the same value (the spool's promise),
+    /// and the storage fast path's JSON → BSON must take what the parser takes and give the
+    /// bytes of the parsed object's BSON.
     static func json(_ bytes: [UInt8]) {
-        guard let value = try? JSONValue.parse(bytes) else { return }
+        var writer = BSONWriter()
+        let document = writer.begin()
+        let transcoded = (try? writer.appendMembers(ofJSONObject: bytes, in: 0..<bytes.count)) != nil
+        writer.end(document)
+        let parsed = try? JSONValue.parse(bytes)
+        if case .object = parsed {
+            precondition(transcoded && writer.bytes == BSONValue(parsed!).encoded(), "JSON to BSON differs from the parser's value")
+        } else {
+            precondition(!transcoded, "JSON to BSON took what the parser refuses")
+        }
+        guard let value = parsed else { return }
         let again = try? JSONValue.parse(Array(value.serialized().utf8))
         precondition(again == value, "JSON does not survive a round trip")
     }
