@@ -32,7 +32,9 @@ final class SignalWatcher: Sendable {
     static let signals = [SIGTERM, SIGINT, SIGHUP]
 
     init(cancellation: CancellationFlag, logger: Logger) {
-        _ = SignalTarget.received.load(ordering: .relaxed)  // initialized outside any handler
+        // Every global the handler reads is initialized here, outside any handler.
+        _ = SignalTarget.received.load(ordering: .relaxed)
+        SignalTarget.pipe = -1
         SignalTarget.cancellation = Unmanaged.passRetained(cancellation)  // lives for the process
         var ends: [Int32] = [-1, -1]
         if pipe(&ends) == 0 {
@@ -46,10 +48,16 @@ final class SignalWatcher: Sendable {
         for sig in Self.signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
-                _ = SignalTarget.received.compareExchange(expected: 0, desired: number, ordering: .relaxed)
+                let saved = errno  // the interrupted code may be about to read it
+                // Recorded before the flag is set (`cancel` releases), so whoever sees the flag
+                // sees the signal too.
+                _ = SignalTarget.received.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
                 SignalTarget.cancellation?._withUnsafeGuaranteedRef { $0.cancel() }
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(SignalTarget.pipe, &byte, 1)
+                if SignalTarget.pipe >= 0 {
+                    var byte = UInt8(truncatingIfNeeded: number)
+                    _ = write(SignalTarget.pipe, &byte, 1)
+                }
+                errno = saved
             }
             sigemptyset(&action.sa_mask)
             action.sa_flags = SA_RESTART
@@ -61,7 +69,8 @@ final class SignalWatcher: Sendable {
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// One warning line for the first signal; the stop itself does not wait for it.
+    /// One warning line for the first signal. The stop does not wait for it: a run that ends
+    /// at once may exit before the line is written; its final line names the signal anyway.
     private static func startLogging(from readEnd: Int32, logger: Logger) {
         Thread.detachNewThread {
             var byte: UInt8 = 0
@@ -72,13 +81,14 @@ final class SignalWatcher: Sendable {
                 guard n == 1 else { return }
                 guard !logged else { continue }
                 logged = true
-                logger.warning("signal received: finishing what is complete", metadata: ["signal": "\(byte)"])
+                let signal = SignalTarget.received.load(ordering: .sequentiallyConsistent)
+                logger.warning("signal received: finishing what is complete", metadata: ["signal": "\(signal)"])
             }
         }
     }
 
     var received: Int32? {
-        let signal = SignalTarget.received.load(ordering: .relaxed)
+        let signal = SignalTarget.received.load(ordering: .sequentiallyConsistent)
         return signal == 0 ? nil : signal
     }
 }

@@ -107,6 +107,18 @@ import Testing
         }
     }
 
+    /// A span of a larger text is read as that span alone: blanks after it do not count.
+    @Test func aSpanIsTranscodedAsTheSliceParses() throws {
+        let text = Array(#"{"a":1} , {"b":2}"#.utf8)
+        var writer = BSONWriter()
+        let start = writer.begin()
+        try writer.appendMembers(ofJSONObject: text, in: 0..<8)  // `{"a":1} `
+        writer.end(start)
+        #expect(writer.bytes == BSONValue(try JSONValue.parse(text[0..<8])).encoded())
+        var refused = BSONWriter()
+        #expect(throws: JSONValue.ParseError.self) { try refused.appendMembers(ofJSONObject: text, in: 0..<5) }
+    }
+
     @Test func invalidUTF8AndDeepNestingTranscodeAsTheyParse() throws {
         try Self.expectTranscodingMatchesTheParser(Array(#"{"a":"bad "#.utf8) + [0xC3, 0x28, 0x22, 0x7D])
         try Self.expectTranscodingMatchesTheParser(Array(#"{"\#u{FF}":1}"#.utf8))

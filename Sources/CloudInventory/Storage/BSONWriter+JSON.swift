@@ -15,7 +15,8 @@ extension BSONWriter {
             throw parser.fail("expected an object")
         }
         try parser.members(into: &self, depth: 0)
-        parser.skipSpace()
+        // Blanks after the object count only inside the range, as for `parse(bytes[range])`.
+        while parser.position < range.upperBound, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[parser.position]) { parser.position += 1 }
         guard parser.position == range.upperBound else { throw parser.fail("trailing characters") }
     }
 }

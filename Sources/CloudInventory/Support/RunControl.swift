@@ -31,8 +31,10 @@ public final class CancellationFlag: Sendable {
 
     public init() {}
 
-    public func cancel() { flag.store(true, ordering: .relaxed) }
-    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    /// Releasing and acquiring: what was written before `cancel` (the signal that caused it)
+    /// is seen by whoever sees the flag set. Async-signal-safe (a lock-free store).
+    public func cancel() { flag.store(true, ordering: .releasing) }
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
 
     /// Sleeps for `duration` in short steps, returning early (false) once cancelled, so a
     /// retry backoff, an IMDS retry or a request budget's wait never holds a stopping run.
