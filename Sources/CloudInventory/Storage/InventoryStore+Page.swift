@@ -9,9 +9,8 @@ extension InventoryStore {
         let entries = page.enumerated().compactMap { i, instance in
             instance["InstanceId"]?.stringValue.map { (slot: i, id: $0, hash: Self.contentHash(instance)) }
         }
-        let hashes = Dictionary(entries.map { ($0.slot, $0.hash) }, uniquingKeysWith: { $1 })
-        let firstSighting = { (write: PageWrite, slot: Int) -> (update: [UInt8], state: BSONValue)? in
-            guard case let .object(members) = page[slot], let hash = hashes[slot] else { return nil }
+        let firstSighting = { (write: PageWrite, slot: Int, hash: String) -> (update: [UInt8], state: BSONValue)? in
+            guard case let .object(members) = page[slot] else { return nil }
             let update = InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash,
                                                       when: write.when, pollId: write.poll.pollId)
             return (update, BSONValue(page[slot]["State"]?["Name"] ?? .null))
@@ -32,10 +31,10 @@ extension InventoryStore {
         let entries = (0..<page.count).map { (slot: $0, id: page.instanceIds[$0], hash: page.hashes[$0]) }
         // A new instance's update is written straight from its rendered JSON; only changed
         // ones are read back into values, to be compared with what is stored.
-        let firstSighting = { (write: PageWrite, slot: Int) -> (update: [UInt8], state: BSONValue)? in
+        let firstSighting = { (write: PageWrite, slot: Int, hash: String) -> (update: [UInt8], state: BSONValue)? in
             guard page.spans.count == page.count, page.stateNames.count == page.count,
                   let update = try? InstanceUpdate.firstSighting(json: page.json, span: page.spans[slot], account: write.slice.account,
-                                                                 hash: page.hashes[slot], when: write.when, pollId: write.poll.pollId)
+                                                                 hash: hash, when: write.when, pollId: write.poll.pollId)
             else { return nil }
             return (update, page.stateNames[slot].map { .string($0) } ?? .null)
         }
@@ -43,7 +42,7 @@ extension InventoryStore {
     }
 
     private func write(_ entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext,
-                       firstSighting: ((PageWrite, Int) -> (update: [UInt8], state: BSONValue)?)? = nil,
+                       firstSighting: PageWrite.FirstSighting? = nil,
                        value: (Int) -> JSONValue) throws(MongoError) {
         guard !entries.isEmpty else { return }
         try ensureIndexes()
@@ -53,7 +52,7 @@ extension InventoryStore {
         if !write.changed.isEmpty {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
-        let (events, instances) = write.models(firstSighting: firstSighting.map { make in { make(write, $0) } }, value: value)
+        let (events, instances) = write.models(firstSighting: firstSighting, value: value)
         // Events first: if the run dies between the two, a replay recomputes the same events
         // (same ids, so no duplicates) and then writes the instances.
         try client.bulkWrite(database, Self.events, events)
@@ -106,10 +105,14 @@ struct PageWrite {
         }
     }
 
+    /// A new instance's update, encoded, and its state, from the page write, the instance's
+    /// slot and its content hash; nil sends the instance down the value path.
+    typealias FirstSighting = (PageWrite, Int, String) -> (update: [UInt8], state: BSONValue)?
+
     /// The event and instance writes for the page. `value` gives the instance at a slot; it
     /// is asked only for new and changed instances, and for new ones only when
     /// `firstSighting` (a new instance's update, encoded, and its state) has no answer.
-    func models(firstSighting: ((Int) -> (update: [UInt8], state: BSONValue)?)? = nil,
+    func models(firstSighting: FirstSighting? = nil,
                 value: (Int) -> JSONValue) -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
         var previousByKey: [String: BSONValue] = [:]
         for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
@@ -118,7 +121,7 @@ struct PageWrite {
         for key in order {
             guard let (slot, id, hash) = byKey[key] else { continue }
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
-            if previousByKey[key] == nil, let (update, state) = firstSighting?(slot) {
+            if previousByKey[key] == nil, let (update, state) = firstSighting?(self, slot, hash) {
                 events.append(event(key, id, "appeared", [("State", state)]))
                 instances.append(.updateOneEncoded(filter: ["_id": .string(key)], update: update, upsert: true))
                 continue
