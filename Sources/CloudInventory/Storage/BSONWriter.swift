@@ -83,11 +83,4 @@ struct BSONWriter {
     mutating func int64(_ i: Int64) { withUnsafeBytes(of: i.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func double(_ d: Double) { withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func bool(_ b: Bool) { bytes.append(b ? 1 : 0) }
-
-    /// The elements of a finished document (its bytes without the length and the trailing
-    /// NUL), spliced into the document being written.
-    mutating func elements(of document: [UInt8]) {
-        guard document.count > 5 else { return }
-        bytes.append(contentsOf: document[4..<(document.count - 1)])
-    }
 }
