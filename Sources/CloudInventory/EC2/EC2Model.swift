@@ -16,12 +16,15 @@ enum EC2Model {
         let name: String
         let shape: Int
         let xmlBytes: [UInt8]
+        /// `"InstanceId":`, escaped once here rather than for every instance rendered.
+        let jsonKey: [UInt8]
 
         init(xml: String, name: String, shape: Int) {
             self.xml = xml
             self.name = name
             self.shape = shape
             self.xmlBytes = Array(xml.utf8)
+            self.jsonKey = JSONValue.jsonKey(name)
         }
     }
 

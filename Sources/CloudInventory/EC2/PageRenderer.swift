@@ -142,32 +142,27 @@ extension ShapeDecoder {
                 try scanner.skipElement(startName: child)
             }
         }
+        var scratch: [UInt8] = []
         for (var buffer, empty) in pending {
             buffer.row.region = region
             page.rows.append(buffer.row)
             let first = page.count == 0
             page.count += 1
             if rowsOnly { continue }
-            let extras = canonicalOrder.extraRanks
-            buffer.key("Region", first: empty, rank: extras[0])
+            let (ranks, keys) = (canonicalOrder.extraRanks, CanonicalOrder.extraKeys)
+            buffer.key(keys[0], first: empty, rank: ranks[0])
             buffer.string(region)
-            buffer.key("ReservationId", first: false, rank: extras[1])
-            if let reservationId { buffer.string(reservationId) } else { Self.appendNull(&buffer) }
-            buffer.key("OwnerId", first: false, rank: extras[2])
-            if let ownerId { buffer.string(ownerId) } else { Self.appendNull(&buffer) }
+            buffer.key(keys[1], first: false, rank: ranks[1])
+            if let reservationId { buffer.string(reservationId) } else { buffer.out.append(contentsOf: "null".utf8) }
+            buffer.key(keys[2], first: false, rank: ranks[2])
+            if let ownerId { buffer.string(ownerId) } else { buffer.out.append(contentsOf: "null".utf8) }
             buffer.closeObject()
             if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count
             page.json.append(contentsOf: buffer.out)
             page.spans.append(start..<page.json.count)
-            if hashing { page.hashes.append(buffer.contentHash) }
+            if hashing { page.hashes.append(buffer.contentHash(scratch: &scratch)) }
         }
-    }
-
-    private static func appendNull(_ buffer: inout RenderBuffer) {
-        let mark = buffer.out.count
-        buffer.out.append(contentsOf: "null".utf8)
-        buffer.mirror(from: mark)
     }
 
     /// Renders a structure. With `open`, the closing brace is left off for the caller to add
@@ -189,7 +184,7 @@ extension ShapeDecoder {
             }
             try markSeen(m, in: &seen, members)
             previous = m
-            out.key(members[m].name, first: first, rank: ranks[m])
+            out.key(members[m].jsonKey, first: first, rank: ranks[m])
             first = false
             let slot = rowPlan.slot(role, m)
             if slot != .none {
@@ -272,18 +267,37 @@ extension ShapeDecoder {
         case .scalar(.string):
             // Nearly every string is one plain ASCII run: escaped straight from the body.
             let (range, text) = try scanner.readTextOrRange(startName: element)
-            let mark = out.out.count
             if let range {
                 scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &out.out) }
             } else {
                 JSONValue.writeString(text, to: &out.out)
             }
-            out.mirror(from: mark)
         case let .scalar(kind):
-            let text = try scanner.readText(startName: element)
-            let mark = out.out.count
-            try Self.scalar(kind, text, at: scanner.position).write(to: &out.out)
-            out.mirror(from: mark)
+            let (range, text) = try scanner.readTextOrRange(startName: element)
+            if let range, scanner.bytes.withUnsafeBufferPointer({ Self.writeScalar(kind, UnsafeBufferPointer(rebasing: $0[range]), to: &out.out) }) {
+                return
+            }
+            let value = range.map { String(decoding: scanner.bytes[$0], as: UTF8.self) } ?? text
+            try Self.scalar(kind, value, at: scanner.position).write(to: &out.out)
+        }
+    }
+
+    /// The booleans and plain integers (nearly all non-string scalars) straight from the body,
+    /// as `scalar` would write them: `true` and anything else false; digits without a leading
+    /// zero, short enough for Int64, as they are. Returns false to leave the rest to `scalar`.
+    private static func writeScalar(_ kind: EC2Model.Scalar, _ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        switch kind {
+        case .boolean:
+            let isTrue = text.count == 4 && text.elementsEqual("true".utf8)
+            out.append(contentsOf: isTrue ? "true".utf8 : "false".utf8)
+            return true
+        case .integer:
+            guard (1...18).contains(text.count), text[0] != UInt8(ascii: "0") || text.count == 1,
+                  text.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return false }
+            out.append(contentsOf: text)
+            return true
+        default:
+            return false
         }
     }
 }

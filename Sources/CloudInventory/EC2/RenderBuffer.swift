@@ -1,105 +1,151 @@
 import Crypto
 
 /// Where the renderer writes one instance: its JSON in the wire's field order (what is
-/// printed, spooled and stored), and, when a content hash is wanted, the same JSON in
-/// canonical form beside it; and its text/csv cells (`row`).
+/// printed, spooled and stored), and its text/csv cells (`row`). When a content hash is
+/// wanted, it also notes where every object and member lies in `out`, so the canonical form
+/// can be copied out of `out` afterwards in one pass (`contentHash`).
 ///
 /// The canonical form sorts every object's members by name (`JSONValue.canonical` is the
 /// same form built from a value tree), so EC2 sending the same instance with its elements in
-/// another order hashes the same and costs no write. Each object is put in order as it
-/// closes, inside its own bytes: its members were closed (and ordered) before it.
+/// another order hashes the same and costs no write. It is a permutation of `out`'s members:
+/// nothing is written twice while rendering, and an object whose members (and theirs) came
+/// in canonical order is copied whole.
 struct RenderBuffer {
     var out: [UInt8] = []
-    private(set) var canon: [UInt8] = []
     let hashing: Bool
-    /// Per open object: where it starts in `canon`, and its first entry in `segments`.
-    private var frames: [(start: Int, firstSegment: Int)] = []
-    /// Where each member of the open objects starts in `canon` (at its key), and its key's
-    /// place in the canonical order of its object (`CanonicalOrder`).
-    private var segments: [Int] = []
-    private var ranks: [UInt8] = []
-    private var scratch: [UInt8] = []
+    /// Every object opened so far, in the order they opened (so an object's descendants
+    /// follow it, up to `afterSubtree`).
+    private var objects: [Object] = []
+    /// The members of closed objects: each object's run, in canonical order.
+    private var members: [Member] = []
+    /// The objects still open, innermost last.
+    private var openObjects: [Int] = []
+    /// The members of the open objects as they were written: where the key starts in `out`,
+    /// its rank in its object's canonical order (`CanonicalOrder`), and the first object
+    /// opened after it.
+    private var openMembers: [(start: Int, rank: UInt8, firstObject: Int)] = []
     /// The instance's text and csv cells, captured as they are written (`RowPlan`).
     var row = InstanceRow()
     /// The tag being rendered, until it closes, and whether a `Name` tag was seen before it.
     var tag: (key: String?, value: String?, sawName: Bool) = (nil, nil, false)
 
+    private struct Object {
+        /// `{` and `}` in `out`.
+        var start: Int, end = 0
+        var firstMember = 0, memberCount = 0
+        /// The first object after this one's descendants.
+        var afterSubtree = 0
+        /// Whether this object and every object in it are already in canonical order.
+        var inOrder = true
+        /// Where its members begin in `openMembers` while it is open.
+        let firstOpenMember: Int
+    }
+
+    /// One member, from its key to the end of its value.
+    private struct Member {
+        var start: Int, end: Int, firstObject: Int
+    }
+
     init(capacity: Int, hashing: Bool) {
         self.hashing = hashing
         out.reserveCapacity(capacity)
-        if hashing { canon.reserveCapacity(capacity) }
+        if hashing {
+            objects.reserveCapacity(64)
+            members.reserveCapacity(256)
+            openMembers.reserveCapacity(96)
+        }
     }
 
     @inline(__always)
     mutating func append(_ byte: UInt8) {
         out.append(byte)
-        if hashing { canon.append(byte) }
-    }
-
-    /// Bytes written to `out` since `mark`, mirrored into `canon` (leaf values).
-    @inline(__always)
-    mutating func mirror(from mark: Int) {
-        guard hashing else { return }
-        out.withUnsafeBufferPointer { canon.append(contentsOf: UnsafeBufferPointer(rebasing: $0[mark...])) }
     }
 
     mutating func string(_ s: String) {
-        let mark = out.count
         JSONValue.writeString(s, to: &out)
-        mirror(from: mark)
     }
 
     mutating func openObject() {
-        append(UInt8(ascii: "{"))
-        if hashing { frames.append((canon.count - 1, segments.count)) }
+        out.append(UInt8(ascii: "{"))
+        guard hashing else { return }
+        openObjects.append(objects.count)
+        objects.append(Object(start: out.count - 1, firstOpenMember: openMembers.count))
     }
 
-    mutating func key(_ name: String, first: Bool, rank: UInt8) {
-        if !first { append(UInt8(ascii: ",")) }
-        if hashing {
-            segments.append(canon.count)
-            ranks.append(rank)
-        }
-        string(name)
-        append(UInt8(ascii: ":"))
+    /// Writes a member's key, already JSON-escaped with its colon (`EC2Model.Member.jsonKey`).
+    @inline(__always)
+    mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        if hashing { openMembers.append((out.count, rank, objects.count)) }
+        out.append(contentsOf: jsonKey)
     }
 
     mutating func closeObject() {
-        append(UInt8(ascii: "}"))
-        guard hashing, let frame = frames.popLast() else { return }
-        let first = frame.firstSegment
-        let count = segments.count - first
-        defer {
-            segments.removeLast(count)
-            ranks.removeLast(count)
-        }
-        guard count > 1 else { return }
-        let end = canon.count - 1
-        func range(_ i: Int) -> Range<Int> { segments[first + i]..<(i + 1 < count ? segments[first + i + 1] - 1 : end) }
+        out.append(UInt8(ascii: "}"))
+        guard hashing, let o = openObjects.popLast() else { return }
+        let end = out.count - 1
+        let first = objects[o].firstOpenMember
+        let count = openMembers.count - first
         var sorted = true
-        for i in (first + 1)..<(first + count) where ranks[i - 1] > ranks[i] { sorted = false; break }
-        guard !sorted else { return }
-        var order = Array(0..<count)
-        order.sort { ranks[first + $0] < ranks[first + $1] }
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: canon[(frame.start + 1)..<end])
-        let base = frame.start + 1
-        let ranges = order.map(range)
-        scratch.withUnsafeBufferPointer { from in
-            canon.withUnsafeMutableBufferPointer { to in
-                var p = base
-                for (n, r) in ranges.enumerated() {
-                    if n > 0 { to[p] = UInt8(ascii: ","); p += 1 }
-                    (to.baseAddress! + p).update(from: from.baseAddress! + (r.lowerBound - base), count: r.count)
-                    p += r.count
-                }
-            }
+        for i in first..<(first + count) where i > first && openMembers[i - 1].rank > openMembers[i].rank { sorted = false; break }
+        objects[o].end = end
+        objects[o].firstMember = members.count
+        objects[o].memberCount = count
+        objects[o].afterSubtree = objects.count
+        func member(_ i: Int) -> Member {
+            Member(start: openMembers[i].start, end: i + 1 < first + count ? openMembers[i + 1].start - 1 : end,
+                   firstObject: openMembers[i].firstObject)
         }
+        if sorted {
+            for i in first..<(first + count) { members.append(member(i)) }
+        } else {
+            objects[o].inOrder = false
+            var order = Array(first..<(first + count))
+            order.sort { openMembers[$0].rank < openMembers[$1].rank }
+            for i in order { members.append(member(i)) }
+        }
+        openMembers.removeLast(count)
+        if !objects[o].inOrder, let parent = openObjects.last { objects[parent].inOrder = false }
     }
 
-    /// The content hash of the canonical form (16 bytes of SHA-256, hex).
-    var contentHash: String {
-        Hex.encode(SHA256.hash(data: canon).prefix(16))
+    /// The content hash of the canonical form (16 bytes of SHA-256, hex). `scratch` is where
+    /// the canonical bytes are put together; the caller keeps it to reuse its storage.
+    func contentHash(scratch: inout [UInt8]) -> String {
+        scratch.removeAll(keepingCapacity: true)
+        out.withUnsafeBufferPointer { bytes in
+            if objects.isEmpty {
+                scratch.append(contentsOf: bytes)
+            } else {
+                canonical(object: 0, from: bytes, into: &scratch)
+            }
+        }
+        return Hex.encode(SHA256.hash(data: scratch).prefix(16))
+    }
+
+    /// Recursion follows the objects' nesting, which follows the model's shapes (at most 11
+    /// levels; see `ShapeDecoder`), never the input.
+    private func canonical(object o: Int, from bytes: UnsafeBufferPointer<UInt8>, into to: inout [UInt8]) {
+        let object = objects[o]
+        guard !object.inOrder else {
+            to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[object.start...object.end]))
+            return
+        }
+        to.append(UInt8(ascii: "{"))
+        for k in 0..<object.memberCount {
+            if k > 0 { to.append(UInt8(ascii: ",")) }
+            let member = members[object.firstMember + k]
+            // The member's bytes, with each object in it put in order in its place.
+            var p = member.start
+            var j = member.firstObject
+            while j < object.afterSubtree, objects[j].start < member.end {
+                to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[p..<objects[j].start]))
+                canonical(object: j, from: bytes, into: &to)
+                p = objects[j].end + 1
+                j = objects[j].afterSubtree
+            }
+            to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[p..<member.end]))
+        }
+        to.append(UInt8(ascii: "}"))
     }
 }
 
@@ -109,6 +155,7 @@ struct RenderBuffer {
 /// ranks the three fields the renderer adds after its members (`extras`).
 struct CanonicalOrder: Sendable {
     static let extras = ["Region", "ReservationId", "OwnerId"]
+    static let extraKeys = extras.map(JSONValue.jsonKey)
     /// Per shape: each member's rank (empty for lists and scalars).
     let ranks: [[UInt8]]
     /// The ranks of `extras` in the instance's structure.

@@ -19,7 +19,7 @@ extension XMLScanner {
             case let .end(name):
                 guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
                 guard let first = held else { return (nil, result ?? "") }
-                let ascii = bytes.withUnsafeBufferPointer { b in !b[first].contains { $0 >= 0x80 } }
+                let ascii = bytes.withUnsafeBufferPointer { Self.isASCII(UnsafeBufferPointer(rebasing: $0[first])) }
                 return ascii ? (first, "") : (nil, String(decoding: bytes[first], as: UTF8.self))
             case let .start(name):
                 throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
@@ -45,5 +45,21 @@ extension XMLScanner {
                 throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
             }
         }
+    }
+
+    /// Eight bytes at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0, high: UInt64 = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(base[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 }

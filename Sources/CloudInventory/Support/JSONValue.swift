@@ -138,36 +138,27 @@ public enum JSONValue: Sendable, Equatable {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// `"name":`, escaped.
+    static func jsonKey(_ name: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        writeString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        return bytes
+    }
+
     static func writeString(_ s: String, to out: inout [UInt8]) {
         var copy = s
         copy.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
-    /// Copies runs that need no escaping in one go: most strings are one run. Eight bytes at a
-    /// time are tested for anything to escape (a control byte, `"` or `\\`) with the classic
-    /// "has zero byte" / "has byte less than" word tricks; only a hit falls back to bytes.
+    /// Copies runs that need no escaping in one go: most strings are one run, copied whole.
     static func writeString(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        var i = 0
-        if let base = buffer.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-            while i + 8 <= buffer.count {
-                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-                let control = (word &- ones &* 0x20) & ~word & highs
-                let special = control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
-                if special != 0 { break }
-                i += 8
-            }
-        }
+        var i = firstToEscape(buffer, from: 0)
         while i < buffer.count {
             let b = buffer[i]
-            i += 1
-            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-            if runStart < i - 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<(i - 1)])) }
-            runStart = i
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -179,9 +170,38 @@ public enum JSONValue: Sendable, Equatable {
                 out.append(hex[Int(b >> 4)])
                 out.append(hex[Int(b & 0x0F)])
             }
+            runStart = i + 1
+            i = firstToEscape(buffer, from: runStart)
         }
         if runStart < buffer.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The first byte at or after `start` that JSON must escape (a control byte, `"` or `\\`),
+    /// or the end. Eight bytes at a time with the classic "has byte less than" / "has zero
+    /// byte" word tricks: their lowest set bit is exact, so it names the first such byte.
+    @inline(__always)
+    static func firstToEscape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func special(_ word: UInt64) -> UInt64 {
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let control = (word &- ones &* 0x20) & ~word & highs
+            return control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+        }
+        var i = start
+        while i + 8 <= buffer.count {
+            let hit = special(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < buffer.count {
+            let b = base[i]
+            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return i }
+            i += 1
+        }
+        return i
     }
 }
 

@@ -73,18 +73,29 @@ struct XMLScanner {
             return .end(name: end)
         }
         guard !bytes.isEmpty else { return .eof }
-        // Scan through a raw pointer: no bounds checks or reference counting in the hot loop.
-        let document = bytes
-        return try document.withUnsafeBufferPointer { (bytes) throws(XMLError) -> Event in try scan(bytes) }
+        // Scan through a raw pointer: no bounds checks or reference counting in the hot loop
+        // (the buffer is borrowed in place; `position` and `pendingEnd` are other properties).
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(XMLError) -> Event in
+            try Self.scan(bytes, &position, &pendingEnd)
+        }
     }
 
-    private mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
+                             _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
         let base = UnsafeRawPointer(bytes.baseAddress!)
         let count = bytes.count
         while position < count {
             if bytes[position] != UInt8(ascii: "<") {
-                // Text up to the next tag, found with memchr: text runs are most of the bytes.
                 let start = position
+                // The blanks between elements (most text events) end at a `<` within a few
+                // bytes: found here, without two library calls.
+                var p = position
+                while p < count, isSpace(bytes[p]) { p += 1 }
+                if p < count, bytes[p] == UInt8(ascii: "<") {
+                    position = p
+                    return .text(start..<p, needsDecoding: false)
+                }
+                // Text up to the next tag, found with memchr: text runs are most of the bytes.
                 let end = memchr(base + start, Int32(UInt8(ascii: "<")), count - start).map { UnsafeRawPointer($0) - base } ?? count
                 let needsDecoding = memchr(base + start, Int32(UInt8(ascii: "&")), end - start) != nil
                 position = end
@@ -94,29 +105,29 @@ struct XMLScanner {
             guard position + 1 < count else { throw XMLError.malformed("truncated tag", at: position) }
             let c = bytes[position + 1]
             if c == UInt8(ascii: "?") {
-                try skip(past: "?>")
+                try skip(bytes, past: "?>", &position)
                 continue
             }
             if c == UInt8(ascii: "!") {
-                if hasPrefix("<!--", at: position) {
-                    try skip(past: "-->")
+                if hasPrefix(bytes, "<!--", at: position) {
+                    try skip(bytes, past: "-->", &position)
                     continue
                 }
-                if hasPrefix("<![CDATA[", at: position) {
+                if hasPrefix(bytes, "<![CDATA[", at: position) {
                     let start = position + 9
-                    try skip(past: "]]>")
+                    try skip(bytes, past: "]]>", &position)
                     return .text(start..<(position - 3), needsDecoding: false)
                 }
                 throw XMLError.malformed("DOCTYPE and other declarations are not accepted", at: position)
             }
-            return c == UInt8(ascii: "/") ? try endTag(bytes) : try startTag(bytes)
+            return c == UInt8(ascii: "/") ? try endTag(bytes, &position) : try startTag(bytes, &position, &pendingEnd)
         }
         return .eof
     }
 
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
     @inline(__always)
-    private func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    private static func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var p = start
         while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
         return p
@@ -124,7 +135,7 @@ struct XMLScanner {
 
     /// `</name>` (optional spaces before `>`) at `position`.
     @inline(__always)
-    private mutating func endTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+    private static func endTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 2
         let nameEnd = nameEnd(bytes, from: nameStart)
@@ -139,7 +150,8 @@ struct XMLScanner {
 
     /// `<name attributes>` or `<name/>` at `position`; a self-closing tag queues its end.
     @inline(__always)
-    private mutating func startTag(_ bytes: UnsafeBufferPointer<UInt8>) throws(XMLError) -> Event {
+    private static func startTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
+                                 _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 1
         let nameEnd = nameEnd(bytes, from: nameStart)
@@ -262,18 +274,17 @@ struct XMLScanner {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private func hasPrefix(_ literal: StaticString, at p: Int) -> Bool {
+    private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString, at p: Int) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard p + n <= bytes.count else { return false }
-        return name(p..<(p + n), equals: literal)
+        return memcmp(bytes.baseAddress! + p, literal.utf8Start, n) == 0
     }
 
-    private mutating func skip(past terminator: StaticString) throws(XMLError) {
-        let n = terminator.utf8CodeUnitCount
+    private static func skip(_ bytes: UnsafeBufferPointer<UInt8>, past terminator: StaticString, _ position: inout Int) throws(XMLError) {
         var p = position
-        while p + n <= bytes.count {
-            if name(p..<(p + n), equals: terminator) {
-                position = p + n
+        while p < bytes.count {
+            if hasPrefix(bytes, terminator, at: p) {
+                position = p + terminator.utf8CodeUnitCount
                 return
             }
             p += 1
@@ -281,11 +292,11 @@ struct XMLScanner {
         throw XMLError.malformed("unterminated markup", at: position)
     }
 
-    @inline(__always) private func isSpace(_ b: UInt8) -> Bool {
+    @inline(__always) private static func isSpace(_ b: UInt8) -> Bool {
         b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
     }
 
-    @inline(__always) private func isNameEnd(_ b: UInt8) -> Bool {
+    @inline(__always) private static func isNameEnd(_ b: UInt8) -> Bool {
         isSpace(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
     }
 }
