@@ -1,3 +1,5 @@
+import Glibc
+
 /// A page of instances already rendered as JSON: the fast path, where nothing needs the
 /// documents as values. Storage takes the same page: each instance's bytes, id, state and
 /// content hash are here, and only new or changed instances are ever turned into BSON.
@@ -282,19 +284,25 @@ extension ShapeDecoder {
         }
     }
 
-    /// The booleans and plain integers (nearly all non-string scalars) straight from the body,
-    /// as `scalar` would write them: `true` and anything else false; digits without a leading
-    /// zero, short enough for Int64, as they are. Returns false to leave the rest to `scalar`.
+    /// The booleans, plain integers and UTC timestamps (nearly all non-string scalars) straight
+    /// from the body, as `scalar` would write them: `true` and anything else false; digits
+    /// without a leading zero, short enough for Int64, as they are; `cliTimestamp`'s form.
+    /// Returns false, with nothing written, to leave the rest to `scalar`.
     private static func writeScalar(_ kind: EC2Model.Scalar, _ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
         switch kind {
         case .boolean:
-            let isTrue = text.count == 4 && text.elementsEqual("true".utf8)
+            let isTrue = text.count == 4 && memcmp(text.baseAddress!, "true", 4) == 0
             out.append(contentsOf: isTrue ? "true".utf8 : "false".utf8)
             return true
         case .integer:
             guard (1...18).contains(text.count), text[0] != UInt8(ascii: "0") || text.count == 1,
                   text.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return false }
             out.append(contentsOf: text)
+            return true
+        case .timestamp:
+            out.append(UInt8(ascii: "\""))
+            guard UTCTime.cliTimestamp(utc: text, to: &out) else { out.removeLast(); return false }
+            out.append(UInt8(ascii: "\""))
             return true
         default:
             return false

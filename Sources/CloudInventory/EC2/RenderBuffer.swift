@@ -83,69 +83,108 @@ struct RenderBuffer {
     mutating func closeObject() {
         out.append(UInt8(ascii: "}"))
         guard hashing, let o = openObjects.popLast() else { return }
+        var object = objects[o]
         let end = out.count - 1
-        let first = objects[o].firstOpenMember
-        let count = openMembers.count - first
-        var sorted = true
-        for i in first..<(first + count) where i > first && openMembers[i - 1].rank > openMembers[i].rank { sorted = false; break }
-        objects[o].end = end
-        objects[o].firstMember = members.count
-        objects[o].memberCount = count
-        objects[o].afterSubtree = objects.count
-        func member(_ i: Int) -> Member {
+        let first = object.firstOpenMember, count = openMembers.count - first
+        var sorted = true, previous = -1, maxRank = 0
+        for i in first..<(first + count) {
+            let rank = Int(openMembers[i].rank)
+            if rank <= previous { sorted = false }
+            previous = rank
+            maxRank = max(maxRank, rank)
+        }
+        object.end = end
+        object.firstMember = members.count
+        object.memberCount = count
+        object.afterSubtree = objects.count
+        @inline(__always) func member(_ i: Int) -> Member {
             Member(start: openMembers[i].start, end: i + 1 < first + count ? openMembers[i + 1].start - 1 : end,
                    firstObject: openMembers[i].firstObject)
         }
         if sorted {
             for i in first..<(first + count) { members.append(member(i)) }
         } else {
-            objects[o].inOrder = false
-            var order = Array(first..<(first + count))
-            order.sort { openMembers[$0].rank < openMembers[$1].rank }
-            for i in order { members.append(member(i)) }
+            object.inOrder = false
+            // Ranks are below 256 and distinct (a member is rendered once): placed by rank,
+            // then read in order. A shared rank would be a model change: sorted instead.
+            let placed = withUnsafeTemporaryAllocation(of: Int32.self, capacity: maxRank + 1) { byRank in
+                byRank.initialize(repeating: -1)
+                for i in first..<(first + count) {
+                    guard byRank[Int(openMembers[i].rank)] < 0 else { return false }
+                    byRank[Int(openMembers[i].rank)] = Int32(i)
+                }
+                for i in byRank where i >= 0 { members.append(member(Int(i))) }
+                return true
+            }
+            if !placed {
+                for i in (first..<(first + count)).sorted(by: { openMembers[$0].rank < openMembers[$1].rank }) { members.append(member(i)) }
+            }
         }
+        objects[o] = object
         openMembers.removeLast(count)
-        if !objects[o].inOrder, let parent = openObjects.last { objects[parent].inOrder = false }
+        if !object.inOrder, let parent = openObjects.last { objects[parent].inOrder = false }
     }
 
     /// The content hash of the canonical form (16 bytes of SHA-256, hex). `scratch` is where
     /// the canonical bytes are put together; the caller keeps it to reuse its storage.
     func contentHash(scratch: inout [UInt8]) -> String {
+        // The canonical form is a permutation of `out`'s members: the same length exactly.
         scratch.removeAll(keepingCapacity: true)
+        scratch.reserveCapacity(out.count)
+        var complete = false
         out.withUnsafeBufferPointer { bytes in
-            if objects.isEmpty {
-                scratch.append(contentsOf: bytes)
-            } else {
-                canonical(object: 0, from: bytes, into: &scratch)
+            scratch.append(contentsOf: bytes)
+            guard !objects.isEmpty else {
+                complete = true
+                return
             }
+            scratch.withUnsafeMutableBufferPointer { to in
+                guard let base = to.baseAddress else { return }
+                var cursor = 0
+                complete = canonical(object: 0, from: bytes, to: base, cursor: &cursor) && cursor == bytes.count
+            }
+        }
+        // Never reached while the records and `out` agree; the tree's hash is the definition.
+        guard complete else {
+            return (try? JSONValue.parse(out)).map(InventoryStore.contentHash) ?? Hex.encode(SHA256.hash(data: out).prefix(16))
         }
         return Hex.encode(SHA256.hash(data: scratch).prefix(16))
     }
 
-    /// Recursion follows the objects' nesting, which follows the model's shapes (at most 11
-    /// levels; see `ShapeDecoder`), never the input.
-    private func canonical(object o: Int, from bytes: UnsafeBufferPointer<UInt8>, into to: inout [UInt8]) {
-        let object = objects[o]
-        guard !object.inOrder else {
-            to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[object.start...object.end]))
-            return
+    /// Copies object `o` in canonical order to `to` at `cursor`, never past `from`'s length
+    /// (false if it would). Recursion follows the objects' nesting, which follows the model's
+    /// shapes (at most 11 levels; see `ShapeDecoder`), never the input.
+    private func canonical(object o: Int, from bytes: UnsafeBufferPointer<UInt8>, to: UnsafeMutablePointer<UInt8>,
+                           cursor: inout Int) -> Bool {
+        @inline(__always) func copy(_ range: Range<Int>) -> Bool {
+            guard range.lowerBound <= range.upperBound, cursor + range.count <= bytes.count else { return false }
+            (to + cursor).update(from: bytes.baseAddress! + range.lowerBound, count: range.count)
+            cursor += range.count
+            return true
         }
-        to.append(UInt8(ascii: "{"))
+        @inline(__always) func put(_ byte: UInt8) -> Bool {
+            guard cursor < bytes.count else { return false }
+            to[cursor] = byte
+            cursor += 1
+            return true
+        }
+        let object = objects[o]
+        guard !object.inOrder else { return copy(object.start..<(object.end + 1)) }
+        guard put(UInt8(ascii: "{")) else { return false }
         for k in 0..<object.memberCount {
-            if k > 0 { to.append(UInt8(ascii: ",")) }
+            if k > 0, !put(UInt8(ascii: ",")) { return false }
             let member = members[object.firstMember + k]
             // The member's bytes, with each object in it put in order in its place.
             var p = member.start
             var j = member.firstObject
             while j < object.afterSubtree, objects[j].start < member.end {
-                to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[p..<objects[j].start]))
-                canonical(object: j, from: bytes, into: &to)
+                guard copy(p..<objects[j].start), canonical(object: j, from: bytes, to: to, cursor: &cursor) else { return false }
                 p = objects[j].end + 1
                 j = objects[j].afterSubtree
             }
-            to.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[p..<member.end]))
+            guard copy(p..<member.end) else { return false }
         }
-        to.append(UInt8(ascii: "}"))
+        return put(UInt8(ascii: "}"))
     }
 }
 

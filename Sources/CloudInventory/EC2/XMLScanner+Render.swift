@@ -4,6 +4,10 @@ extension XMLScanner {
     /// entity (nearly every value), only where it lies in `bytes`: the caller copies it from
     /// there without making a String.
     mutating func readTextOrRange(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
+        if let range = plainValue(startName: startName) {
+            let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }
+            return ascii ? (range, "") : (nil, String(decoding: bytes[range], as: UTF8.self))
+        }
         var held: Range<Int>?  // the first run, while it is the only one and plain
         var result: String?
         while true {
@@ -19,7 +23,7 @@ extension XMLScanner {
             case let .end(name):
                 guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
                 guard let first = held else { return (nil, result ?? "") }
-                let ascii = bytes.withUnsafeBufferPointer { Self.isASCII(UnsafeBufferPointer(rebasing: $0[first])) }
+                let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[first])) }
                 return ascii ? (first, "") : (nil, String(decoding: bytes[first], as: UTF8.self))
             case let .start(name):
                 throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
@@ -45,21 +49,5 @@ extension XMLScanner {
                 throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
             }
         }
-    }
-
-    /// Eight bytes at a time.
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var i = 0, high: UInt64 = 0
-        while i + 8 <= bytes.count {
-            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < bytes.count {
-            high |= UInt64(base[i])
-            i += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
     }
 }

@@ -111,6 +111,16 @@ extension JSONValue.Parser {
         let start = position + 1
         let end = bytes.withUnsafeBufferPointer { buffer in
             var i = start
+            // Eight bytes at a time: the first byte that is a quote, a backslash, a control
+            // byte or not ASCII (exact in the lowest set bit).
+            let raw = UnsafeRawPointer(buffer.baseAddress!)
+            while i + 8 <= buffer.count {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let hit = (word & Word.highs) | Word.bytesBelow(word, 0x20)
+                    | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\""))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\\")))
+                if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+                i += 8
+            }
             // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
             while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
             return i

@@ -20,6 +20,7 @@ extension JSONValue {
         let bytes: [UInt8]
         var position = 0
 
+        @inline(__always)
         mutating func skipSpace() {
             while position < bytes.count {
                 switch bytes[position] {

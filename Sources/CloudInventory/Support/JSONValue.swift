@@ -184,11 +184,8 @@ public enum JSONValue: Sendable, Equatable {
     static func firstToEscape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         let raw = UnsafeRawPointer(base)
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func special(_ word: UInt64) -> UInt64 {
-            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-            let control = (word &- ones &* 0x20) & ~word & highs
-            return control | ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+            Word.bytesBelow(word, 0x20) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\""))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\\")))
         }
         var i = start
         while i + 8 <= buffer.count {

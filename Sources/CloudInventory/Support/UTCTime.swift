@@ -58,24 +58,31 @@ public enum UTCTime {
     /// Returns nil for anything else (offsets, odd precision), which takes the full path.
     static func cliTimestamp(utcText text: String) -> String? {
         var text = text
-        return text.withUTF8 { b -> String? in
-            let digit = { (i: Int) in b[i] >= 48 && b[i] <= 57 }
-            guard b.count >= 20, b[b.count - 1] == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-                  b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-                  [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].allSatisfy(digit) else { return nil }
-            var out = Array(b[0..<19])
-            if b.count > 20 {
-                guard b[19] == UInt8(ascii: "."), b.count - 21 <= 6, (20..<(b.count - 1)).allSatisfy(digit) else { return nil }
-                let fraction = Array(b[20..<(b.count - 1)])
-                if fraction.contains(where: { $0 != UInt8(ascii: "0") }) {
-                    out.append(UInt8(ascii: "."))
-                    out.append(contentsOf: fraction)
-                    out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - fraction.count))
-                }
-            }
-            out.append(contentsOf: "+00:00".utf8)
-            return String(decoding: out, as: UTF8.self)
+        var out: [UInt8] = []
+        guard text.withUTF8({ cliTimestamp(utc: $0, to: &out) }) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `cliTimestamp(utcText:)` from bytes to bytes; false, with nothing written, for any
+    /// other form.
+    static func cliTimestamp(utc b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        @inline(__always) func digit(_ i: Int) -> Bool { b[i] &- 48 < 10 }
+        guard b.count >= 20, b.count <= 27, b[b.count - 1] == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              digit(0), digit(1), digit(2), digit(3), digit(5), digit(6), digit(8), digit(9),
+              digit(11), digit(12), digit(14), digit(15), digit(17), digit(18) else { return false }
+        let fraction = b.count > 20 ? 20..<(b.count - 1) : 20..<20
+        if b.count > 20 {
+            guard b[19] == UInt8(ascii: "."), fraction.allSatisfy(digit) else { return false }
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[0..<19]))
+        if fraction.contains(where: { b[$0] != UInt8(ascii: "0") }) {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[fraction]))
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - fraction.count))
+        }
+        out.append(contentsOf: "+00:00".utf8)
+        return true
     }
 
     /// Parses ISO 8601 as AWS sends it: `2024-05-01T10:00:00Z`, `...00.123Z`, `...+02:00`.

@@ -31,8 +31,9 @@ struct XMLScanner {
     }
 
     let bytes: [UInt8]
-    private(set) var position = 0
-    private var pendingEnd: Range<Int>?
+    /// Set only by the scanner and its extensions (`XMLScanner+Text`).
+    var position = 0
+    private(set) var pendingEnd: Range<Int>?
 
     /// Borrows the document, no copy: a page is megabytes and peak memory is a target.
     init(_ bytes: [UInt8]) {
@@ -95,9 +96,11 @@ struct XMLScanner {
                     position = p
                     return .text(start..<p, needsDecoding: false)
                 }
-                // Text up to the next tag, found with memchr: text runs are most of the bytes.
-                let end = memchr(base + start, Int32(UInt8(ascii: "<")), count - start).map { UnsafeRawPointer($0) - base } ?? count
-                let needsDecoding = memchr(base + start, Int32(UInt8(ascii: "&")), end - start) != nil
+                var end = textEnd(bytes, from: start)
+                let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
+                if needsDecoding {
+                    end = memchr(base + end, Int32(UInt8(ascii: "<")), count - end).map { UnsafeRawPointer($0) - base } ?? count
+                }
                 position = end
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
@@ -125,10 +128,33 @@ struct XMLScanner {
         return .eof
     }
 
+    /// The first `<` or `&` at or after `start`, or the end. Values are short: eight bytes at
+    /// a time, looking for both at once.
+    @inline(__always)
+    static func textEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        var end = start
+        while end + 8 <= bytes.count {
+            let word = raw.loadUnaligned(fromByteOffset: end, as: UInt64.self)
+            let hit = Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "<"))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "&")))
+            if hit != 0 { return end + hit.trailingZeroBitCount / 8 }
+            end += 8
+        }
+        while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
+        return end
+    }
+
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
     @inline(__always)
     private static func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var p = start
+        // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while p + 8 <= bytes.count {
+            let below = Word.bytesBelow(raw.loadUnaligned(fromByteOffset: p, as: UInt64.self), UInt8(ascii: ">") + 1)
+            if below != 0 { p += below.trailingZeroBitCount / 8; break }
+            p += 8
+        }
         while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
         return p
     }
@@ -178,27 +204,6 @@ struct XMLScanner {
         return .start(name: nameStart..<nameEnd)
     }
 
-    /// Reads the text content of the element whose start tag was just returned, through its
-    /// end tag. Child elements are an error: callers use this only for scalar shapes.
-    mutating func readText(startName: Range<Int>) throws(XMLError) -> String {
-        // Nearly every value is one text run: it becomes the String itself, with no append.
-        var result: String?
-        while true {
-            switch try next() {
-            case let .text(range, needsDecoding):
-                let piece = needsDecoding ? try decodeEntities(range) : String(decoding: bytes[range], as: UTF8.self)
-                if result == nil { result = piece } else { result! += piece }
-            case let .end(name):
-                guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
-                return result ?? ""
-            case let .start(name):
-                throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
-            case .eof:
-                throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
-            }
-        }
-    }
-
     /// The next child element of `element` (whose start tag was read), or nil at its end tag.
     /// Text between children is ignored; a wrong end tag or the end of the document is an error.
     mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
@@ -237,41 +242,6 @@ struct XMLScanner {
             case .eof: throw XMLError.malformed("document ends inside <\(name(startName))>", at: position)
             }
         }
-    }
-
-    func decodeEntities(_ range: Range<Int>) throws(XMLError) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(range.count)
-        var i = range.lowerBound
-        while i < range.upperBound {
-            let b = bytes[i]
-            guard b == UInt8(ascii: "&") else { out.append(b); i += 1; continue }
-            var j = i + 1
-            while j < range.upperBound, bytes[j] != UInt8(ascii: ";"), j - i < 12 { j += 1 }
-            guard j < range.upperBound, bytes[j] == UInt8(ascii: ";") else {
-                throw XMLError.malformed("unterminated entity", at: i)
-            }
-            let entity = bytes[(i + 1)..<j]
-            switch String(decoding: entity, as: UTF8.self) {
-            case "amp": out.append(UInt8(ascii: "&"))
-            case "lt": out.append(UInt8(ascii: "<"))
-            case "gt": out.append(UInt8(ascii: ">"))
-            case "quot": out.append(UInt8(ascii: "\""))
-            case "apos": out.append(UInt8(ascii: "'"))
-            case let ref where ref.hasPrefix("#"):
-                let digits = ref.dropFirst()
-                let value = digits.hasPrefix("x") || digits.hasPrefix("X")
-                    ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
-                guard let value, let scalar = Unicode.Scalar(value) else {
-                    throw XMLError.malformed("bad character reference &\(ref);", at: i)
-                }
-                out.append(contentsOf: Array(String(Character(scalar)).utf8))
-            case let other:
-                throw XMLError.malformed("unknown entity &\(other);", at: i)
-            }
-            i = j + 1
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString, at p: Int) -> Bool {

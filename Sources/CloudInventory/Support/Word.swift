@@ -1,0 +1,32 @@
+/// Eight bytes in a word, and the classic bit tricks on them. In each mask the lowest set
+/// bit marks the first byte that matches exactly; bits above it may be false.
+enum Word {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    @inline(__always) static func repeated(_ byte: UInt8) -> UInt64 { ones &* UInt64(byte) }
+
+    /// The high bit of every zero byte.
+    @inline(__always) static func zeroBytes(_ word: UInt64) -> UInt64 { (word &- ones) & ~word & highs }
+
+    /// The high bit of every byte below `limit` (at most 0x80).
+    @inline(__always) static func bytesBelow(_ word: UInt64, _ limit: UInt8) -> UInt64 {
+        (word &- repeated(limit)) & ~word & highs
+    }
+
+    /// Whether every byte is below 0x80, eight at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0, high: UInt64 = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(base[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+}
