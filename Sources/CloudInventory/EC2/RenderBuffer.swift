@@ -50,9 +50,10 @@ struct RenderBuffer {
         self.hashing = hashing
         out.reserveCapacity(capacity)
         if hashing {
-            objects.reserveCapacity(64)
-            members.reserveCapacity(256)
-            openMembers.reserveCapacity(96)
+            // An EC2 instance: a few dozen objects, about a hundred members, a few levels.
+            objects.reserveCapacity(32)
+            members.reserveCapacity(128)
+            openMembers.reserveCapacity(64)
         }
     }
 
