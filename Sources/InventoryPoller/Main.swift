@@ -38,15 +38,18 @@ struct InventoryPoller: ParsableCommand {
     )
 
     static func main() {
-        _ = HTTPClient.globalInitialization  // before any thread exists
         // A closed stdout (`| head`) must arrive as EPIPE from write(2), not kill the run
         // before it stores its poll: see StandardOutput.
         signal(SIGPIPE, SIG_IGN)
-        StaleCounters.removeDead()
         let status: ExitStatus
         do {
             try HelpTopic.check(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })
             var command = try parseAsRoot()
+            // Before any thread exists and before libmongoc starts, and only once a command is to
+            // run: `--version`, `--help` and usage errors do not pay for libcurl's (and
+            // OpenSSL's) start-up or the scan of /dev/shm.
+            _ = HTTPClient.globalInitialization
+            StaleCounters.removeDead()
             if let command = command as? any StatusCommand {
                 status = command.execute()
             } else {
