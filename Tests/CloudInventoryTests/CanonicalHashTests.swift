@@ -6,21 +6,9 @@ import Testing
 /// members in random order at every level, are written through the renderer's calls and must
 /// hash as `InventoryStore.contentHash` hashes their value tree.
 @Suite struct CanonicalHashTests {
-    /// A small deterministic generator: a failure repeats from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let keys = ["a", "b", "Code", "Name", "State", "Tags", "NetworkInterfaces", "\u{0}", "é", "ab", "aa", "InstanceId"]
 
-    static func value(depth: Int, _ rng: inout SplitMix) -> JSONValue {
+    static func value(depth: Int, _ rng: inout SeededGenerator) -> JSONValue {
         switch depth > 3 ? Int.random(in: 0...1, using: &rng) : Int.random(in: 0...4, using: &rng) {
         case 0: return .string(["x", "", "q\"\\", "ünï"].randomElement(using: &rng)!)
         case 1: return .int(Int64.random(in: -5...5, using: &rng))
@@ -29,7 +17,7 @@ import Testing
         }
     }
 
-    static func object(depth: Int, _ rng: inout SplitMix) -> JSONValue {
+    static func object(depth: Int, _ rng: inout SeededGenerator) -> JSONValue {
         let names = keys.shuffled(using: &rng).prefix(Int.random(in: 0...6, using: &rng))
         return .object(names.map { JSONMember($0, value(depth: depth, &rng)) })
     }
@@ -60,7 +48,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func theHashOfTheRenderedBytesIsTheTreesHash(seed: UInt64) {
-        var rng = SplitMix(state: seed)
+        var rng = SeededGenerator(state: seed)
         var scratch: [UInt8] = []
         for _ in 0..<500 {
             let document = Self.object(depth: 0, &rng)

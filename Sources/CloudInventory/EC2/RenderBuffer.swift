@@ -157,10 +157,10 @@ struct RenderBuffer {
     /// shapes (at most 11 levels; see `ShapeDecoder`), never the input.
     private func canonical(object o: Int, from bytes: UnsafeBufferPointer<UInt8>, to: UnsafeMutablePointer<UInt8>,
                            cursor: inout Int) -> Bool {
-        @inline(__always) func copy(_ range: Range<Int>) -> Bool {
-            guard range.lowerBound <= range.upperBound, cursor + range.count <= bytes.count else { return false }
-            (to + cursor).update(from: bytes.baseAddress! + range.lowerBound, count: range.count)
-            cursor += range.count
+        @inline(__always) func copy(_ from: Int, _ upTo: Int) -> Bool {
+            guard from >= 0, from <= upTo, upTo <= bytes.count, cursor + (upTo - from) <= bytes.count else { return false }
+            (to + cursor).update(from: bytes.baseAddress! + from, count: upTo - from)
+            cursor += upTo - from
             return true
         }
         @inline(__always) func put(_ byte: UInt8) -> Bool {
@@ -170,7 +170,7 @@ struct RenderBuffer {
             return true
         }
         let object = objects[o]
-        guard !object.inOrder else { return copy(object.start..<(object.end + 1)) }
+        guard !object.inOrder else { return copy(object.start, object.end + 1) }
         guard put(UInt8(ascii: "{")) else { return false }
         for k in 0..<object.memberCount {
             if k > 0, !put(UInt8(ascii: ",")) { return false }
@@ -179,11 +179,11 @@ struct RenderBuffer {
             var p = member.start
             var j = member.firstObject
             while j < object.afterSubtree, objects[j].start < member.end {
-                guard copy(p..<objects[j].start), canonical(object: j, from: bytes, to: to, cursor: &cursor) else { return false }
+                guard copy(p, objects[j].start), canonical(object: j, from: bytes, to: to, cursor: &cursor) else { return false }
                 p = objects[j].end + 1
                 j = objects[j].afterSubtree
             }
-            guard copy(p..<member.end) else { return false }
+            guard copy(p, member.end) else { return false }
         }
         return put(UInt8(ascii: "}"))
     }

@@ -189,7 +189,7 @@ public enum JSONValue: Sendable, Equatable {
         }
         var i = start
         while i + 8 <= buffer.count {
-            let hit = special(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let hit = special(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
         }

@@ -1,5 +1,6 @@
 /// Eight bytes in a word, and the classic bit tricks on them. In each mask the lowest set
-/// bit marks the first byte that matches exactly; bits above it may be false.
+/// bit marks the first byte that matches exactly; bits above it may be false. Words are
+/// loaded as `UInt64(littleEndian:)`, so the lowest bit is the first byte on any machine.
 enum Word {
     static let ones: UInt64 = 0x0101_0101_0101_0101
     static let highs: UInt64 = 0x8080_8080_8080_8080

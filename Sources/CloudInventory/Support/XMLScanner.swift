@@ -135,7 +135,7 @@ struct XMLScanner {
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         var end = start
         while end + 8 <= bytes.count {
-            let word = raw.loadUnaligned(fromByteOffset: end, as: UInt64.self)
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end, as: UInt64.self))
             let hit = Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "<"))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "&")))
             if hit != 0 { return end + hit.trailingZeroBitCount / 8 }
             end += 8
@@ -151,7 +151,7 @@ struct XMLScanner {
         // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while p + 8 <= bytes.count {
-            let below = Word.bytesBelow(raw.loadUnaligned(fromByteOffset: p, as: UInt64.self), UInt8(ascii: ">") + 1)
+            let below = Word.bytesBelow(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)), UInt8(ascii: ">") + 1)
             if below != 0 { p += below.trailingZeroBitCount / 8; break }
             p += 8
         }
