@@ -4,10 +4,7 @@ extension XMLScanner {
     /// entity (nearly every value), only where it lies in `bytes`: the caller copies it from
     /// there without making a String.
     mutating func readTextOrRange(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
-        if let range = plainValue(startName: startName) {
-            let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }
-            return ascii ? (range, "") : (nil, String(decoding: bytes[range], as: UTF8.self))
-        }
+        if let range = plainValue(startName: startName) { return rangeIfASCII(range) }
         var held: Range<Int>?  // the first run, while it is the only one and plain
         var result: String?
         while true {
@@ -23,14 +20,19 @@ extension XMLScanner {
             case let .end(name):
                 guard sameName(name, startName) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
                 guard let first = held else { return (nil, result ?? "") }
-                let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[first])) }
-                return ascii ? (first, "") : (nil, String(decoding: bytes[first], as: UTF8.self))
+                return rangeIfASCII(first)
             case let .start(name):
                 throw XMLError.malformed("unexpected element <\(self.name(name))> inside a value", at: position)
             case .eof:
                 throw XMLError.malformed("document ends inside <\(self.name(startName))>", at: position)
             }
         }
+    }
+
+    /// A plain run as `readTextOrRange` answers it: its range when ASCII, else its String.
+    private func rangeIfASCII(_ range: Range<Int>) -> (range: Range<Int>?, text: String) {
+        let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }
+        return ascii ? (range, "") : (nil, String(decoding: bytes[range], as: UTF8.self))
     }
 
     /// Checks the text content of the element as `readText` reads it (entities, end tag, no

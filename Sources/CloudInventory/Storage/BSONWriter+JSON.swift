@@ -115,9 +115,8 @@ extension JSONValue.Parser {
             // byte or not ASCII (exact in the lowest set bit).
             let raw = UnsafeRawPointer(buffer.baseAddress!)
             while i + 8 <= buffer.count {
-                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let hit = (word & Word.highs) | Word.bytesBelow(word, 0x20)
-                    | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\""))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\\")))
+                let word = Word.load(raw, at: i)
+                let hit = (word & Word.highs) | Word.toEscapeInJSON(word)
                 if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
                 i += 8
             }

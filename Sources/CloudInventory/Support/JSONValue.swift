@@ -184,12 +184,9 @@ public enum JSONValue: Sendable, Equatable {
     static func firstToEscape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         let raw = UnsafeRawPointer(base)
-        @inline(__always) func special(_ word: UInt64) -> UInt64 {
-            Word.bytesBelow(word, 0x20) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\""))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "\\")))
-        }
         var i = start
         while i + 8 <= buffer.count {
-            let hit = special(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            let hit = Word.toEscapeInJSON(Word.load(raw, at: i))
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
         }

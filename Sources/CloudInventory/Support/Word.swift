@@ -15,19 +15,29 @@ enum Word {
         (word &- repeated(limit)) & ~word & highs
     }
 
+    /// The eight bytes at `offset`, the first of them lowest.
+    @inline(__always) static func load(_ raw: UnsafeRawPointer, at offset: Int) -> UInt64 {
+        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// The high bit of every byte JSON must escape in a string: a control byte, `"` or `\\`.
+    @inline(__always) static func toEscapeInJSON(_ word: UInt64) -> UInt64 {
+        bytesBelow(word, 0x20) | zeroBytes(word ^ repeated(UInt8(ascii: "\""))) | zeroBytes(word ^ repeated(UInt8(ascii: "\\")))
+    }
+
     /// Whether every byte is below 0x80, eight at a time.
     static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let raw = UnsafeRawPointer(base)
         var i = 0, high: UInt64 = 0
         while i + 8 <= bytes.count {
-            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            high |= load(raw, at: i)
             i += 8
         }
         while i < bytes.count {
             high |= UInt64(base[i])
             i += 1
         }
-        return high & 0x8080_8080_8080_8080 == 0
+        return high & highs == 0
     }
 }

@@ -1,24 +1,5 @@
-import Glibc
-
 /// Reading an element's text content (scalar values).
 extension XMLScanner {
-    /// The common value, `text</name>` right after the start tag `name` with no entity, markup
-    /// or blank in the end tag: its text's range, read past the end tag. Anything else is nil,
-    /// with nothing read, for the event loop to take.
-    mutating func plainValue(startName: Range<Int>) -> Range<Int>? {
-        guard pendingEnd == nil, !bytes.isEmpty else { return nil }
-        return bytes.withUnsafeBufferPointer { bytes in
-            let start = position
-            let end = Self.textEnd(bytes, from: start)
-            let n = startName.count
-            guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
-                  bytes[end + 2 + n] == UInt8(ascii: ">"),
-                  memcmp(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, n) == 0 else { return nil }
-            position = end + 3 + n
-            return start..<end
-        }
-    }
-
     /// Reads the text content of the element whose start tag was just returned, through its
     /// end tag. Child elements are an error: callers use this only for scalar shapes.
     mutating func readText(startName: Range<Int>) throws(XMLError) -> String {

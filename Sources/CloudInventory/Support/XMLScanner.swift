@@ -31,9 +31,8 @@ struct XMLScanner {
     }
 
     let bytes: [UInt8]
-    /// Set only by the scanner and its extensions (`XMLScanner+Text`).
-    var position = 0
-    private(set) var pendingEnd: Range<Int>?
+    private(set) var position = 0
+    private var pendingEnd: Range<Int>?
 
     /// Borrows the document, no copy: a page is megabytes and peak memory is a target.
     init(_ bytes: [UInt8]) {
@@ -131,17 +130,34 @@ struct XMLScanner {
     /// The first `<` or `&` at or after `start`, or the end. Values are short: eight bytes at
     /// a time, looking for both at once.
     @inline(__always)
-    static func textEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    private static func textEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         var end = start
         while end + 8 <= bytes.count {
-            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+            let word = Word.load(raw, at: end)
             let hit = Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "<"))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "&")))
             if hit != 0 { return end + hit.trailingZeroBitCount / 8 }
             end += 8
         }
         while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
         return end
+    }
+
+    /// The common value, `text</name>` right after the start tag `name` with no entity, markup
+    /// or blank in the end tag: its text's range, read past the end tag. Anything else is nil,
+    /// with nothing read, for the event loop to take.
+    mutating func plainValue(startName: Range<Int>) -> Range<Int>? {
+        guard pendingEnd == nil, !bytes.isEmpty else { return nil }
+        return bytes.withUnsafeBufferPointer { bytes in
+            let start = position
+            let end = Self.textEnd(bytes, from: start)
+            let n = startName.count
+            guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
+                  bytes[end + 2 + n] == UInt8(ascii: ">"),
+                  memcmp(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, n) == 0 else { return nil }
+            position = end + 3 + n
+            return start..<end
+        }
     }
 
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
@@ -151,7 +167,7 @@ struct XMLScanner {
         // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while p + 8 <= bytes.count {
-            let below = Word.bytesBelow(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)), UInt8(ascii: ">") + 1)
+            let below = Word.bytesBelow(Word.load(raw, at: p), UInt8(ascii: ">") + 1)
             if below != 0 { p += below.trailingZeroBitCount / 8; break }
             p += 8
         }
