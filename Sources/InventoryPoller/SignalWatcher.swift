@@ -27,7 +27,8 @@ private enum SignalTarget {
 /// before the signals are unblocked and before `init` returns: a parent may start us with
 /// them blocked (a libdispatch worker thread blocks nearly every signal, and the mask is
 /// inherited across exec), and a signal already pending must meet our handler, not the
-/// default action.
+/// default action. The signals are unblocked on the calling thread and on the logging thread,
+/// which lives for the process: a signal is taken even if every other thread blocks it.
 final class SignalWatcher: Sendable {
     static let signals = [SIGTERM, SIGINT, SIGHUP]
 
@@ -37,11 +38,11 @@ final class SignalWatcher: Sendable {
         SignalTarget.pipe = -1
         SignalTarget.cancellation = Unmanaged.passRetained(cancellation)  // lives for the process
         var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
+        let piped = pipe(&ends) == 0
+        if piped {
             for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
             SignalTarget.pipe = ends[1]
-            Self.startLogging(from: ends[0], logger: logger)
         } else {
             logger.error("no pipe for the signal watcher; a signal stops the run without its warning line")
         }
@@ -63,9 +64,16 @@ final class SignalWatcher: Sendable {
             action.sa_flags = SA_RESTART
             sigaction(sig, &action, nil)
         }
+        // Once the handlers are in place: the logging thread unblocks the signals for itself,
+        // so some thread always takes them, whatever masks the others carry.
+        if piped { Self.startLogging(from: ends[0], logger: logger) }
+        Self.unblockSignals()
+    }
+
+    private static func unblockSignals() {
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for sig in Self.signals { sigaddset(&unblock, sig) }
+        for sig in signals { sigaddset(&unblock, sig) }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
@@ -73,6 +81,7 @@ final class SignalWatcher: Sendable {
     /// at once may exit before the line is written; its final line names the signal anyway.
     private static func startLogging(from readEnd: Int32, logger: Logger) {
         Thread.detachNewThread {
+            unblockSignals()
             var byte: UInt8 = 0
             var logged = false
             while true {
