@@ -70,32 +70,51 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     if let stdin { input.fileHandleForWriting.write(stdin) }
     try? input.fileHandleForWriting.close()
 
-    final class Box: @unchecked Sendable { var data = Data() }
-    let outBox = Box(), errBox = Box()
-    let group = DispatchGroup()
-    for (pipe, box) in [(out, outBox), (err, errBox)] {
-        group.enter()
-        DispatchQueue.global().async {
-            box.data = pipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-    }
+    let output = OutputCollector(out, err)
     let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-    group.wait()
     process.waitUntilExit()
     killer.cancel()
+    let (stdout, stderr) = output.collected()
     return ProcessResult(status: process.terminationStatus,
-                         stdout: String(decoding: outBox.data, as: UTF8.self),
-                         stderr: String(decoding: errBox.data, as: UTF8.self))
+                         stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// Reads a child's stdout and stderr while it runs. Once it has exited, EOF is awaited only
+/// for a grace period: a child spawned at the same moment (a test server) may have inherited
+/// the pipes' write ends, since Foundation's spawn does not close them, and EOF would then
+/// wait for that server to exit. Everything the exited child wrote is already in the pipe.
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = [Data(), Data()]
+    private let group = DispatchGroup()
+
+    init(_ out: Pipe, _ err: Pipe) {
+        for (i, pipe) in [out, err].enumerated() {
+            group.enter()
+            DispatchQueue.global().async {
+                let handle = pipe.fileHandleForReading
+                while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                    self.lock.withLock { self.data[i].append(chunk) }
+                }
+                self.group.leave()
+            }
+        }
+    }
+
+    /// Call after the child has exited.
+    func collected(grace: TimeInterval = 10) -> (stdout: Data, stderr: Data) {
+        _ = group.wait(timeout: .now() + grace)
+        return lock.withLock { (data[0], data[1]) }
+    }
 }
 
 /// A process started in the background; `finish()` waits for it and collects its output.
 final class RunningProcess: @unchecked Sendable {
     let process = Process()
     private let out = Pipe(), err = Pipe()
-    private var outData = Data(), errData = Data()
-    private let group = DispatchGroup()
+    private var output: OutputCollector?
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -105,10 +124,7 @@ final class RunningProcess: @unchecked Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        group.enter()
-        DispatchQueue.global().async { self.outData = self.out.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
-        group.enter()
-        DispatchQueue.global().async { self.errData = self.err.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+        output = OutputCollector(out, err)
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -116,11 +132,11 @@ final class RunningProcess: @unchecked Sendable {
     func finish(timeout: TimeInterval = 120) -> ProcessResult {
         let killer = DispatchWorkItem { [process] in if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-        group.wait()
         process.waitUntilExit()
         killer.cancel()
-        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        let (stdout, stderr) = output?.collected() ?? (Data(), Data())
+        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                             stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 
