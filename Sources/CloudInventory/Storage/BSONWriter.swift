@@ -13,6 +13,17 @@ struct BSONWriter {
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the writer and keeps its storage, for a writer reused document after document.
+    mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
+    /// The document `{_id: id}`: the filter of every upsert by id.
+    mutating func idDocument(_ id: String) {
+        let start = begin()
+        key(.string, "_id")
+        string(id)
+        end(start)
+    }
+
     /// Opens a document (or array); `end(_:)` with the returned mark closes it.
     mutating func begin() -> Int {
         let start = bytes.count

@@ -123,7 +123,7 @@ struct PageWrite {
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
             if previousByKey[key] == nil, let (update, state) = firstSighting?(self, slot, hash) {
                 events.append(event(key, id, "appeared", [("State", state)]))
-                instances.append(.updateOneEncoded(filter: ["_id": .string(key)], update: update, upsert: true))
+                instances.append(.upsertEncoded(id: key, update: update))
                 continue
             }
             let instance = value(slot)
@@ -148,11 +148,7 @@ struct PageWrite {
 
     /// An event upsert: its id derives from (poll, instance, type), so a replay never duplicates it.
     func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
-        let id = InventoryStore.eventId(poll.pollId, key, type)
-        let doc: BSONValue = .document([
-            ("_id", .string(id)), ("Account", .string(slice.account)), ("Region", .string(slice.region)),
-            ("InstanceId", .string(instanceId)), ("Type", .string(type)), ("Time", when), ("PollId", .string(poll.pollId)),
-        ] + extra)
-        return .updateOne(filter: ["_id": .string(id)], update: ["$setOnInsert": doc], upsert: true)
+        InventoryStore.eventUpsert(id: InventoryStore.eventId(poll.pollId, key, type), slice: slice, instanceId: instanceId,
+                                   type: type, time: when, pollId: poll.pollId, extra: extra)
     }
 }

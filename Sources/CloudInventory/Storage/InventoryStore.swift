@@ -117,6 +117,28 @@ public final class InventoryStore {
         Hex.encode(SHA256.hash(data: Array("\(pollId)|\(key)|\(type)".utf8)).prefix(12))
     }
 
+    /// The upsert of one event document, `{$setOnInsert: event}` keyed by its id, encoded
+    /// straight (a first poll writes one per instance). Every event has these fields in this
+    /// order, then its type's own (`extra`).
+    static func eventUpsert(id: String, slice: SliceID, instanceId: String, type: String, time: BSONValue, pollId: String,
+                            extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
+        var writer = BSONWriter(capacity: 320)
+        let update = writer.begin()
+        writer.key(.document, "$setOnInsert")
+        let event = writer.begin()
+        writer.key(.string, "_id"); writer.string(id)
+        writer.key(.string, "Account"); writer.string(slice.account)
+        writer.key(.string, "Region"); writer.string(slice.region)
+        writer.key(.string, "InstanceId"); writer.string(instanceId)
+        writer.key(.string, "Type"); writer.string(type)
+        time.writeElement("Time", to: &writer)
+        writer.key(.string, "PollId"); writer.string(pollId)
+        for (key, value) in extra { value.writeElement(key, to: &writer) }
+        writer.end(event)
+        writer.end(update)
+        return .upsertEncoded(id: id, update: writer.bytes)
+    }
+
     /// Fields an instance document carries besides EC2's own.
     static let bookkeeping: Set<String> = ["_id", "Account", "FirstSeen", "LastSeen", "LastChanged", "LastPollId", "ContentHash", "Present", "VanishedAt"]
 
@@ -163,11 +185,8 @@ public final class InventoryStore {
             // events and the instances write leaves the instance present, and the next poll
             // that finds it gone then writes the same event id instead of a second vanish.
             let eid = Self.eventId(doc["LastPollId"]?.stringValue ?? poll.pollId, key, "vanished")
-            let event: BSONValue = .document([
-                ("_id", .string(eid)), ("Account", .string(slice.account)), ("Region", .string(region)), ("InstanceId", .string(id)),
-                ("Type", "vanished"), ("Time", when), ("PollId", .string(poll.pollId)), ("LastState", doc["State"]?["Name"] ?? .null),
-            ])
-            events.append(.updateOne(filter: ["_id": .string(eid)], update: ["$setOnInsert": event], upsert: true))
+            events.append(Self.eventUpsert(id: eid, slice: slice, instanceId: id, type: "vanished", time: when, pollId: poll.pollId,
+                                           extra: [("LastState", doc["State"]?["Name"] ?? .null)]))
         }
         try client.bulkWrite(database, Self.events, events)
         try client.bulkWrite(database, Self.instances, [.updateMany(

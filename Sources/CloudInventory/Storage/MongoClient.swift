@@ -158,9 +158,10 @@ public final class MongoClient {
         case insert(BSONValue)
         case updateOne(filter: BSONValue, update: BSONValue, upsert: Bool)
         case updateMany(filter: BSONValue, update: BSONValue)
-        /// An update whose document is encoded already: the storage fast path writes a new
-        /// instance's update from its rendered JSON (`InstanceUpdate.firstSighting`).
-        case updateOneEncoded(filter: BSONValue, update: [UInt8], upsert: Bool)
+        /// An upsert of the document whose `_id` is `id`, by an update encoded already: the
+        /// storage fast path writes a new instance's update from its rendered JSON
+        /// (`InstanceUpdate.firstSighting`) and every event this way, with no value tree.
+        case upsertEncoded(id: String, update: [UInt8])
     }
 
     /// Executes `models` as one unordered bulk. Consecutive models of one kind travel in one
@@ -179,39 +180,42 @@ public final class MongoClient {
 
     /// Adds `models` to `bulk` and runs it.
     private func execute(_ models: [WriteModel], in bulk: OpaquePointer) throws(MongoError) {
-        for model in models {
-            var error = bson_error_t()
-            let ok: Bool
-            switch model {
-            case let .insert(doc):
-                ok = try Self.withDocument(doc) { d in mongoc_bulk_operation_insert_with_opts(bulk, d, nil, &error) }
-            case let .updateOne(filter, update, upsert):
-                ok = try Self.updateOne(bulk, filter, update.encoded(), upsert, &error)
-            case let .updateOneEncoded(filter, update, upsert):
-                ok = try Self.updateOne(bulk, filter, update, upsert, &error)
-            case let .updateMany(filter, update):
-                ok = try Self.withDocument(filter) { f throws(MongoError) in
-                    try Self.withDocument(update) { u in mongoc_bulk_operation_update_many_with_opts(bulk, f, u, nil, &error) }
+        // The update options are the same for every model: two documents per bulk, not one
+        // per update. Validation off: documents built here are valid UTF-8 (Swift strings)
+        // with keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
+        try Self.withDocument(["upsert": true, "validate": false]) { upsertOptions throws(MongoError) in
+            try Self.withDocument(["upsert": false, "validate": false]) { updateOptions throws(MongoError) in
+                var filter = BSONWriter(capacity: 128)
+                for model in models {
+                    var error = bson_error_t()
+                    let ok: Bool
+                    switch model {
+                    case let .insert(doc):
+                        ok = try Self.withDocument(doc) { d in mongoc_bulk_operation_insert_with_opts(bulk, d, nil, &error) }
+                    case let .updateOne(filter, update, upsert):
+                        ok = try Self.withDocument(filter) { f throws(MongoError) in
+                            try Self.withDocument(bytes: update.encoded()) { u in
+                                mongoc_bulk_operation_update_one_with_opts(bulk, f, u, upsert ? upsertOptions : updateOptions, &error)
+                            }
+                        }
+                    case let .upsertEncoded(id, update):
+                        filter.reset()
+                        filter.idDocument(id)
+                        ok = try Self.withDocument(bytes: filter.bytes) { f throws(MongoError) in
+                            try Self.withDocument(bytes: update) { u in mongoc_bulk_operation_update_one_with_opts(bulk, f, u, upsertOptions, &error) }
+                        }
+                    case let .updateMany(filter, update):
+                        ok = try Self.withDocument(filter) { f throws(MongoError) in
+                            try Self.withDocument(update) { u in mongoc_bulk_operation_update_many_with_opts(bulk, f, u, nil, &error) }
+                        }
+                    }
+                    if !ok { throw MongoError(error, redactor: uri.redactor) }
                 }
             }
-            if !ok { throw MongoError(error, redactor: uri.redactor) }
         }
         try Self.withReply(redactor: uri.redactor) { reply in
             var error = bson_error_t()
             return mongoc_bulk_operation_execute(bulk, reply, &error) == 0 ? error : nil
-        }
-    }
-
-    private static func updateOne(_ bulk: OpaquePointer, _ filter: BSONValue, _ update: [UInt8], _ upsert: Bool,
-                                  _ error: inout bson_error_t) throws(MongoError) -> Bool {
-        try withDocument(filter) { f throws(MongoError) in
-            try withDocument(bytes: update) { u throws(MongoError) in
-                // Validation off: documents built here are valid UTF-8 (Swift strings) with
-                // keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
-                try withDocument(["upsert": .bool(upsert), "validate": false]) { o in
-                    mongoc_bulk_operation_update_one_with_opts(bulk, f, u, o, &error)
-                }
-            }
         }
     }
 

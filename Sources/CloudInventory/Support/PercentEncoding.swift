@@ -83,6 +83,8 @@ enum Hex {
 
     static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         var out: [UInt8] = []
+        // A digest prefix does not know its length: room for 16 bytes, grown only past that.
+        out.reserveCapacity(2 * max(bytes.underestimatedCount, 16))
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0x0F)])
