@@ -18,6 +18,7 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CMongoC",
             pkgConfig: "libmongoc-1.0",
@@ -36,6 +37,7 @@ let package = Package(
             name: "InventoryPoller",
             dependencies: [
                 "CloudInventory",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -48,6 +48,7 @@ struct InventoryPoller: ParsableCommand {
             // Before any thread exists and before libmongoc starts, and only once a command is to
             // run: `--version`, `--help` and usage errors do not pay for libcurl's (and
             // OpenSSL's) start-up or the scan of /dev/shm.
+            Allocator.configure()
             _ = HTTPClient.globalInitialization
             StaleCounters.removeDead()
             if let command = command as? any StatusCommand {

@@ -36,15 +36,17 @@ public struct EC2Client: Sendable {
                                           hashing: Bool = false, rowsOnly: Bool = false, onPage: (RenderedPage) throws -> Void) throws -> Int {
         try paginate(pageSize: pageSize, selection: selection, fetch: { (parameters, seen) throws(AWSError) in
             try fetchRenderedPage(parameters, seen: &seen, hashing: hashing, rowsOnly: rowsOnly)
-        }, next: { ($0.count, $0.nextToken) }, onPage: onPage)
+        }, next: { ($0.count, $0.nextToken) }, onPage: onPage, done: { ByteBufferPool.shared.recycle(&$0.json) })
     }
 
     /// Follows `NextToken` with `MaxResults` until EC2 stops returning one. A token seen
     /// before in this slice (a cycle, however long) or a page past `maxPages` is an error:
     /// pagination always ends, and a slice that did not end properly marks nothing vanished.
-    /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats.
+    /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats; `done`
+    /// gets each page back once `onPage` has it written, to recycle its storage.
     private func paginate<Page>(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout Set<String>) throws(AWSError) -> Page,
-                                next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void) throws -> Int {
+                                next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void,
+                                done: (inout Page) -> Void = { _ in }) throws -> Int {
         var nextToken: String?
         var tokens = Set<String>()
         var seen = Set<String>()
@@ -56,11 +58,12 @@ public struct EC2Client: Sendable {
             }
             var parameters = Self.parameters(pageSize: pageSize, selection: selection)
             if let nextToken { parameters.append(("NextToken", nextToken)) }
-            let page = try fetch(parameters, &seen)
+            var page = try fetch(parameters, &seen)
             let (count, token) = next(page)
             pages += 1
             total += count
             try onPage(page)
+            done(&page)
             if let token, !tokens.insert(token).inserted {
                 throw AWSError.malformed("ec2:DescribeInstances", "page \(pages) repeats an earlier NextToken: pagination would never end")
             }
@@ -79,7 +82,8 @@ public struct EC2Client: Sendable {
 
     private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>, hashing: Bool,
                                    rowsOnly: Bool) throws(AWSError) -> RenderedPage {
-        let body = try query.call("DescribeInstances", parameters)
+        var body = try query.call("DescribeInstances", parameters)
+        defer { ByteBufferPool.shared.recycle(&body) }
         if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing, rowsOnly: rowsOnly), page.instanceIds.count == page.count,
            Self.allNew(page.instanceIds, in: &seen) {
             return page

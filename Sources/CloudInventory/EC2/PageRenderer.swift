@@ -89,7 +89,7 @@ extension ShapeDecoder {
         decoder.rowsOnly = rowsOnly
         decoder.follows = [UInt8](repeating: .max, count: decoder.shapes.count * 129)
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
-        if !rowsOnly { page.json.reserveCapacity(body.count) }
+        if !rowsOnly { page.json = ByteBufferPool.shared.take(minimumCapacity: body.count) }
         let (rootMembers, reservationMembers, instancesMember, instanceShape) = Self.instancesPath
         let root = try decoder.scanner.root()
         var sawReservations = false

@@ -131,8 +131,13 @@ struct HTTPTransfer {
                         acc.tooLarge = true
                         return 0
                     }
-                    // Size the body once: a 4 MB page must not grow by doubling to 8.
-                    acc.body.reserveCapacity(length)
+                    // Size the body once: a 4 MB page must not grow by doubling to 8. A
+                    // large one reuses an earlier page's storage (`ByteBufferPool`).
+                    if acc.body.isEmpty, acc.body.capacity < length {
+                        acc.body = ByteBufferPool.shared.take(minimumCapacity: length)
+                    } else {
+                        acc.body.reserveCapacity(length)
+                    }
                 }
             }
             return n
