@@ -231,19 +231,18 @@ public struct Spool: Sendable {
                                 JSONMember("Instances", .array(instances))]))
         }
 
-        /// The same line from a rendered page: its instances' bytes go in as they are.
+        /// The same line from a rendered page: its instances' bytes go in as they are, written
+        /// from the page itself between a head and a tail (no copy of a page-sized line).
         public func appendPage(rendered page: RenderedPage, slice: SliceID) throws {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(page.json.count + 128)
-            bytes.append(contentsOf: "{\"Kind\":\"page\",\"Account\":".utf8)
-            JSONValue.writeString(slice.account, to: &bytes)
-            bytes.append(contentsOf: ",\"Region\":".utf8)
-            JSONValue.writeString(slice.region, to: &bytes)
-            bytes.append(contentsOf: ",\"Instances\":[".utf8)
-            bytes.append(contentsOf: page.json)
-            bytes.append(contentsOf: "]}\n".utf8)
+            var head: [UInt8] = []
+            head.reserveCapacity(96)
+            head.append(contentsOf: "{\"Kind\":\"page\",\"Account\":".utf8)
+            JSONValue.writeString(slice.account, to: &head)
+            head.append(contentsOf: ",\"Region\":".utf8)
+            JSONValue.writeString(slice.region, to: &head)
+            head.append(contentsOf: ",\"Instances\":[".utf8)
             do {
-                try writeAll(fd: fd, bytes: bytes)
+                for part in [head, page.json, Array("]}\n".utf8)] { try writeAll(fd: fd, bytes: part) }
             } catch {
                 throw Spool.Error.io("write to \(temporary.path) failed: \(error)")
             }
