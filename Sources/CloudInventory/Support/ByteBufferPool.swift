@@ -51,5 +51,8 @@ final class ByteBufferPool: Sendable {
         }
     }
 
+    /// How many spare buffers the pool holds now.
+    var spareCount: Int { spare.withLock { $0.count } }
+
     private static let mebibyte = 1 << 20
 }
