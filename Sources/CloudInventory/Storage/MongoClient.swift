@@ -185,7 +185,7 @@ public final class MongoClient {
         // with keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
         try Self.withDocument(["upsert": true, "validate": false]) { upsertOptions throws(MongoError) in
             try Self.withDocument(["upsert": false, "validate": false]) { updateOptions throws(MongoError) in
-                var filter = BSONWriter(capacity: 128)
+                var idFilter = BSONWriter(capacity: 128)
                 for model in models {
                     var error = bson_error_t()
                     let ok: Bool
@@ -199,9 +199,9 @@ public final class MongoClient {
                             }
                         }
                     case let .upsertEncoded(id, update):
-                        filter.reset()
-                        filter.idDocument(id)
-                        ok = try Self.withDocument(bytes: filter.bytes) { f throws(MongoError) in
+                        idFilter.reset()
+                        idFilter.idDocument(id)
+                        ok = try Self.withDocument(bytes: idFilter.bytes) { f throws(MongoError) in
                             try Self.withDocument(bytes: update) { u in mongoc_bulk_operation_update_one_with_opts(bulk, f, u, upsertOptions, &error) }
                         }
                     case let .updateMany(filter, update):
