@@ -131,14 +131,18 @@ import Testing
         let run = try world.startPoll(["--region", "eu-west-1"], environment: env)
         // Wait until the poller is inside the stalled credentials read: bounded only so that a
         // broken poller cannot hang the suite (a loaded CI machine may take many seconds to
-        // start it), and the signal is sent only once the read is seen.
+        // start it), and the signal is sent only once the read is seen. The wait blocks this
+        // thread (no await from the spawn to the kill): an awaiting test was once starved by the
+        // other suites past the poller's whole run, and then saw the IMDS server's own 90 s
+        // stall still "in flight" and signalled a poller that had already given up.
         var inFlight = false
         for _ in 0..<4500 {
             inFlight = Self.credentialsReadInFlight(world, imds)
             if inFlight { break }
-            try await Task.sleep(for: .milliseconds(20))
+            pause(0.02)
         }
         try #require(inFlight, "the poller never reached the credentials read")
+        try #require(run.process.isRunning, "the poller ended before the signal could be sent")
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
