@@ -31,7 +31,7 @@ extension JSONValue.Parser {
         while true {
             skipSpace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let typeAt = writer.bytes.count
+            let typeAt = writer.count
             if let run = plainASCIIString() {
                 bytes.withUnsafeBufferPointer { writer.key(.null, plain: UnsafeBufferPointer(rebasing: $0[run])) }
             } else {
@@ -93,7 +93,7 @@ extension JSONValue.Parser {
         var index = 0
         while true {
             skipSpace()
-            let typeAt = writer.bytes.count
+            let typeAt = writer.count
             writer.index(.null, index)
             try element(into: &writer, typeAt: typeAt, depth: depth + 1)
             index += 1
