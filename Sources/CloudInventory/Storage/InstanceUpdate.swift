@@ -26,20 +26,25 @@ struct InstanceUpdate {
     static func firstSighting(json: [UInt8], span: Range<Int>, account: String, hash: String, when: BSONValue,
                               pollId: String) throws(JSONValue.ParseError) -> [UInt8] {
         var writer = BSONWriter(capacity: span.count + 256)
-        try firstSighting(account: account, hash: hash, when: when, pollId: pollId, to: &writer) { writer throws(JSONValue.ParseError) in
-            try writer.appendMembers(ofJSONObject: json, in: span)
-        }
+        try firstSighting(json: json, span: span, account: account, hash: hash, when: when, pollId: pollId, to: &writer)
         return writer.bytes
     }
 
+    /// The same, appended to `writer`.
+    static func firstSighting(json: [UInt8], span: Range<Int>, account: String, hash: String, when: BSONValue,
+                              pollId: String, to writer: inout BSONWriter) throws(JSONValue.ParseError) {
+        try firstSighting(account: account, hash: hash, when: when, pollId: pollId, to: &writer) { writer throws(JSONValue.ParseError) in
+            try writer.appendMembers(ofJSONObject: json, in: span)
+        }
+    }
+
     /// The same update from the instance's members as values (a replayed page), without
-    /// the `BSONValue` tree in between.
-    static func firstSighting(members: [JSONMember], account: String, hash: String, when: BSONValue, pollId: String) -> [UInt8] {
-        var writer = BSONWriter(capacity: 4096)
+    /// the `BSONValue` tree in between, appended to `writer`.
+    static func firstSighting(members: [JSONMember], account: String, hash: String, when: BSONValue, pollId: String,
+                              to writer: inout BSONWriter) {
         firstSighting(account: account, hash: hash, when: when, pollId: pollId, to: &writer) { writer in
             for member in members { member.value.writeElement(member.key, to: &writer) }
         }
-        return writer.bytes
     }
 
     private static func firstSighting<E: Error>(account: String, hash: String, when: BSONValue, pollId: String, to writer: inout BSONWriter,

@@ -9,12 +9,17 @@ extension InventoryStore {
         let entries = page.enumerated().compactMap { i, instance in
             instance["InstanceId"]?.stringValue.map { (slot: i, id: $0, hash: Self.contentHash(instance)) }
         }
-        let firstSighting = { (write: PageWrite, slot: Int, hash: String) -> (update: [UInt8], state: BSONValue)? in
-            guard case let .object(members) = page[slot] else { return nil }
-            let update = InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash,
-                                                      when: write.when, pollId: write.poll.pollId)
-            return (update, BSONValue(page[slot]["State"]?["Name"] ?? .null))
-        }
+        let firstSighting = PageWrite.FirstSighting(
+            state: { slot in
+                guard case .object = page[slot] else { return nil }
+                return BSONValue(page[slot]["State"]?["Name"] ?? .null)
+            },
+            encode: { write, slot, hash, writer in
+                guard case let .object(members) = page[slot] else { return false }
+                InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash,
+                                             when: write.when, pollId: write.poll.pollId, to: &writer)
+                return true
+            })
         try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { page[$0] }
     }
 
@@ -31,13 +36,13 @@ extension InventoryStore {
         let entries = (0..<page.count).map { (slot: $0, id: page.instanceIds[$0], hash: page.hashes[$0]) }
         // A new instance's update is written straight from its rendered JSON; only changed
         // ones are read back into values, to be compared with what is stored.
-        let firstSighting = { (write: PageWrite, slot: Int, hash: String) -> (update: [UInt8], state: BSONValue)? in
-            guard page.spans.count == page.count, page.stateNames.count == page.count,
-                  let update = try? InstanceUpdate.firstSighting(json: page.json, span: page.spans[slot], account: write.slice.account,
-                                                                 hash: hash, when: write.when, pollId: write.poll.pollId)
-            else { return nil }
-            return (update, page.stateNames[slot].map { .string($0) } ?? .null)
-        }
+        let rendered = page.spans.count == page.count && page.stateNames.count == page.count
+        let firstSighting = PageWrite.FirstSighting(
+            state: { slot in rendered ? page.stateNames[slot].map { .string($0) } ?? .null : nil },
+            encode: { write, slot, hash, writer in
+                (try? InstanceUpdate.firstSighting(json: page.json, span: page.spans[slot], account: write.slice.account,
+                                                   hash: hash, when: write.when, pollId: write.poll.pollId, to: &writer)) != nil
+            })
         try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { (try? page.value(at: $0)) ?? .null }
     }
 
@@ -52,11 +57,24 @@ extension InventoryStore {
         if !write.changed.isEmpty {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
-        let (events, instances) = write.models(firstSighting: firstSighting, value: value)
+        let plan = write.plan(firstSighting: firstSighting, value: value)
         // Events first: if the run dies between the two, a replay recomputes the same events
         // (same ids, so no duplicates) and then writes the instances.
-        try client.bulkWrite(database, Self.events, events)
-        try client.bulkWrite(database, Self.instances, instances)
+        try client.bulkWrite(database, Self.events, plan.events)
+        // New instances' updates are encoded one at a time into one writer, each handed to
+        // the bulk as it is written.
+        var update = BSONWriter(capacity: 16_384)
+        try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
+            for (key, slot, hash) in plan.new {
+                update.reset()
+                if let firstSighting, firstSighting.encode(write, slot, hash, &update) {
+                    try bulk.upsert(id: key, encoded: update)
+                } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
+                    try bulk.append(model)
+                }
+            }
+            for model in plan.instances { try bulk.append(model) }
+        }
     }
 }
 
@@ -105,25 +123,34 @@ struct PageWrite {
         }
     }
 
-    /// A new instance's update, encoded, and its state, from the page write, the instance's
-    /// slot and its content hash; nil sends the instance down the value path.
-    typealias FirstSighting = (PageWrite, Int, String) -> (update: [UInt8], state: BSONValue)?
+    /// The storage fast path for new instances: the state name its `appeared` event carries
+    /// (nil: the instance takes the value path), and its update encoded into the writer
+    /// (false: the update takes the value path; the event is the same either way).
+    struct FirstSighting {
+        let state: (Int) -> BSONValue?
+        let encode: (PageWrite, Int, String, inout BSONWriter) -> Bool
+    }
 
-    /// The event and instance writes for the page. `value` gives the instance at a slot; it
-    /// is asked only for new and changed instances, and for new ones only when
-    /// `firstSighting` (a new instance's update, encoded, and its state) has no answer.
-    func models(firstSighting: FirstSighting? = nil,
-                value: (Int) -> JSONValue) -> (events: [MongoClient.WriteModel], instances: [MongoClient.WriteModel]) {
+    /// The writes of a page: every event, the new instances the fast path writes (by key,
+    /// slot and hash; `FirstSighting.encode` writes each), and the other instance writes.
+    struct Plan {
+        var events: [MongoClient.WriteModel] = []
+        var new: [(key: String, slot: Int, hash: String)] = []
+        var instances: [MongoClient.WriteModel] = []
+    }
+
+    /// Plans the page's writes. `value` gives the instance at a slot; it is asked only for
+    /// changed instances and for new ones `firstSighting` cannot take.
+    func plan(firstSighting: FirstSighting? = nil, value: (Int) -> JSONValue) -> Plan {
         var previousByKey: [String: BSONValue] = [:]
         for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
-        var events: [MongoClient.WriteModel] = []
-        var instances: [MongoClient.WriteModel] = []
+        var plan = Plan()
         for key in order {
             guard let (slot, id, hash) = byKey[key] else { continue }
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
-            if previousByKey[key] == nil, let (update, state) = firstSighting?(self, slot, hash) {
-                events.append(event(key, id, "appeared", [("State", state)]))
-                instances.append(.upsertEncoded(id: key, update: update))
+            if previousByKey[key] == nil, let state = firstSighting?.state(slot) {
+                plan.events.append(event(key, id, "appeared", [("State", state)]))
+                plan.new.append((key, slot, hash))
                 continue
             }
             let instance = value(slot)
@@ -136,14 +163,23 @@ struct PageWrite {
                 update.set.append(("LastChanged", when))
                 found = [("appeared", [("State", BSONValue(instance["State"]?["Name"] ?? .null))])]
             }
-            events += found.map { event(key, id, $0.0, $0.1) }
-            instances.append(update.model(key: key))
+            plan.events += found.map { event(key, id, $0.0, $0.1) }
+            plan.instances.append(update.model(key: key))
         }
         if !unchanged.isEmpty {
-            instances.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
-                                         update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
+            plan.instances.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
+                                              update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
         }
-        return (events, instances)
+        return plan
+    }
+
+    /// A new instance's update by the value path, for one the fast path could not encode
+    /// (its `appeared` event is planned already).
+    func newInstance(_ key: String, slot: Int, hash: String, value: (Int) -> JSONValue) -> MongoClient.WriteModel? {
+        guard case let .object(members) = value(slot) else { return nil }
+        var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
+        update.set.append(("LastChanged", when))
+        return update.model(key: key)
     }
 
     /// An event upsert: its id derives from (poll, instance, type), so a replay never duplicates it.

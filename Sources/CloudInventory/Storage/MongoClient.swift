@@ -164,68 +164,6 @@ public final class MongoClient {
         case upsertEncoded(id: String, update: [UInt8])
     }
 
-    /// Executes `models` as one unordered bulk. Consecutive models of one kind travel in one
-    /// command, so a bulk of updates is one round trip however many documents it touches.
-    /// An empty bulk is skipped (libmongoc refuses it).
-    public func bulkWrite(_ database: String, _ collection: String, _ models: [WriteModel]) throws(MongoError) {
-        guard !models.isEmpty else { return }
-        try withCollection(database, collection) { coll throws(MongoError) in
-            let bulk: OpaquePointer = try Self.withDocument(["ordered": false]) { opts in
-                mongoc_collection_create_bulk_operation_with_opts(coll, opts)
-            }
-            defer { mongoc_bulk_operation_destroy(bulk) }
-            try execute(models, in: bulk)
-        }
-    }
-
-    /// Adds `models` to `bulk` and runs it.
-    private func execute(_ models: [WriteModel], in bulk: OpaquePointer) throws(MongoError) {
-        // The update options are the same for every model: two documents per bulk, not one
-        // per update. Validation off: documents built here are valid UTF-8 (Swift strings)
-        // with keys from the model, and libmongoc's UTF-8 check was 7% of a first poll.
-        try Self.withDocument(["upsert": true, "validate": false]) { upsertOptions throws(MongoError) in
-            try Self.withDocument(["upsert": false, "validate": false]) { updateOptions throws(MongoError) in
-                var idFilter = BSONWriter(capacity: 128)
-                let filterDocument = StaticDocument(), updateDocument = StaticDocument()
-                for model in models {
-                    var error = bson_error_t()
-                    let ok: Bool
-                    switch model {
-                    case let .insert(doc):
-                        ok = try Self.withDocument(doc) { d in mongoc_bulk_operation_insert_with_opts(bulk, d, nil, &error) }
-                    case let .updateOne(filter, update, upsert):
-                        ok = try Self.withDocument(filter) { f throws(MongoError) in
-                            try Self.withDocument(bytes: update.encoded()) { u in
-                                mongoc_bulk_operation_update_one_with_opts(bulk, f, u, upsert ? upsertOptions : updateOptions, &error)
-                            }
-                        }
-                    case let .upsertEncoded(id, update):
-                        idFilter.reset()
-                        idFilter.idDocument(id)
-                        ok = try idFilter.withUnsafeBytes { filter throws(MongoError) in
-                            try filterDocument.with(bytes: filter) { f throws(MongoError) in
-                                try updateDocument.with(bytes: update) { u in
-                                    mongoc_bulk_operation_update_one_with_opts(bulk, f, u, upsertOptions, &error)
-                                }
-                            }
-                        }
-                    case let .updateMany(filter, update):
-                        ok = try Self.withDocument(filter) { f throws(MongoError) in
-                            try Self.withDocument(update) { u in mongoc_bulk_operation_update_many_with_opts(bulk, f, u, nil, &error) }
-                        }
-                    }
-                    if !ok { throw MongoError(error, redactor: uri.redactor) }
-                }
-            }
-        }
-        // The reply is not read: a failed write is the error, and a bulk of upserts gets back
-        // one entry per upserted id (decoding and freeing them was 3% of a first poll).
-        try Self.withReply(redactor: uri.redactor, decoded: false) { reply in
-            var error = bson_error_t()
-            return mongoc_bulk_operation_execute(bulk, reply, &error) == 0 ? error : nil
-        }
-    }
-
     // MARK: bson_t plumbing
 
     /// A heap `bson_t` holding `value`'s bytes, destroyed after `body`.
@@ -244,7 +182,7 @@ public final class MongoClient {
     /// Storage for a reply `bson_t` that libmongoc initializes itself. It must be aligned as
     /// Debian's `BSON_EXTRA_ALIGN` build expects (128 bytes), so it is allocated by hand.
     @discardableResult
-    private static func withReply(redactor: MongoURI.Redactor, decoded: Bool = true,
+    static func withReply(redactor: MongoURI.Redactor, decoded: Bool = true,
                                   _ body: (OpaquePointer) -> bson_error_t?) throws(MongoError) -> BSONValue {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 128)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: 512)

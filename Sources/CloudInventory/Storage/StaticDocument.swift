@@ -27,12 +27,4 @@ struct StaticDocument: ~Copyable {
         defer { bson_destroy(document) }
         return try body(document)
     }
-
-    /// The same over an array's bytes.
-    func with<T>(bytes: [UInt8], _ body: (OpaquePointer) throws(MongoError) -> T) throws(MongoError) -> T {
-        let result: Result<T, MongoError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(MongoError) -> T in try with(bytes: raw, body) }
-        }
-        return try result.get()
-    }
 }
