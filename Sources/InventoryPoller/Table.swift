@@ -39,10 +39,34 @@ struct TableWriter {
     }
 
     mutating func row(_ cells: [String], _ out: inout StandardOutput) {
-        let cells = style == .csv ? cells : cells.map { $0.isEmpty ? "-" : Self.isPlain($0) ? $0 : ControlCharacters.escape($0) }
+        if style == .tabs { return emitTabs(cells, &out) }
+        let cells = style == .csv ? cells : cells.map(Self.shown)
         guard style == .aligned, widths == nil else { return emit(cells, &out) }
         held.append(cells)
         if held.count > Self.alignWindow { release(&out) }
+    }
+
+    /// A text cell as shown: `-` for an empty one, control characters escaped.
+    private static func shown(_ cell: String) -> String {
+        cell.isEmpty ? "-" : isPlain(cell) ? cell : ControlCharacters.escape(cell)
+    }
+
+    /// A tab-separated row, each cell as `shown` makes it, with no array of shown cells (the
+    /// text path writes one row per instance).
+    private mutating func emitTabs(_ cells: [String], _ out: inout StandardOutput) {
+        line.removeAll(keepingCapacity: true)
+        for (i, cell) in cells.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: "\t")) }
+            if cell.isEmpty {
+                line.append(UInt8(ascii: "-"))
+            } else if Self.isPlain(cell) {
+                line.append(contentsOf: cell.utf8)
+            } else {
+                line.append(contentsOf: ControlCharacters.escape(cell).utf8)
+            }
+        }
+        line.append(UInt8(ascii: "\n"))
+        out.write(bytes: line[...])
     }
 
     /// Writes what alignment held back.
@@ -69,13 +93,7 @@ struct TableWriter {
             line.append(contentsOf: [13, 10])
             out.write(bytes: line[...])
         case .tabs:
-            line.removeAll(keepingCapacity: true)
-            for (i, cell) in cells.enumerated() {
-                if i > 0 { line.append(UInt8(ascii: "\t")) }
-                line.append(contentsOf: cell.utf8)
-            }
-            line.append(UInt8(ascii: "\n"))
-            out.write(bytes: line[...])
+            emitTabs(cells, &out)
         case .aligned:
             let widths = widths ?? []
             var line = ""
