@@ -71,6 +71,10 @@ extension InventoryStore {
                     try bulk.upsert(id: key, encoded: update)
                 } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
                     try bulk.append(model)
+                } else {
+                    // Its `appeared` event is written already; an instance that can be neither
+                    // encoded nor read is a fault of the page, not something to skip quietly.
+                    throw MongoError.rejected("instance \(key) of the page is unreadable")
                 }
             }
             for model in plan.instances { try bulk.append(model) }
