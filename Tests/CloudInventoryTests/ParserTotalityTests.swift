@@ -107,6 +107,29 @@ import Testing
         }
     }
 
+    /// The writer grows from its smallest room, and one reused writer (`reset`) writes each
+    /// document exactly as a fresh one does: the store encodes a page's updates this way.
+    @Test func aReusedWriterWritesWhatAFreshOneWrites() throws {
+        var reused = BSONWriter(capacity: 0)
+        for n in [0, 1, 7, 300, 40, 5_000, 2] {
+            var members: [(String, BSONValue)] = []
+            for i in 0..<n {
+                let value: BSONValue = i % 3 == 0 ? .string(String(repeating: "x", count: i % 70)) : .int64(Int64(i))
+                members.append(("k\(i)", value))
+            }
+            let nested: BSONValue = ["a": .array([.bool(true), .null, .double(1.5)])]
+            members.append(("nested", nested))
+            let document = BSONValue.document(members)
+            reused.reset()
+            document.write(to: &reused)
+            let bytes = reused.bytes
+            #expect(bytes == document.encoded(), "\(n) members")
+            #expect(reused.count == bytes.count)
+            let decoded = try bytes.withUnsafeBytes { raw in try BSONValue.decode(raw) }
+            #expect(decoded == document, "decodes back")
+        }
+    }
+
     /// A span of a larger text is read as that span alone: blanks after it do not count.
     @Test func aSpanIsTranscodedAsTheSliceParses() throws {
         let text = Array(#"{"a":1} , {"b":2}"#.utf8)
