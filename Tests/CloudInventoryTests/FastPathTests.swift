@@ -195,4 +195,26 @@ import Testing
             #expect(doc["LastSeen"] != doc["FirstSeen"])
         }
     }
+
+    /// A page whose new instance can be neither encoded nor read back fails with nothing
+    /// written: no `appeared` event without its instance, and not the page's other instances.
+    @Test func anUnreadableNewInstanceFailsThePageWithNothingWritten() throws {
+        let mongo = try TestMongo(.mock)
+        let logger = Logger(label: "fast-path-test")
+        let store = InventoryStore(client: try MongoClient(uri: MongoURI(mongo.uri), logger: logger), database: mongo.database, logger: logger)
+        defer { store.close() }
+        let good = #"{"InstanceId":"i-1","State":{"Name":"running"}}"#, bad = #"{"InstanceId":"i-2","State":{"Name":"#
+        var page = RenderedPage(json: Array((good + "," + bad).utf8), count: 2, states: ["running": 2], nextToken: nil,
+                                instanceIds: ["i-1", "i-2"])
+        page.spans = [0..<good.utf8.count, (good.utf8.count + 1)..<(good.utf8.count + 1 + bad.utf8.count)]
+        page.stateNames = ["running", "running"]
+        page.hashes = ["h1", "h2"]
+        let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let poll = PollContext(pollId: PollContext.newPollId(account: "111", at: at), account: "111", arn: "arn:test", polledAt: at)
+        #expect(throws: MongoError.self) {
+            try store.write(rendered: page, slice: SliceID(account: "111", region: "eu-west-1"), poll: poll)
+        }
+        #expect(try store.client.find(store.database, InventoryStore.events, filter: [:]).isEmpty)
+        #expect(try store.client.find(store.database, InventoryStore.instances, filter: [:]).isEmpty)
+    }
 }

@@ -58,11 +58,12 @@ extension InventoryStore {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
         let plan = write.plan(firstSighting: firstSighting, value: value)
-        // Events first: if the run dies between the two, a replay recomputes the same events
-        // (same ids, so no duplicates) and then writes the instances.
-        try client.bulkWrite(database, Self.events, plan.events)
-        // New instances' updates are encoded one at a time into one writer, each handed to
-        // the bulk as it is written.
+        // The instances' bulk is filled first and executed last. Filling writes nothing
+        // (libmongoc queues the writes until execute), so an instance that cannot be encoded
+        // fails the page before anything is written. Events are executed before the instances:
+        // if the run dies between the two, a replay recomputes the same events (same ids, so
+        // no duplicates) and then writes the instances. New instances' updates are encoded one
+        // at a time into one writer, each handed to the bulk as it is written.
         var update = BSONWriter(capacity: 16_384)
         try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
             for (key, slot, hash) in plan.new {
@@ -72,12 +73,13 @@ extension InventoryStore {
                 } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
                     try bulk.append(model)
                 } else {
-                    // Its `appeared` event is written already; an instance that can be neither
-                    // encoded nor read is a fault of the page, not something to skip quietly.
+                    // Its `appeared` event is planned: the page fails, with nothing written,
+                    // rather than record an event without its instance.
                     throw MongoError.rejected("instance \(key) of the page is unreadable")
                 }
             }
             for model in plan.instances { try bulk.append(model) }
+            try client.bulkWrite(database, Self.events, plan.events)
         }
     }
 }

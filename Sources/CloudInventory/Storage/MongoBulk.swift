@@ -99,7 +99,8 @@ extension MongoClient {
     }
 
     /// One unordered bulk on `collection`, filled by `fill`, then executed (skipped when
-    /// `fill` added nothing).
+    /// `fill` added nothing). Filling writes nothing, so `fill` may fail with nothing written,
+    /// and a write `fill` itself runs (another bulk) reaches the server before this one.
     public func bulkWrite(_ database: String, _ collection: String,
                           _ fill: (inout Bulk) throws(MongoError) -> Void) throws(MongoError) {
         try withCollection(database, collection) { coll throws(MongoError) in
