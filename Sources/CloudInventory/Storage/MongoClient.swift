@@ -179,13 +179,12 @@ public final class MongoClient {
         return try body(doc)
     }
 
-    /// Storage for a reply `bson_t` that libmongoc initializes itself. It must be aligned as
-    /// Debian's `BSON_EXTRA_ALIGN` build expects (128 bytes), so it is allocated by hand.
+    /// Storage for a reply `bson_t` that libmongoc initializes itself, aligned as Debian's
+    /// `BSON_EXTRA_ALIGN` build expects (`StaticDocument.allocateStorage`).
     @discardableResult
     static func withReply(redactor: MongoURI.Redactor, decoded: Bool = true,
                                   _ body: (OpaquePointer) -> bson_error_t?) throws(MongoError) -> BSONValue {
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 128)
-        storage.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+        let storage = StaticDocument.allocateStorage()
         defer { storage.deallocate() }
         let reply = OpaquePointer(storage)
         let error = body(reply)

@@ -9,9 +9,14 @@ import CMongoC
 struct StaticDocument: ~Copyable {
     private let storage: UnsafeMutableRawPointer
 
-    init() {
-        storage = .allocate(byteCount: 512, alignment: 128)
+    init() { storage = Self.allocateStorage() }
+
+    /// Zeroed room for one `bson_t`, aligned as Debian's libbson expects; the caller
+    /// deallocates it. Also where libmongoc writes a reply (`MongoClient.withReply`).
+    static func allocateStorage() -> UnsafeMutableRawPointer {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 128)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+        return storage
     }
 
     deinit { storage.deallocate() }
