@@ -44,12 +44,12 @@ public struct EC2Client: Sendable {
     /// pagination always ends, and a slice that did not end properly marks nothing vanished.
     /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats; `done`
     /// gets each page back once `onPage` has it written, to recycle its storage.
-    private func paginate<Page>(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout Set<String>) throws(AWSError) -> Page,
+    private func paginate<Page>(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout InstanceIdSet) throws(AWSError) -> Page,
                                 next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void,
                                 done: (inout Page) -> Void = { _ in }) throws -> Int {
         var nextToken: String?
         var tokens = Set<String>()
-        var seen = Set<String>()
+        var seen = InstanceIdSet()
         var total = 0
         var pages = 0
         repeat {
@@ -80,12 +80,12 @@ public struct EC2Client: Sendable {
         return page + selection.queryParameters
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout Set<String>, hashing: Bool,
+    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout InstanceIdSet, hashing: Bool,
                                    rowsOnly: Bool) throws(AWSError) -> RenderedPage {
         var body = try query.call("DescribeInstances", parameters)
         defer { ByteBufferPool.shared.recycle(&body) }
         if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing, rowsOnly: rowsOnly), page.instanceIds.count == page.count,
-           Self.allNew(page.instanceIds, in: &seen) {
+           seen.insertAllNew(page.instanceIds) {
             return page
         }
         // Anything unusual (a repeated element or instance, an instance without an id,
@@ -96,26 +96,17 @@ public struct EC2Client: Sendable {
     }
 
     /// One page, decoded. The response body dies here, before the page goes to the sink.
-    private func fetchPage(_ parameters: [(String, String)], seen: inout Set<String>) throws(AWSError) -> InstancesPage {
+    private func fetchPage(_ parameters: [(String, String)], seen: inout InstanceIdSet) throws(AWSError) -> InstancesPage {
         var page = try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)
         page.instances = dropRepeats(page.instances, seen: &seen)
         return page
     }
 
-    /// Adds `ids` to `seen` and returns true when none was there and none repeats; leaves
-    /// `seen` unchanged otherwise.
-    private static func allNew(_ ids: [String], in seen: inout Set<String>) -> Bool {
-        let page = Set(ids)
-        guard page.count == ids.count, seen.isDisjoint(with: page) else { return false }
-        seen.formUnion(page)
-        return true
-    }
-
     /// The instances whose id was not handed over yet (instances without an id are kept).
-    private func dropRepeats(_ instances: [JSONValue], seen: inout Set<String>) -> [JSONValue] {
+    private func dropRepeats(_ instances: [JSONValue], seen: inout InstanceIdSet) -> [JSONValue] {
         let kept = instances.filter { instance in
             guard let id = instance["InstanceId"]?.stringValue else { return true }
-            return seen.insert(id).inserted
+            return seen.insert(id)
         }
         if kept.count < instances.count {
             query.logger.notice("EC2 listed instances twice; each is kept once",
