@@ -56,7 +56,7 @@ import Testing
             Self.render(document, into: &buffer)
             var plain: [UInt8] = []
             document.write(to: &plain)
-            #expect(buffer.out == plain)
+            #expect(buffer.out.bytes == plain)
             #expect(buffer.contentHash(scratch: &scratch) == InventoryStore.contentHash(document))
         }
     }

@@ -15,24 +15,26 @@ struct InstanceIdSet {
         var high: UInt64, low: UInt64
 
         init?(_ id: String) {
-            var utf8 = id.utf8.makeIterator()
-            guard utf8.next() == UInt8(ascii: "i"), utf8.next() == UInt8(ascii: "-") else { return nil }
-            var high: UInt64 = 0, low: UInt64 = 0, digits: UInt64 = 0
-            while let byte = utf8.next() {
-                let value: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
-                default: return nil
-                }
-                guard digits < 30 else { return nil }
-                // 30 digits are 120 bits: `low` takes the last 16, `high` the rest below its count.
+            var id = id
+            guard let packed = id.withUTF8(Self.pack) else { return nil }
+            self = packed
+        }
+
+        private static func pack(_ utf8: UnsafeBufferPointer<UInt8>) -> Packed? {
+            guard (3...32).contains(utf8.count), utf8[0] == UInt8(ascii: "i"), utf8[1] == UInt8(ascii: "-") else { return nil }
+            // 30 digits are 120 bits: `low` takes the last 16, `high` the rest below the count.
+            var high: UInt64 = 0, low: UInt64 = 0
+            for byte in utf8[2...] {
+                let digit = byte &- UInt8(ascii: "0"), letter = byte &- UInt8(ascii: "a")
+                guard digit < 10 || letter < 6 else { return nil }
                 high = high << 4 | low >> 60
-                low = low << 4 | UInt64(value)
-                digits += 1
+                low = low << 4 | UInt64(digit < 10 ? digit : letter + 10)
             }
-            guard digits > 0 else { return nil }
-            self.high = high | digits << 56
+            return Packed(high: high | UInt64(utf8.count - 2) << 56, low: low)
+        }
+
+        private init(high: UInt64, low: UInt64) {
+            self.high = high
             self.low = low
         }
     }
@@ -54,7 +56,11 @@ struct InstanceIdSet {
     mutating func insertAllNew(_ ids: [String]) -> Bool {
         var page = InstanceIdSet()
         for id in ids {
-            guard !contains(id), page.insert(id) else { return false }
+            if let key = Packed(id) {
+                guard !packed.contains(key), page.packed.insert(key).inserted else { return false }
+            } else {
+                guard !other.contains(id), page.other.insert(id).inserted else { return false }
+            }
         }
         packed.formUnion(page.packed)
         other.formUnion(page.other)

@@ -155,13 +155,13 @@ extension ShapeDecoder {
             buffer.key(keys[0], first: empty, rank: ranks[0])
             buffer.string(region)
             buffer.key(keys[1], first: false, rank: ranks[1])
-            if let reservationId { buffer.string(reservationId) } else { buffer.out.append(contentsOf: "null".utf8) }
+            if let reservationId { buffer.string(reservationId) } else { buffer.out.append(ascii: "null") }
             buffer.key(keys[2], first: false, rank: ranks[2])
-            if let ownerId { buffer.string(ownerId) } else { buffer.out.append(contentsOf: "null".utf8) }
+            if let ownerId { buffer.string(ownerId) } else { buffer.out.append(ascii: "null") }
             buffer.closeObject()
             if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count
-            page.json.append(contentsOf: buffer.out)
+            buffer.out.withUnsafeBufferPointer { page.json.append(contentsOf: $0) }
             page.spans.append(start..<page.json.count)
             if hashing { page.hashes.append(buffer.contentHash(scratch: &scratch)) }
         }
@@ -288,16 +288,16 @@ extension ShapeDecoder {
     /// from the body, as `scalar` would write them: `true` and anything else false; digits
     /// without a leading zero, short enough for Int64, as they are; `cliTimestamp`'s form.
     /// Returns false, with nothing written, to leave the rest to `scalar`.
-    private static func writeScalar(_ kind: EC2Model.Scalar, _ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+    private static func writeScalar(_ kind: EC2Model.Scalar, _ text: UnsafeBufferPointer<UInt8>, to out: inout OutputBytes) -> Bool {
         switch kind {
         case .boolean:
             let isTrue = text.count == 4 && memcmp(text.baseAddress!, "true", 4) == 0
-            out.append(contentsOf: isTrue ? "true".utf8 : "false".utf8)
+            out.append(ascii: isTrue ? "true" : "false")
             return true
         case .integer:
             guard (1...18).contains(text.count), text[0] != UInt8(ascii: "0") || text.count == 1,
                   text.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return false }
-            out.append(contentsOf: text)
+            out.append(bytes: text)
             return true
         case .timestamp:
             out.append(UInt8(ascii: "\""))

@@ -11,7 +11,7 @@ import Crypto
 /// nothing is written twice while rendering, and an object whose members (and theirs) came
 /// in canonical order is copied whole.
 struct RenderBuffer {
-    var out: [UInt8] = []
+    var out: OutputBytes
     let hashing: Bool
     /// Every object opened so far, in the order they opened (so an object's descendants
     /// follow it, up to `afterSubtree`).
@@ -48,7 +48,7 @@ struct RenderBuffer {
 
     init(capacity: Int, hashing: Bool) {
         self.hashing = hashing
-        out.reserveCapacity(capacity)
+        out = OutputBytes(capacity: capacity)
         if hashing {
             // An EC2 instance: a few dozen objects, about a hundred members, a few levels.
             objects.reserveCapacity(32)
@@ -78,7 +78,7 @@ struct RenderBuffer {
     mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
         if !first { out.append(UInt8(ascii: ",")) }
         if hashing { openMembers.append((out.count, rank, objects.count)) }
-        out.append(contentsOf: jsonKey)
+        out.append(jsonKey)
     }
 
     mutating func closeObject() {
@@ -147,7 +147,8 @@ struct RenderBuffer {
         }
         // Never reached while the records and `out` agree; the tree's hash is the definition.
         guard complete else {
-            return (try? JSONValue.parse(out)).map(InventoryStore.contentHash) ?? Hex.encode(SHA256.hash(data: out).prefix(16))
+            let bytes = out.bytes
+            return (try? JSONValue.parse(bytes)).map(InventoryStore.contentHash) ?? Hex.encode(SHA256.hash(data: bytes).prefix(16))
         }
         return Hex.encode(SHA256.hash(data: scratch).prefix(16))
     }

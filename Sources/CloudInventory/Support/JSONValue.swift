@@ -100,20 +100,22 @@ public enum JSONValue: Sendable, Equatable {
 
     public func write(to out: inout [UInt8]) { write(to: &out, canonical: false) }
 
+    func write<Out: ByteOutput>(to out: inout Out) { write(to: &out, canonical: false) }
+
     /// The canonical form's compact JSON (what content hashes are taken over), written
     /// without building that form.
     public func writeCanonical(to out: inout [UInt8]) { write(to: &out, canonical: true) }
 
-    private func write(to out: inout [UInt8], canonical: Bool) {
+    private func write<Out: ByteOutput>(to out: inout Out, canonical: Bool) {
         switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case let .int(i): out.append(contentsOf: String(i).utf8)
+        case .null: out.append(ascii: "null")
+        case let .bool(b): out.append(ascii: b ? "true" : "false")
+        case let .int(i): Self.append(String(i), to: &out)
         case let .double(d):
             if d.isFinite {
-                out.append(contentsOf: String(d).utf8)
+                Self.append(String(d), to: &out)
             } else {
-                out.append(contentsOf: "null".utf8)
+                out.append(ascii: "null")
             }
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):
@@ -136,6 +138,11 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    private static func append<Out: ByteOutput>(_ text: String, to out: inout Out) {
+        var text = text
+        text.withUTF8 { out.append(bytes: $0) }
+    }
+
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// `"name":`, escaped.
@@ -146,19 +153,19 @@ public enum JSONValue: Sendable, Equatable {
         return bytes
     }
 
-    static func writeString(_ s: String, to out: inout [UInt8]) {
+    static func writeString<Out: ByteOutput>(_ s: String, to out: inout Out) {
         var copy = s
         copy.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
     /// Copies runs that need no escaping in one go: most strings are one run, copied whole.
-    static func writeString(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func writeString<Out: ByteOutput>(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout Out) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
         var i = firstToEscape(buffer, from: 0)
         while i < buffer.count {
             let b = buffer[i]
-            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
+            if runStart < i { out.append(bytes: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -166,14 +173,14 @@ public enum JSONValue: Sendable, Equatable {
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
             default:
-                out.append(contentsOf: "\\u00".utf8)
+                out.append(ascii: "\\u00")
                 out.append(hex[Int(b >> 4)])
                 out.append(hex[Int(b & 0x0F)])
             }
             runStart = i + 1
             i = firstToEscape(buffer, from: runStart)
         }
-        if runStart < buffer.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }
+        if runStart < buffer.count { out.append(bytes: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -65,7 +65,7 @@ public enum UTCTime {
 
     /// `cliTimestamp(utcText:)` from bytes to bytes; false, with nothing written, for any
     /// other form.
-    static func cliTimestamp(utc b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+    static func cliTimestamp<Out: ByteOutput>(utc b: UnsafeBufferPointer<UInt8>, to out: inout Out) -> Bool {
         @inline(__always) func digit(_ i: Int) -> Bool { b[i] &- 48 < 10 }
         guard b.count >= 20, b.count <= 27, b[b.count - 1] == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
@@ -75,13 +75,13 @@ public enum UTCTime {
         if b.count > 20 {
             guard b[19] == UInt8(ascii: "."), fraction.allSatisfy(digit) else { return false }
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[0..<19]))
+        out.append(bytes: UnsafeBufferPointer(rebasing: b[0..<19]))
         if fraction.contains(where: { b[$0] != UInt8(ascii: "0") }) {
             out.append(UInt8(ascii: "."))
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[fraction]))
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - fraction.count))
+            out.append(bytes: UnsafeBufferPointer(rebasing: b[fraction]))
+            for _ in fraction.count..<6 { out.append(UInt8(ascii: "0")) }
         }
-        out.append(contentsOf: "+00:00".utf8)
+        out.append(ascii: "+00:00")
         return true
     }
 
