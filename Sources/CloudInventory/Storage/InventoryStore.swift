@@ -110,7 +110,12 @@ public final class InventoryStore {
     static func contentHash(_ instance: JSONValue) -> String {
         var bytes: [UInt8] = []
         instance.writeCanonical(to: &bytes)
-        return Hex.encode(SHA256.hash(data: bytes).prefix(16))
+        return contentHash(ofCanonical: bytes)
+    }
+
+    /// The hash of bytes already in canonical form (`CanonicalRecords` copies them out).
+    static func contentHash(ofCanonical bytes: [UInt8]) -> String {
+        Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
 
     static func eventId(_ pollId: String, _ key: String, _ type: String) -> String {

@@ -116,17 +116,31 @@ public enum SpoolReplay {
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []
+        func page(_ slice: SliceID, _ write: () throws -> Void) throws {
+            guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
+            try write()
+            if !seen.contains(slice) { seen.append(slice) }
+        }
         while let line = try reader.next() {
             guard !line.isEmpty else { continue }
             if cancellation?.isCancelled == true { return .cancelled }
+            // A page in the writer's own form is written as a rendered page, with no value
+            // tree (`SpoolPageReader`); any other line is parsed, and decides.
+            if let (slice, rendered) = line.withUnsafeBufferPointer(SpoolPageReader.read) {
+                try page(slice) {
+                    try store.write(rendered: rendered, slice: slice, poll: header.poll)
+                    counts.add(states: rendered.states, slice: slice)
+                }
+                continue
+            }
             switch try Spool.parseRecord(line, number: reader.number) {
             case .header:
                 throw Spool.Error.malformed(line: reader.number, "second header")
             case let .page(slice, instances):
-                guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
-                try store.write(page: instances, slice: slice, poll: header.poll)
-                counts.add(instances, slice: slice)
-                if !seen.contains(slice) { seen.append(slice) }
+                try page(slice) {
+                    try store.write(page: instances, slice: slice, poll: header.poll)
+                    counts.add(instances, slice: slice)
+                }
             case let .end(finishedAt, outcomes):
                 end = (finishedAt, outcomes)
             }

@@ -26,6 +26,7 @@
         Target(name: "json", maxLength: 4096, run: json),
         Target(name: "bson", maxLength: 4096, run: bson),
         Target(name: "spool", maxLength: 8192) { _ = try? Spool.parse($0) },
+        Target(name: "spool-page", maxLength: 8192, run: spoolPage),
         Target(name: "mongo-uri", maxLength: 512, run: mongoURI),
         Target(name: "filter-shorthand", maxLength: 512, run: filterShorthand),
     ]
@@ -94,6 +95,24 @@
         guard let filter = try? FilterShorthand.parse(text) else { return }
         let selection = PollSelection(filters: [filter])
         precondition(PollSelection(json: selection.json) == selection, "a selection does not survive its JSON form")
+    }
+
+    /// Replay's reader of page lines (`SpoolPageReader`), on the bytes as a line and as a
+    /// page's instances: whatever it takes, the value path must take and agree with.
+    static func spoolPage(_ bytes: [UInt8]) {
+        for line in [bytes, Array("{\"Kind\":\"page\",\"Account\":\"1\",\"Region\":\"r\",\"Instances\":[".utf8) + bytes + Array("]}".utf8)] {
+            guard let (slice, page) = line.withUnsafeBufferPointer(SpoolPageReader.read) else { continue }
+            guard case let .page(expectedSlice, instances)? = try? Spool.parseRecord(line) else {
+                preconditionFailure("the page reader took a line the parser refuses")
+            }
+            precondition(slice == expectedSlice && page.count == instances.count && page.spans.count == instances.count, "page differs")
+            for (k, instance) in instances.enumerated() {
+                precondition((try? page.value(at: k)) == instance, "instance differs from the parser's")
+                precondition(page.instanceIds[k] == instance["InstanceId"]?.stringValue, "id differs")
+                precondition(page.stateNames[k] == instance["State"]?["Name"]?.stringValue, "state differs")
+                precondition(page.hashes[k] == InventoryStore.contentHash(instance), "hash differs from the value's")
+            }
+        }
     }
 
     /// A decoded document must encode and decode to itself.
