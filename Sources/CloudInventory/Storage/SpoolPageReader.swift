@@ -178,48 +178,83 @@ struct SpoolPageReader {
     private mutating func plainRun() -> UnsafeBufferPointer<UInt8>? {
         guard i < line.count, line[i] == UInt8(ascii: "\"") else { return nil }
         let start = i + 1
-        let end = JSONValue.firstToEscape(line, from: start)
-        guard end < line.count, line[end] == UInt8(ascii: "\"") else { return nil }
-        let run = UnsafeBufferPointer(rebasing: line[start..<end])
-        guard Word.isASCII(run) || String(validating: run, as: UTF8.self) != nil else { return nil }
-        i = end + 1
-        return run
+        var p = start, ascii = true
+        while true {
+            p = stop(from: p)
+            guard p < line.count else { return nil }
+            if line[p] >= 0x80 {
+                ascii = false
+                p += 1
+                continue
+            }
+            guard line[p] == UInt8(ascii: "\"") else { return nil }
+            let run = UnsafeBufferPointer(rebasing: line[start..<p])
+            guard ascii || String(validating: run, as: UTF8.self) != nil else { return nil }
+            i = p + 1
+            return run
+        }
     }
 
     /// Any string value as `JSONValue.writeString` writes it: `\"`, `\\`, `\n`, `\r`, `\t`, and
     /// `\u00xx` (lower-case hex) for the other control characters; no other escape.
     private mutating func string() -> Bool {
         let start = i + 1
-        var p = start
+        var p = start, ascii = true
         while true {
-            p = JSONValue.firstToEscape(line, from: p)
+            p = stop(from: p)
             guard p < line.count else { return false }
             switch line[p] {
+            case 0x80...:
+                ascii = false
+                p += 1
             case UInt8(ascii: "\""):
-                let run = UnsafeBufferPointer(rebasing: line[start..<p])
-                guard Word.isASCII(run) || String(validating: run, as: UTF8.self) != nil else { return false }
+                guard ascii || String(validating: UnsafeBufferPointer(rebasing: line[start..<p]), as: UTF8.self) != nil else { return false }
                 i = p + 1
                 return true
             case UInt8(ascii: "\\"):
-                guard p + 1 < line.count else { return false }
-                switch line[p + 1] {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    p += 2
-                case UInt8(ascii: "u"):
-                    guard line.count - p >= 6, line[p + 2] == UInt8(ascii: "0"), line[p + 3] == UInt8(ascii: "0"),
-                          line[p + 4] == UInt8(ascii: "0") || line[p + 4] == UInt8(ascii: "1") else { return false }
-                    let low = line[p + 5]
-                    let nibble = low &- UInt8(ascii: "0") < 10 ? low &- UInt8(ascii: "0") : low &- UInt8(ascii: "a") < 6 ? low &- UInt8(ascii: "a") + 10 : 255
-                    guard nibble < 16 else { return false }
-                    let control = (line[p + 4] &- UInt8(ascii: "0")) << 4 | nibble
-                    guard control != 0x0A, control != 0x0D, control != 0x09 else { return false }
-                    p += 6
-                default:
-                    return false
-                }
+                guard let next = escape(at: p) else { return false }
+                p = next
             default:
                 return false  // a raw control character: the writer escapes them all
             }
         }
+    }
+
+    /// The end of the escape at `p`, if the writer writes it.
+    private func escape(at p: Int) -> Int? {
+        guard p + 1 < line.count else { return nil }
+        switch line[p + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return p + 2
+        case UInt8(ascii: "u"):
+            guard line.count - p >= 6, line[p + 2] == UInt8(ascii: "0"), line[p + 3] == UInt8(ascii: "0"),
+                  line[p + 4] == UInt8(ascii: "0") || line[p + 4] == UInt8(ascii: "1") else { return nil }
+            let low = line[p + 5]
+            let nibble = low &- UInt8(ascii: "0") < 10 ? low &- UInt8(ascii: "0") : low &- UInt8(ascii: "a") < 6 ? low &- UInt8(ascii: "a") + 10 : 255
+            guard nibble < 16 else { return nil }
+            let control = (line[p + 4] &- UInt8(ascii: "0")) << 4 | nibble
+            return control == 0x0A || control == 0x0D || control == 0x09 ? nil : p + 6
+        default:
+            return nil
+        }
+    }
+
+    /// The first byte at or after `start` that ends a plain ASCII run: a control byte, `"`,
+    /// `\\` or a byte of a multi-byte character. Eight bytes at a time (`Word`).
+    private func stop(from start: Int) -> Int {
+        let raw = UnsafeRawPointer(line.baseAddress!)
+        var p = start
+        while p + 8 <= line.count {
+            let word = Word.load(raw, at: p)
+            let hit = Word.toEscapeInJSON(word) | word & Word.highs
+            if hit != 0 { return p + hit.trailingZeroBitCount / 8 }
+            p += 8
+        }
+        while p < line.count {
+            let b = line[p]
+            if b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return p }
+            p += 1
+        }
+        return p
     }
 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Where every object and member of one JSON document lies, noted while the document is
 /// written (`RenderBuffer`) or read (`SpoolPageReader`), so that its canonical form can be
 /// copied out of its bytes afterwards in one pass, for the content hash.
@@ -115,26 +117,53 @@ struct CanonicalRecords {
     }
 
     /// Ranks `range` of `openMembers` by their keys' bytes (a prefix first, as
-    /// `JSONValue.canonical` sorts). Each key runs from its quote to the next quote.
+    /// `JSONValue.canonical` sorts). Each key runs from its quote to the next quote, and has
+    /// no NUL (a control byte is escaped in JSON), so zero-padded eight-byte prefixes order
+    /// as the keys do up to ties, which are settled on the rest.
     private mutating func rankKeys(_ range: Range<Int>, in document: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard range.count <= 256 else { return false }
-        func key(_ i: Int) -> UnsafeBufferPointer<UInt8>? {
-            let start = openMembers[i].start + 1
-            guard start <= document.count, let end = UnsafeBufferPointer(rebasing: document[start...]).firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-            return UnsafeBufferPointer(rebasing: document[start..<(start + end)])
+        let n = range.count
+        guard n <= 256, let base = document.baseAddress else { return n == 0 }
+        typealias Key = (prefix: UInt64, start: Int, count: Int, member: Int)
+        @inline(__always) func less(_ a: Key, _ b: Key) -> Bool {
+            if a.prefix != b.prefix { return a.prefix < b.prefix }
+            let common = min(a.count, b.count)
+            if common > 8 {
+                let order = memcmp(base + a.start + 8, base + b.start + 8, common - 8)
+                if order != 0 { return order < 0 }
+            }
+            return a.count < b.count
         }
-        var keys: [UnsafeBufferPointer<UInt8>] = []
-        keys.reserveCapacity(range.count)
-        for i in range {
-            guard let k = key(i) else { return false }
-            keys.append(k)
+        return withUnsafeTemporaryAllocation(of: Key.self, capacity: n) { keys in
+            for k in 0..<n {
+                let start = openMembers[range.lowerBound + k].start + 1
+                guard start < document.count, let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), document.count - start) else { return false }
+                let count = UnsafeRawPointer(quote) - UnsafeRawPointer(base + start)
+                var prefix: UInt64 = 0
+                if count >= 8 {
+                    prefix = UInt64(bigEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+                } else {
+                    for j in 0..<count { prefix = prefix << 8 | UInt64(base[start + j]) }
+                    prefix <<= UInt64(8 * (8 - count))
+                }
+                (keys.baseAddress! + k).initialize(to: (prefix, start, count, k))
+            }
+            // Objects are small (an EC2 instance has about sixty members): insertion sort.
+            for k in 1..<max(n, 1) {
+                let key = keys[k]
+                var j = k
+                while j > 0, less(key, keys[j - 1]) {
+                    keys[j] = keys[j - 1]
+                    j -= 1
+                }
+                keys[j] = key
+            }
+            for place in 0..<n {
+                // Neither key before the other: the same key twice.
+                if place > 0, !less(keys[place - 1], keys[place]) { return false }
+                openMembers[range.lowerBound + keys[place].member].rank = UInt8(place)
+            }
+            return true
         }
-        let order = keys.indices.sorted { keys[$0].lexicographicallyPrecedes(keys[$1]) }
-        for (place, k) in order.enumerated() {
-            if place > 0, keys[order[place - 1]].elementsEqual(keys[k]) { return false }
-            openMembers[range.lowerBound + k].rank = UInt8(place)
-        }
-        return true
     }
 
     /// The canonical form of `document` (the bytes these records were taken from) in
