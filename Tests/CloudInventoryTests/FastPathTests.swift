@@ -217,4 +217,36 @@ import Testing
         #expect(try store.client.find(store.database, InventoryStore.events, filter: [:]).isEmpty)
         #expect(try store.client.find(store.database, InventoryStore.instances, filter: [:]).isEmpty)
     }
+
+    /// New instances are written in bulks of `newPerBulk`, each after its own events. An
+    /// unreadable instance in a later bulk leaves the earlier bulks written whole and nothing
+    /// of its own: every event still has its instance, and every instance its event.
+    @Test func anUnreadableInstanceInALaterBulkLeavesNoEventWithoutItsInstance() throws {
+        let mongo = try TestMongo(.mock)
+        let logger = Logger(label: "fast-path-test")
+        let store = InventoryStore(client: try MongoClient(uri: MongoURI(mongo.uri), logger: logger), database: mongo.database, logger: logger)
+        defer { store.close() }
+        let goods = InventoryStore.newPerBulk + 40
+        var json: [UInt8] = [], spans: [Range<Int>] = [], ids: [String] = []
+        for n in 0...goods {
+            if n > 0 { json.append(UInt8(ascii: ",")) }
+            let text = n < goods ? #"{"InstanceId":"i-\#(n)","State":{"Name":"running"}}"# : #"{"InstanceId":"i-bad","State":{"Name":"#
+            spans.append(json.count..<(json.count + text.utf8.count))
+            json += Array(text.utf8)
+            ids.append(n < goods ? "i-\(n)" : "i-bad")
+        }
+        var page = RenderedPage(json: json, count: ids.count, states: ["running": ids.count], nextToken: nil, instanceIds: ids)
+        page.spans = spans
+        page.stateNames = Array(repeating: "running", count: ids.count)
+        page.hashes = ids.map { "h-" + $0 }
+        let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let poll = PollContext(pollId: PollContext.newPollId(account: "111", at: at), account: "111", arn: "arn:test", polledAt: at)
+        #expect(throws: MongoError.self) {
+            try store.write(rendered: page, slice: SliceID(account: "111", region: "eu-west-1"), poll: poll)
+        }
+        let events = try store.client.find(store.database, InventoryStore.events, filter: [:]).compactMap { $0["InstanceId"]?.stringValue }
+        let instances = try store.client.find(store.database, InventoryStore.instances, filter: [:]).compactMap { $0["InstanceId"]?.stringValue }
+        #expect(Set(events) == Set(instances))
+        #expect(Set(instances) == Set(ids.prefix(InventoryStore.newPerBulk)))
+    }
 }

@@ -58,30 +58,43 @@ extension InventoryStore {
             write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
         }
         let plan = write.plan(firstSighting: firstSighting, value: value)
-        // The instances' bulk is filled first and executed last. Filling writes nothing
-        // (libmongoc queues the writes until execute), so an instance that cannot be encoded
-        // fails the page before anything is written. Events are executed before the instances:
-        // if the run dies between the two, a replay recomputes the same events (same ids, so
-        // no duplicates) and then writes the instances. New instances' updates are encoded one
-        // at a time into one writer, each handed to the bulk as it is written.
+        // New instances go in bulks of `newPerBulk`, each with its own `appeared` events; the
+        // other writes go with the last. Each instances' bulk is filled first and executed last.
+        // Filling writes nothing (libmongoc queues the writes until execute), so an instance
+        // that cannot be encoded fails the page before its bulk's events are written: no event
+        // is ever without its instance. Events are executed before their instances: if the run
+        // dies between the two, a replay recomputes the same events (same ids, so no duplicates)
+        // and then writes the instances. New instances' updates are encoded one at a time into
+        // one writer, each handed to the bulk as it is written, so libmongoc holds one bulk's
+        // updates at a time, not a page's.
         var update = BSONWriter(capacity: 16_384)
-        try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
-            for (key, slot, hash) in plan.new {
-                update.reset()
-                if let firstSighting, firstSighting.encode(write, slot, hash, &update) {
-                    try bulk.upsert(id: key, encoded: update)
-                } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
-                    try bulk.append(model)
-                } else {
-                    // Its `appeared` event is planned: the page fails, with nothing written,
-                    // rather than record an event without its instance.
-                    throw MongoError.rejected("instance \(key) of the page is unreadable")
+        var from = 0
+        repeat {
+            let chunk = from..<min(from + Self.newPerBulk, plan.new.count)
+            let last = chunk.upperBound == plan.new.count
+            try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
+                for (key, slot, hash) in plan.new[chunk] {
+                    update.reset()
+                    if let firstSighting, firstSighting.encode(write, slot, hash, &update) {
+                        try bulk.upsert(id: key, encoded: update)
+                    } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
+                        try bulk.append(model)
+                    } else {
+                        // Its `appeared` event is planned: the page fails before the event is
+                        // written, rather than record an event without its instance.
+                        throw MongoError.rejected("instance \(key) of the page is unreadable")
+                    }
                 }
+                if last { for model in plan.instances { try bulk.append(model) } }
+                try client.bulkWrite(database, Self.events, Array(plan.newEvents[chunk]) + (last ? plan.events : []))
             }
-            for model in plan.instances { try bulk.append(model) }
-            try client.bulkWrite(database, Self.events, plan.events)
-        }
+            from = chunk.upperBound
+        } while from < plan.new.count
     }
+
+    /// New instances per bulk: a bulk's updates (about 4.7 KB each here) are held by libmongoc
+    /// until it is executed, so a page of 1000 in one bulk held 4.7 MB.
+    static let newPerBulk = 250
 }
 
 /// The steps of one page write, each a named function: key the page, sort instances into
@@ -137,11 +150,13 @@ struct PageWrite {
         let encode: (PageWrite, Int, String, inout BSONWriter) -> Bool
     }
 
-    /// The writes of a page: every event, the new instances the fast path writes (by key,
-    /// slot and hash; `FirstSighting.encode` writes each), and the other instance writes.
+    /// The writes of a page: the new instances the fast path writes (by key, slot and hash;
+    /// `FirstSighting.encode` writes each) and their `appeared` events (`newEvents`, one each,
+    /// in the same order), the other events, and the other instance writes.
     struct Plan {
         var events: [MongoClient.WriteModel] = []
         var new: [(key: String, slot: Int, hash: String)] = []
+        var newEvents: [MongoClient.WriteModel] = []
         var instances: [MongoClient.WriteModel] = []
     }
 
@@ -155,7 +170,7 @@ struct PageWrite {
             guard let (slot, id, hash) = byKey[key] else { continue }
             if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
             if previousByKey[key] == nil, let state = firstSighting?.state(slot) {
-                plan.events.append(event(key, id, "appeared", [("State", state)]))
+                plan.newEvents.append(event(key, id, "appeared", [("State", state)]))
                 plan.new.append((key, slot, hash))
                 continue
             }
