@@ -46,7 +46,7 @@ import Testing
     @Test func theRenderedPageEqualsTheTreeOnTheBenchWorld() throws {
         let bench = Harness.repoRoot.appendingPathComponent("bench").path
         let script = "import sys; sys.path.insert(0, '\(bench)'); import replay_server; sys.stdout.buffer.write(replay_server.render_pages(1000)[0][0])"
-        let result = try runProcess(Harness.python, ["-c", script], environment: Harness.baseEnvironment())
+        let result = try runProcess(Harness.python, Harness.pythonArguments(["-c", script]), environment: Harness.baseEnvironment())
         #expect(result.status == 0, "\(result.stderr)")
         let bytes = Array(result.stdout.utf8)
         let tree = try EC2Client.decodeInstancesPage(bytes, region: "us-east-1").instances
