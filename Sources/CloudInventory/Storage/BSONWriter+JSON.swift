@@ -108,22 +108,7 @@ extension JSONValue.Parser {
     /// The bytes of a string at `position` that is one run of printable ASCII with no escape
     /// (nearly every string EC2 sends), consumed; nil, with nothing consumed, for any other.
     private mutating func plainASCIIString() -> Range<Int>? {
-        let start = position + 1
-        let end = bytes.withUnsafeBufferPointer { buffer in
-            var i = start
-            // Eight bytes at a time: the first byte that is a quote, a backslash, a control
-            // byte or not ASCII (exact in the lowest set bit).
-            let raw = UnsafeRawPointer(buffer.baseAddress!)
-            while i + 8 <= buffer.count {
-                let word = Word.load(raw, at: i)
-                let hit = (word & Word.highs) | Word.toEscapeInJSON(word)
-                if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-                i += 8
-            }
-            // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
-            while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
-            return i
-        }
+        let end = bytes.withUnsafeBufferPointer { Word.firstNotPlainASCII($0, from: position + 1) }
         guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
         defer { position = end + 1 }
         return (position + 1)..<end

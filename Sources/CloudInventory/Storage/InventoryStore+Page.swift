@@ -1,9 +1,9 @@
 import Foundation
 
 extension InventoryStore {
-    /// Writes one page of a region's instances: at most two reads and two bulk writes,
-    /// whatever the page size. Unchanged instances (same content hash) only have `LastSeen`
-    /// moved, by one `updateMany` for the whole page.
+    /// Writes one page of a region's instances: at most two reads, and two bulk writes for
+    /// the page plus two for every further `newPerBulk` new instances. Unchanged instances
+    /// (same content hash) only have `LastSeen` moved, by one `updateMany` for the whole page.
     public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
         guard !page.isEmpty else { return }
         let entries = page.enumerated().compactMap { i, instance in

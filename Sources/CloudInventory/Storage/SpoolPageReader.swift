@@ -7,8 +7,8 @@ import Glibc
 /// first poll it replays.
 ///
 /// It takes only what the spool writer itself writes: no whitespace, strings as
-/// `JSONValue.writeString` escapes them (valid UTF-8, no other escape), integers of at most 18
-/// digits (no `-0`, no fraction or exponent), plain distinct keys, every instance an object
+/// `JSONValue.writeString` escapes them (valid UTF-8, no other escape), integers within Int64
+/// (no `-0`, no leading zero, fraction or exponent), plain distinct keys, every instance an object
 /// with a plain `InstanceId`, and `State.Name`, when there is one, plain. Those bytes are
 /// exactly what `JSONValue.write` gives back for the value they parse to, so the hash, id and
 /// state equal the value path's. Anything else returns nil, and the line takes the value path
@@ -180,7 +180,7 @@ struct SpoolPageReader {
         let start = i + 1
         var p = start, ascii = true
         while true {
-            p = stop(from: p)
+            p = Word.firstNotPlainASCII(line, from: p)
             guard p < line.count else { return nil }
             if line[p] >= 0x80 {
                 ascii = false
@@ -201,7 +201,7 @@ struct SpoolPageReader {
         let start = i + 1
         var p = start, ascii = true
         while true {
-            p = stop(from: p)
+            p = Word.firstNotPlainASCII(line, from: p)
             guard p < line.count else { return false }
             switch line[p] {
             case 0x80...:
@@ -237,24 +237,5 @@ struct SpoolPageReader {
         default:
             return nil
         }
-    }
-
-    /// The first byte at or after `start` that ends a plain ASCII run: a control byte, `"`,
-    /// `\\` or a byte of a multi-byte character. Eight bytes at a time (`Word`).
-    private func stop(from start: Int) -> Int {
-        let raw = UnsafeRawPointer(line.baseAddress!)
-        var p = start
-        while p + 8 <= line.count {
-            let word = Word.load(raw, at: p)
-            let hit = Word.toEscapeInJSON(word) | word & Word.highs
-            if hit != 0 { return p + hit.trailingZeroBitCount / 8 }
-            p += 8
-        }
-        while p < line.count {
-            let b = line[p]
-            if b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return p }
-            p += 1
-        }
-        return p
     }
 }

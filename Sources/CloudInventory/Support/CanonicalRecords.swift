@@ -68,7 +68,8 @@ struct CanonicalRecords {
 
     /// Closes the innermost open object at its `}`. With `keysIn`, the document's bytes, the
     /// members are ranked by their keys first, which must be plain (no escape) and distinct:
-    /// false, with nothing recorded, when they are not or there are more than 256.
+    /// false when they are not or there are more than 256, and the records are then of no use
+    /// (the object stays open, some ranks may be set): the caller gives up on the document.
     @discardableResult
     mutating func closeObject(at end: Int, keysIn document: UnsafeBufferPointer<UInt8>? = nil) -> Bool {
         guard let o = openObjects.last else { return false }

@@ -40,4 +40,21 @@ enum Word {
         }
         return high & highs == 0
     }
+
+    /// The first byte at or after `start` that ends a plain ASCII run in a JSON string: a
+    /// quote, a backslash, a control byte or a byte of a multi-byte character; or the end.
+    static func firstNotPlainASCII(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        var i = start
+        while i + 8 <= buffer.count {
+            let word = load(raw, at: i)
+            let hit = word & highs | toEscapeInJSON(word)
+            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
+        while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
+        return i
+    }
 }
