@@ -159,9 +159,10 @@ extension InventoryPollerCommand {
         // rendered bytes and content hashes); `INVENTORY_POLLER_TREE_PATH` (for tests) takes
         // the value tree, the reference the rendered output is held to.
         configuration.renderJSON = Environment.process["INVENTORY_POLLER_TREE_PATH"] == nil
-        configuration.hashPages = storing
-        // Text and csv print only the rows; without storage nothing needs the JSON.
-        configuration.renderRowsOnly = !storing && (format == .text || format == .csv)
+        // Text and csv print only the rows; without storage nothing needs the JSON. Storage
+        // takes the JSON and the content hashes.
+        configuration.pageContents = format == .text || format == .csv ? [.rows] : [.json]
+        if storing { configuration.pageContents.formUnion([.json, .hashes]) }
         return configuration
     }
 

@@ -26,7 +26,7 @@ import Testing
         for reordered in [false, true] {
             let bytes = Self.page(reordered: reordered)
             let tree = try EC2Client.decodeInstancesPage(bytes, region: "eu-west-1").instances
-            let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1", hashing: true)
+            let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1", contents: [.json, .rows, .hashes])
             #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
             #expect(rendered.stateNames == ["running", nil])
             #expect(rendered.rows == tree.map(InstanceRow.init))
@@ -50,15 +50,20 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let bytes = Array(result.stdout.utf8)
         let tree = try EC2Client.decodeInstancesPage(bytes, region: "us-east-1").instances
-        let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", hashing: true)
+        let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", contents: [.json, .rows, .hashes])
         #expect(rendered.count == 1000)
         #expect(String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self)
             == String(decoding: rendered.json, as: UTF8.self))
         #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
         #expect(rendered.rows == tree.map(InstanceRow.init))
         #expect(rendered.rows.allSatisfy { $0.id != nil && $0.zone != nil && $0.name != nil })
-        let rows = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", rowsOnly: true)
+        let rows = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", contents: [.rows])
         #expect(rows.rows == rendered.rows && rows.json.isEmpty && rows.states == rendered.states && rows.instanceIds == rendered.instanceIds)
+        // Without `.rows` (json and storage): the same page, but no cells made.
+        let plain = try ShapeDecoder.renderInstancesPage(bytes, region: "us-east-1", contents: [.json, .hashes])
+        #expect(plain.json == rendered.json && plain.spans == rendered.spans && plain.hashes == rendered.hashes)
+        #expect(plain.instanceIds == rendered.instanceIds && plain.stateNames == rendered.stateNames && plain.states == rendered.states)
+        #expect(plain.rows.isEmpty)
         try Self.expectFirstSightingsEqualTheTrees(rendered, tree)
         for i in 0..<rendered.count {
             #expect(BSONValue(try rendered.value(at: i)) == BSONValue(tree[i]))
@@ -80,7 +85,7 @@ import Testing
         let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
         let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1")
         #expect(rendered.rows == tree.map(InstanceRow.init))
-        #expect(try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true).rows == rendered.rows)
+        #expect(try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", contents: [.rows]).rows == rendered.rows)
         #expect(rendered.rows.map(\.name) == ["a\tb\nc\u{85}d\u{2028}", nil, nil, nil])
         #expect(rendered.rows[2].privateIp == "10.0.0.1" && rendered.rows[2].publicIp == "203.0.113.1")
     }
@@ -95,7 +100,7 @@ import Testing
         body += value == "bad \u{FFFD}" ? [0x62, 0x61, 0x64, 0x20, 0xC3, 0x28] : Array(value.utf8)
         body += Array("</architecture></item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
         let tree = try EC2Client.decodeInstancesPage(body, region: "eu-west-1").instances
-        let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", hashing: true)
+        let rendered = try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", contents: [.json, .rows, .hashes])
         #expect(String(decoding: rendered.json, as: UTF8.self) == String(decoding: RenderedPage(values: tree, nextToken: nil, hashing: false).json, as: UTF8.self))
         #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
         try Self.expectFirstSightingsEqualTheTrees(rendered, tree)
@@ -148,7 +153,7 @@ import Testing
     func rowsOnlyRefusesWhatRenderingRefuses(_ instance: String) {
         let body = Array("<DescribeInstancesResponse><reservationSet><item><instancesSet><item>\(instance)</item></instancesSet></item></reservationSet></DescribeInstancesResponse>".utf8)
         #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1") }
-        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", rowsOnly: true) }
+        #expect(throws: XMLError.self) { try ShapeDecoder.renderInstancesPage(body, region: "eu-west-1", contents: [.rows]) }
     }
 
     /// The whole poll in every format, rendered and through the value tree
@@ -183,7 +188,7 @@ import Testing
         for (n, reordered) in [false, true].enumerated() {
             let at = now.addingTimeInterval(Double(n))
             let poll = PollContext(pollId: PollContext.newPollId(account: "111", at: at), account: "111", arn: "arn:test", polledAt: at)
-            let page = try ShapeDecoder.renderInstancesPage(Self.page(reordered: reordered), region: "eu-west-1", hashing: true)
+            let page = try ShapeDecoder.renderInstancesPage(Self.page(reordered: reordered), region: "eu-west-1", contents: [.json, .rows, .hashes])
             try store.write(rendered: page, slice: slice, poll: poll)
         }
         let events = try store.client.find(store.database, InventoryStore.events, filter: [:])

@@ -29,13 +29,13 @@ public struct EC2Client: Sendable {
 
     /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
-    /// With `hashing`, each instance's content hash comes with it, for storage; with
-    /// `rowsOnly`, only its text/csv row (`RenderedPage.rows`), no JSON.
+    /// `contents` says what each page carries: JSON, text/csv rows, content hashes for storage.
     @discardableResult
     public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
-                                          hashing: Bool = false, rowsOnly: Bool = false, onPage: (RenderedPage) throws -> Void) throws -> Int {
+                                          contents: RenderedPage.Contents = [.json, .rows],
+                                          onPage: (RenderedPage) throws -> Void) throws -> Int {
         try paginate(pageSize: pageSize, selection: selection, fetch: { (parameters, seen) throws(AWSError) in
-            try fetchRenderedPage(parameters, seen: &seen, hashing: hashing, rowsOnly: rowsOnly)
+            try fetchRenderedPage(parameters, seen: &seen, contents: contents)
         }, next: { ($0.count, $0.nextToken) }, onPage: onPage, done: { ByteBufferPool.shared.recycle(&$0.json) })
     }
 
@@ -80,11 +80,11 @@ public struct EC2Client: Sendable {
         return page + selection.queryParameters
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout InstanceIdSet, hashing: Bool,
-                                   rowsOnly: Bool) throws(AWSError) -> RenderedPage {
+    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout InstanceIdSet,
+                                   contents: RenderedPage.Contents) throws(AWSError) -> RenderedPage {
         var body = try query.call("DescribeInstances", parameters)
         defer { ByteBufferPool.shared.recycle(&body) }
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, hashing: hashing, rowsOnly: rowsOnly), page.instanceIds.count == page.count,
+        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, contents: contents), page.instanceIds.count == page.count,
            seen.insertAllNew(page.instanceIds) {
             return page
         }
@@ -92,7 +92,7 @@ public struct EC2Client: Sendable {
         // malformed XML) takes the exact path, which either handles it or reports the error.
         var values = try Self.decodeInstancesPage(body, region: region)
         values.instances = dropRepeats(values.instances, seen: &seen)
-        return RenderedPage(values: values.instances, nextToken: values.nextToken, hashing: hashing)
+        return RenderedPage(values: values.instances, nextToken: values.nextToken, hashing: contents.contains(.hashes))
     }
 
     /// One page, decoded. The response body dies here, before the page goes to the sink.

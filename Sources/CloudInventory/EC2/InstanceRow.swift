@@ -41,7 +41,7 @@ public struct InstanceRow: Sendable, Equatable {
 /// `Placement` shape met elsewhere fills nothing.
 struct RowPlan: Sendable {
     enum Role: UInt8 { case none, instance, placement, state, tags, tag }
-    enum Slot: UInt8 { case none, id, state, type, zone, privateIp, publicIp, tagKey, tagValue }
+    enum Slot: UInt8, CaseIterable { case none, id, state, type, zone, privateIp, publicIp, tagKey, tagValue }
 
     /// Members per role in the flat tables; structures with more are rendered by the exact path.
     static let stride = 128
@@ -61,19 +61,21 @@ struct RowPlan: Sendable {
     /// The role of a list's items, given the list's role.
     static func itemRole(_ role: Role) -> Role { role == .tags ? .tag : .none }
 
-    /// The plan for `instanceShape` (`Reservations[].Instances[]` of the model).
-    init(instanceShape: Int, shapes: [EC2Model.Shape]) {
+    /// The plan for `instanceShape` (`Reservations[].Instances[]` of the model), capturing
+    /// only `cells` (a plan without the zone or the tags leaves those structures unmarked).
+    init(instanceShape: Int, shapes: [EC2Model.Shape], cells: Set<Slot> = Set(Slot.allCases)) {
         let instance = structure(instanceShape, shapes)
-        fill(.instance, instance, ["InstanceId": .id, "InstanceType": .type, "PrivateIpAddress": .privateIp, "PublicIpAddress": .publicIp], shapes)
-        if let m = Self.index(instance, "Placement", shapes) {
+        let instanceCells: [String: Slot] = ["InstanceId": .id, "InstanceType": .type, "PrivateIpAddress": .privateIp, "PublicIpAddress": .publicIp]
+        fill(.instance, instance, instanceCells.filter { cells.contains($0.value) }, shapes)
+        if cells.contains(.zone), let m = Self.index(instance, "Placement", shapes) {
             roles[Self.at(.instance, m)] = .placement
             fill(.placement, structure(instance[m].shape, shapes), ["AvailabilityZone": .zone], shapes)
         }
-        if let m = Self.index(instance, "State", shapes) {
+        if cells.contains(.state), let m = Self.index(instance, "State", shapes) {
             roles[Self.at(.instance, m)] = .state
             fill(.state, structure(instance[m].shape, shapes), ["Name": .state], shapes)
         }
-        if let m = instance.firstIndex(where: { $0.name == "Tags" }), m < Self.stride,
+        if cells.contains(.tagKey), let m = instance.firstIndex(where: { $0.name == "Tags" }), m < Self.stride,
            case let .list(_, _, tagShape) = shapes[instance[m].shape], case .structure = shapes[tagShape] {
             roles[Self.at(.instance, m)] = .tags
             fill(.tag, structure(tagShape, shapes), ["Key": .tagKey, "Value": .tagValue], shapes)

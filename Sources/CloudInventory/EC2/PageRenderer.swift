@@ -1,64 +1,5 @@
 import Glibc
 
-/// A page of instances already rendered as JSON: the fast path, where nothing needs the
-/// documents as values. Storage takes the same page: each instance's bytes, id, state and
-/// content hash are here, and only new or changed instances are ever turned into BSON.
-public struct RenderedPage: Sendable {
-    /// The instance objects, comma-separated, without the enclosing brackets.
-    public var json: [UInt8]
-    public var count: Int
-    /// Instances by `State.Name`, for the run summary and metrics.
-    public var states: [String: Int]
-    public var nextToken: String?
-    /// The `InstanceId` of each rendered instance, in order (pagination keeps each id once).
-    public var instanceIds: [String] = []
-    /// Where each instance is in `json`.
-    public var spans: [Range<Int>] = []
-    /// Each instance's `State.Name`, when it has one.
-    public var stateNames: [String?] = []
-    /// Each instance's content hash (`InventoryStore.contentHash`), when the page was
-    /// rendered for storage; empty otherwise.
-    public var hashes: [String] = []
-    /// Each instance's text and csv cells.
-    public var rows: [InstanceRow] = []
-
-    public init(json: [UInt8], count: Int, states: [String: Int], nextToken: String?, instanceIds: [String] = []) {
-        self.json = json
-        self.count = count
-        self.states = states
-        self.nextToken = nextToken
-        self.instanceIds = instanceIds
-    }
-
-    /// The page from values (the exact path's answer), with everything the fast path carries.
-    public init(values: [JSONValue], nextToken: String?, hashing: Bool) {
-        self.init(json: [], count: values.count, states: [:], nextToken: nextToken)
-        for (i, instance) in values.enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")) }
-            let start = json.count
-            instance.write(to: &json)
-            spans.append(start..<json.count)
-            let row = InstanceRow(instance)
-            rows.append(row)
-            stateNames.append(row.state)
-            states[row.state ?? "unknown", default: 0] += 1
-            if let id = row.id { instanceIds.append(id) }
-            if hashing { hashes.append(InventoryStore.contentHash(instance)) }
-        }
-    }
-
-    /// The same instances as values, for sinks that need them.
-    public func values() throws -> [JSONValue] {
-        guard !json.isEmpty else { return [] }
-        return try JSONValue.parse([UInt8(ascii: "[")] + json + [UInt8(ascii: "]")]).arrayValue ?? []
-    }
-
-    /// One instance as a value.
-    public func value(at index: Int) throws -> JSONValue {
-        try JSONValue.parse(json[spans[index]])
-    }
-}
-
 /// Writes DescribeInstances XML straight to JSON by the same shape table as `ShapeDecoder`,
 /// without building a value tree: the same field names, nesting, types and order, at a
 /// fraction of the allocations. `DecodingTests` holds the two paths to the same output.
@@ -79,14 +20,25 @@ extension ShapeDecoder {
     /// The text/csv cells of an instance in the model (`InstanceRow`).
     static let rowPlan = RowPlan(instanceShape: instancesPath.instanceShape, shapes: EC2Model.shapes)
 
+    /// The cells every page carries: the id (pagination) and the state (the summary).
+    static let idAndStatePlan = RowPlan(instanceShape: instancesPath.instanceShape, shapes: EC2Model.shapes, cells: [.id, .state])
+
     /// The members' ranks in canonical order, for the content hash (`RenderBuffer`).
     static let canonicalOrder = CanonicalOrder(shapes: EC2Model.shapes, instanceShape: instancesPath.instanceShape)
 
-    /// With `rowsOnly` (text and csv without storage), each instance is checked as the
+    /// The members' wire names, keys and ranks, read through pointers (`MemberTable`).
+    static let memberTable = MemberTable(shapes: EC2Model.shapes, order: canonicalOrder)
+
+    /// Without `.json` (text and csv without storage), each instance is checked as the
     /// renderer would check it, but only its row is kept: no JSON, no hash.
-    static func renderInstancesPage(_ body: [UInt8], region: String, hashing: Bool = false, rowsOnly: Bool = false) throws(XMLError) -> RenderedPage {
+    static func renderInstancesPage(_ body: [UInt8], region: String,
+                                    contents: RenderedPage.Contents = [.json, .rows]) throws(XMLError) -> RenderedPage {
         var decoder = ShapeDecoder(body)
+        let rowsOnly = !contents.contains(.json)
+        let hashing = contents.contains(.hashes) && !rowsOnly
         decoder.rowsOnly = rowsOnly
+        decoder.keepsRows = contents.contains(.rows)
+        if !decoder.keepsRows { decoder.rowPlan = Self.idAndStatePlan }
         decoder.follows = [UInt8](repeating: .max, count: decoder.shapes.count * 129)
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
         if !rowsOnly { page.json = ByteBufferPool.shared.take(minimumCapacity: body.count) }
@@ -147,7 +99,7 @@ extension ShapeDecoder {
         var scratch: [UInt8] = []
         for (var buffer, empty) in pending {
             buffer.row.region = region
-            page.rows.append(buffer.row)
+            if keepsRows { page.rows.append(buffer.row) }
             let first = page.count == 0
             page.count += 1
             if rowsOnly { continue }
@@ -174,7 +126,7 @@ extension ShapeDecoder {
     private mutating func renderObject(shape: Int, element: Range<Int>, into out: inout RenderBuffer,
                                        role: RowPlan.Role, open: Bool = false) throws(XMLError) -> Bool {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
-        let ranks = canonicalOrder.ranks[shape]
+        let base = memberTable.first(shape)
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
         var previous = -1
@@ -186,7 +138,7 @@ extension ShapeDecoder {
             }
             try markSeen(m, in: &seen, members)
             previous = m
-            out.key(members[m].jsonKey, first: first, rank: ranks[m])
+            out.key(memberTable.jsonKey(base &+ m), first: first, rank: memberTable.rank(base &+ m))
             first = false
             let slot = rowPlan.slot(role, m)
             if slot != .none {

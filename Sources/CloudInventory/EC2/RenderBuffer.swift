@@ -31,12 +31,16 @@ struct RenderBuffer {
         if hashing { records.openObject(at: out.count - 1) }
     }
 
-    /// Writes a member's key, already JSON-escaped with its colon (`EC2Model.Member.jsonKey`).
+    /// Writes a member's key, already JSON-escaped with its colon (`MemberTable.jsonKey`).
     @inline(__always)
-    mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
+    mutating func key(_ jsonKey: UnsafeBufferPointer<UInt8>, first: Bool, rank: UInt8) {
         if !first { out.append(UInt8(ascii: ",")) }
         if hashing { records.member(at: out.count, rank: rank) }
-        out.append(jsonKey)
+        out.append(bytes: jsonKey)
+    }
+
+    mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
+        jsonKey.withUnsafeBufferPointer { key($0, first: first, rank: rank) }
     }
 
     mutating func closeObject() {

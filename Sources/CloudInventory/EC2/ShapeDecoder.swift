@@ -10,11 +10,15 @@ struct ShapeDecoder {
     var scanner: XMLScanner
     let shapes = EC2Model.shapes
     /// Which rendered members are text/csv cells (`PageRenderer`).
-    let rowPlan = ShapeDecoder.rowPlan
+    var rowPlan = ShapeDecoder.rowPlan
     /// Each structure's members in canonical order (`PageRenderer`).
     let canonicalOrder = ShapeDecoder.canonicalOrder
+    /// The members' wire names, keys and ranks, flat (`PageRenderer`).
+    let memberTable = ShapeDecoder.memberTable
     /// Render rows only (`renderInstancesPage`).
     var rowsOnly = false
+    /// Keep each instance's text/csv row in the page (`RenderedPage.Contents.rows`).
+    var keepsRows = true
     /// Per structure shape and member, the member that followed it last time (`member(…after:)`);
     /// empty until a page is rendered.
     var follows: [UInt8] = []
@@ -116,9 +120,9 @@ struct ShapeDecoder {
         guard !follows.isEmpty else { return member(members, named: range) }
         let slot = shape &* 129 &+ previous &+ 1
         let guess = Int(follows[slot])
-        if guess < members.count, members[guess].xmlBytes.count == range.count,
-           members[guess].xmlBytes.withUnsafeBytes({ scanner.equal(range, $0.baseAddress!) }) {
-            return guess
+        if guess < members.count {
+            let name = memberTable.wireName(memberTable.first(shape) &+ guess)
+            if name.count == range.count, scanner.equal(range, UnsafeRawPointer(name.baseAddress!)) { return guess }
         }
         guard let m = member(members, named: range) else { return nil }
         if m < 255 { follows[slot] = UInt8(m) }

@@ -22,19 +22,16 @@ public struct Poller: Sendable {
         public var maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
         public var pageSize: Int = EC2Client.pageSize
-        /// Hand pages to the sink rendered from the XML (`RenderedPage`): JSON, text/csv rows,
-        /// and with `hashPages` the content hashes storage needs.
+        /// Hand pages to the sink rendered from the XML (`RenderedPage`), with `pageContents`.
         public var renderJSON: Bool = false
-        /// With `renderJSON`: pages carry only their text/csv rows, no JSON (text and csv
-        /// output without storage).
-        public var renderRowsOnly: Bool = false
+        /// With `renderJSON`: what each page carries (JSON, text/csv rows, the content hashes
+        /// storage needs). Leave out what no sink reads: each costs time on every instance.
+        public var pageContents: RenderedPage.Contents = [.json, .rows]
         /// `--filter` / `--instance-ids`, applied by EC2. Empty: every instance.
         public var selection = PollSelection()
         /// The run's AWS configuration: endpoints (FIPS, dual-stack, STS mode, overrides) and
         /// the HTTP client's CA bundle. nil: the environment's overrides and defaults only.
         public var aws: AWSConfiguration?
-        /// With `renderJSON`: each rendered page carries its instances' content hashes, for storage.
-        public var hashPages: Bool = false
 
         public init(regions: [String], retry: RetryPolicy = RetryPolicy(), requestTimeout: Duration = .seconds(30), pageSize: Int = EC2Client.pageSize) {
             self.regions = regions
@@ -134,7 +131,7 @@ public struct Poller: Sendable {
         do {
             if configuration.renderJSON {
                 try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection,
-                                                  hashing: configuration.hashPages, rowsOnly: configuration.renderRowsOnly) { page in
+                                                  contents: configuration.pageContents) { page in
                     count += page.count
                     run.statistics.received(instances: page.count)
                     try shared.deliver(rendered: page, slice: slice)

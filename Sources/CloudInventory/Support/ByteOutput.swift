@@ -3,9 +3,19 @@
 protocol ByteOutput {
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeBufferPointer<UInt8>)
+    /// Appends `buffer` from `start` up to the first byte JSON must escape in a string, and
+    /// returns where that byte is (or the end): `JSONValue.writeString`'s plain runs.
+    mutating func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int
 }
 
 extension ByteOutput {
+    @inline(__always)
+    mutating func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let end = JSONValue.firstToEscape(buffer, from: start)
+        if start < end { append(bytes: UnsafeBufferPointer(rebasing: buffer[start..<end])) }
+        return end
+    }
+
     @inline(__always)
     mutating func append(ascii text: StaticString) {
         append(bytes: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
@@ -52,6 +62,51 @@ final class OutputBytes: ByteOutput {
         if capacity - count < bytes.count { grow(toHold: bytes.count) }
         (base + count).initialize(from: from, count: bytes.count)
         count += bytes.count
+    }
+
+    /// The run is copied a word at a time as it is scanned, into room made once: for the
+    /// renderer's 70 strings an instance, one pass over each instead of a scan and a `memcpy`.
+    @inline(__always)
+    func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let from = buffer.baseAddress, start < buffer.count else { return start }
+        if capacity - count < buffer.count - start { grow(toHold: buffer.count - start) }
+        let source = UnsafeRawPointer(from), target = UnsafeMutableRawPointer(base + count) - start
+        var i = start
+        // A run of eight or more ends with a word that overlaps the one before: its bytes
+        // already seen are plain, so its lowest hit is still exact.
+        while buffer.count - start >= 8 {
+            i = min(i, buffer.count - 8)
+            let word = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            target.storeBytes(of: word, toByteOffset: i, as: UInt64.self)
+            let hit = Word.toEscapeInJSON(UInt64(littleEndian: word))
+            if hit != 0 {
+                i += hit.trailingZeroBitCount / 8
+                count += i - start
+                return i
+            }
+            i += 8
+            if i >= buffer.count { break }
+        }
+        // Four to seven bytes (half of EC2's values): two words of four that overlap, checked
+        // as one; any hit is left to the byte loop, which finds the first.
+        if (4..<8).contains(buffer.count - start) {
+            let head = source.loadUnaligned(fromByteOffset: start, as: UInt32.self)
+            let tail = source.loadUnaligned(fromByteOffset: buffer.count - 4, as: UInt32.self)
+            if Word.toEscapeInJSON(UInt64(UInt32(littleEndian: head)) | UInt64(UInt32(littleEndian: tail)) << 32) == 0 {
+                target.storeBytes(of: head, toByteOffset: start, as: UInt32.self)
+                target.storeBytes(of: tail, toByteOffset: buffer.count - 4, as: UInt32.self)
+                count += buffer.count - start
+                return buffer.count
+            }
+        }
+        while i < buffer.count {
+            let byte = from[i]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
+            target.storeBytes(of: byte, toByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+        count += i - start
+        return i
     }
 
     func append(_ bytes: [UInt8]) {

@@ -19,8 +19,9 @@
         Target(name: "xml-query", maxLength: 4096, run: xmlQuery),
         Target(name: "xml-instances", maxLength: 16384) { _ = try? EC2Client.decodeInstancesPage($0, region: "us-east-1") },
         Target(name: "xml-render", maxLength: 16384) {
-            _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1", hashing: true)
-            _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1", rowsOnly: true)
+            _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1", contents: [.json, .rows, .hashes])
+            _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1", contents: [.rows])
+            _ = try? ShapeDecoder.renderInstancesPage($0, region: "us-east-1", contents: [.json])
         },
         Target(name: "xml-regions", maxLength: 4096, run: xmlRegions),
         Target(name: "json", maxLength: 4096, run: json),

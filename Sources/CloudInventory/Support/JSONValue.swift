@@ -158,14 +158,13 @@ public enum JSONValue: Sendable, Equatable {
         copy.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
-    /// Copies runs that need no escaping in one go: most strings are one run, copied whole.
+    /// Copies runs that need no escaping in one go (`ByteOutput.appendPlainJSON`): most
+    /// strings are one run, copied whole.
     static func writeString<Out: ByteOutput>(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout Out) {
         out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        var i = firstToEscape(buffer, from: 0)
+        var i = out.appendPlainJSON(buffer, from: 0)
         while i < buffer.count {
             let b = buffer[i]
-            if runStart < i { out.append(bytes: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -177,10 +176,8 @@ public enum JSONValue: Sendable, Equatable {
                 out.append(hex[Int(b >> 4)])
                 out.append(hex[Int(b & 0x0F)])
             }
-            runStart = i + 1
-            i = firstToEscape(buffer, from: runStart)
+            i = out.appendPlainJSON(buffer, from: i + 1)
         }
-        if runStart < buffer.count { out.append(bytes: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])) }
         out.append(UInt8(ascii: "\""))
     }
 

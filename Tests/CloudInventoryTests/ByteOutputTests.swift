@@ -1,0 +1,51 @@
+import Testing
+@testable import CloudInventory
+
+/// `OutputBytes` copies a string's plain runs a word at a time as it scans them, with an
+/// overlapping last word; `[UInt8]` scans first and copies after. Both must write what a
+/// byte-by-byte escaper writes, wherever the escapes and the word edges fall.
+@Suite struct ByteOutputTests {
+    /// JSON's escapes, one byte at a time: the definition the fast writers are held to.
+    static func reference(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case ..<0x20: out += Array("\\u00".utf8) + Array("0123456789abcdef".utf8)[Int(b >> 4)...Int(b >> 4)]
+                + Array("0123456789abcdef".utf8)[Int(b & 15)...Int(b & 15)]
+            default: out.append(b)
+            }
+        }
+        return out + [UInt8(ascii: "\"")]
+    }
+
+    @Test func bothWritersEscapeAsTheReferenceDoes() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = Array("abcXYZ019 -_.:/".utf8) + [0x22, 0x5C, 0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x7F, 0xC3, 0xA9, 0xE2, 0x82, 0xAC]
+        let shared = OutputBytes(capacity: 1)
+        for round in 0..<20_000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            // Mostly plain, so long runs and word edges are met as often as escapes.
+            let bytes = (0..<length).map { _ in
+                Bool.random(using: &generator) || Bool.random(using: &generator) ? UInt8.random(in: 0x61...0x7A, using: &generator)
+                    : alphabet.randomElement(using: &generator)!
+            }
+            let expected = Self.reference(bytes)
+            var array: [UInt8] = []
+            var fresh = OutputBytes(capacity: Int.random(in: 1...16, using: &generator))
+            let before = shared.count
+            var reused = shared
+            bytes.withUnsafeBufferPointer {
+                JSONValue.writeString(utf8: $0, to: &array)
+                JSONValue.writeString(utf8: $0, to: &fresh)
+                JSONValue.writeString(utf8: $0, to: &reused)
+            }
+            #expect(array == expected, "round \(round): \(bytes)")
+            #expect(fresh.bytes == expected, "round \(round): \(bytes)")
+            #expect(Array(shared.bytes[before...]) == expected, "round \(round): \(bytes)")
+        }
+    }
+}
