@@ -116,15 +116,25 @@ struct ShapeDecoder {
     /// The member `range` names, trying first the one that followed `previous` (-1: none yet)
     /// in this structure last time: EC2 sends every instance's elements in the same order, so
     /// the guess nearly always hits and the scan of the members is skipped.
+    /// The guess is inlined; a miss is not.
+    @inline(__always)
     mutating func member(_ members: [EC2Model.Member], named range: Range<Int>, shape: Int, after previous: Int) -> Int? {
-        guard !follows.isEmpty else { return member(members, named: range) }
         let slot = shape &* 129 &+ previous &+ 1
-        let guess = Int(follows[slot])
-        if guess < members.count {
-            let name = memberTable.wireName(memberTable.first(shape) &+ guess)
-            if name.count == range.count, scanner.equal(range, UnsafeRawPointer(name.baseAddress!)) { return guess }
+        if slot < follows.count {
+            let guess = Int(follows[slot])
+            if guess < members.count {
+                let name = memberTable.wireName(memberTable.first(shape) &+ guess)
+                if name.count == range.count, scanner.equal(range, UnsafeRawPointer(name.baseAddress!)) { return guess }
+            }
         }
+        return memberMissed(members, named: range, slot: slot)
+    }
+
+    /// `member(…after:)` when the guess missed: the scan, and the next guess noted.
+    @inline(never)
+    private mutating func memberMissed(_ members: [EC2Model.Member], named range: Range<Int>, slot: Int) -> Int? {
         guard let m = member(members, named: range) else { return nil }
+        guard slot < follows.count else { return m }
         if m < 255 { follows[slot] = UInt8(m) }
         return m
     }

@@ -3,8 +3,18 @@ extension XMLScanner {
     /// The text content as `readText` reads it, but when it is one run of ASCII with no
     /// entity (nearly every value), only where it lies in `bytes`: the caller copies it from
     /// there without making a String.
+    /// Inlined, so that the common answer's empty String costs the caller no release.
+    @inline(__always)
     mutating func readTextOrRange(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
-        if let range = plainValue(startName: startName) { return rangeIfASCII(range) }
+        if let range = plainValue(startName: startName) {
+            if bytes.withUnsafeBufferPointer({ Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }) { return (range, "") }
+            return (nil, String(decoding: bytes[range], as: UTF8.self))
+        }
+        return try readTextOrRangeOfEvents(startName: startName)
+    }
+
+    /// `readTextOrRange` for a value `plainValue` does not take: entities, several runs.
+    private mutating func readTextOrRangeOfEvents(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
         var held: Range<Int>?  // the first run, while it is the only one and plain
         var result: String?
         while true {

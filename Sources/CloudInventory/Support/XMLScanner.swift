@@ -43,10 +43,10 @@ struct XMLScanner {
         String(decoding: bytes[range], as: UTF8.self)
     }
 
-    /// Byte equality of two ranges of the buffer (or of a range and other bytes), by memcmp.
+    /// Byte equality of two ranges of the buffer (or of a range and other bytes), `Word.equal`.
     @inline(__always)
     func equal(_ range: Range<Int>, _ other: UnsafeRawPointer) -> Bool {
-        bytes.withUnsafeBytes { memcmp($0.baseAddress! + range.lowerBound, other, range.count) == 0 }
+        bytes.withUnsafeBytes { Word.equal($0.baseAddress! + range.lowerBound, other, count: range.count) }
     }
 
     /// True when the bytes in `range` spell `literal`, without allocating.
@@ -64,7 +64,7 @@ struct XMLScanner {
 
     func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
         guard a.count == b.count else { return false }
-        return bytes.withUnsafeBytes { memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
+        return bytes.withUnsafeBytes { Word.equal($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, count: a.count) }
     }
 
     mutating func next() throws(XMLError) -> Event {
@@ -154,7 +154,7 @@ struct XMLScanner {
             let n = startName.count
             guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
                   bytes[end + 2 + n] == UInt8(ascii: ">"),
-                  memcmp(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, n) == 0 else { return nil }
+                  Word.equal(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, count: n) else { return nil }
             position = end + 3 + n
             return start..<end
         }

@@ -1,10 +1,11 @@
 import Testing
 @testable import CloudInventory
 
+/// The word-at-a-time code held to byte-at-a-time definitions, wherever the word edges fall.
 /// `OutputBytes` copies a string's plain runs a word at a time as it scans them, with an
 /// overlapping last word; `[UInt8]` scans first and copies after. Both must write what a
-/// byte-by-byte escaper writes, wherever the escapes and the word edges fall.
-@Suite struct ByteOutputTests {
+/// byte-by-byte escaper writes. `Word.equal` must agree with `==` on every length.
+@Suite struct WordTricksTests {
     /// JSON's escapes, one byte at a time: the definition the fast writers are held to.
     static func reference(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]
@@ -46,6 +47,18 @@ import Testing
             #expect(array == expected, "round \(round): \(bytes)")
             #expect(fresh.bytes == expected, "round \(round): \(bytes)")
             #expect(Array(shared.bytes[before...]) == expected, "round \(round): \(bytes)")
+        }
+    }
+
+    @Test func wordEqualityAgreesWithByteEquality() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...40, using: &generator)
+            let a = (0..<count).map { _ in UInt8.random(in: 0...3, using: &generator) }
+            var b = a
+            if count > 0, Bool.random(using: &generator) { b[Int.random(in: 0..<count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator) }
+            let equal = a.withUnsafeBytes { x in b.withUnsafeBytes { y in Word.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, count: count) } }
+            #expect(equal == (a == b), "\(a) \(b)")
         }
     }
 }
