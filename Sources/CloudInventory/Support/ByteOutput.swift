@@ -70,14 +70,14 @@ final class OutputBytes: ByteOutput {
     func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let from = buffer.baseAddress, start < buffer.count else { return start }
         if capacity - count < buffer.count - start { grow(toHold: buffer.count - start) }
-        let source = UnsafeRawPointer(from), target = UnsafeMutableRawPointer(base + count) - start
+        let source = UnsafeRawPointer(from), target = UnsafeMutableRawPointer(base + count)
         var i = start
         // A run of eight or more ends with a word that overlaps the one before: its bytes
         // already seen are plain, so its lowest hit is still exact.
         while buffer.count - start >= 8 {
             i = min(i, buffer.count - 8)
             let word = source.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            target.storeBytes(of: word, toByteOffset: i, as: UInt64.self)
+            target.storeBytes(of: word, toByteOffset: i - start, as: UInt64.self)
             let hit = Word.toEscapeInJSON(UInt64(littleEndian: word))
             if hit != 0 {
                 i += hit.trailingZeroBitCount / 8
@@ -93,8 +93,8 @@ final class OutputBytes: ByteOutput {
             let head = source.loadUnaligned(fromByteOffset: start, as: UInt32.self)
             let tail = source.loadUnaligned(fromByteOffset: buffer.count - 4, as: UInt32.self)
             if Word.toEscapeInJSON(UInt64(UInt32(littleEndian: head)) | UInt64(UInt32(littleEndian: tail)) << 32) == 0 {
-                target.storeBytes(of: head, toByteOffset: start, as: UInt32.self)
-                target.storeBytes(of: tail, toByteOffset: buffer.count - 4, as: UInt32.self)
+                target.storeBytes(of: head, toByteOffset: 0, as: UInt32.self)
+                target.storeBytes(of: tail, toByteOffset: buffer.count - 4 - start, as: UInt32.self)
                 count += buffer.count - start
                 return buffer.count
             }
@@ -102,7 +102,7 @@ final class OutputBytes: ByteOutput {
         while i < buffer.count {
             let byte = from[i]
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
-            target.storeBytes(of: byte, toByteOffset: i, as: UInt8.self)
+            target.storeBytes(of: byte, toByteOffset: i - start, as: UInt8.self)
             i += 1
         }
         count += i - start
