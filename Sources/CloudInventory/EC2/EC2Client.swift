@@ -27,7 +27,7 @@ public struct EC2Client: Sendable {
         try paginate(pageSize: pageSize, selection: selection, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
     }
 
-    /// Like `describeInstances`, but each page arrives already rendered as JSON (the same
+    /// Like `describeInstances`, but each page arrives already rendered (its JSON the same
     /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
     /// `contents` says what each page carries: JSON, text/csv rows, content hashes for storage.
     @discardableResult

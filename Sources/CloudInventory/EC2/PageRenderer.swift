@@ -30,15 +30,14 @@ extension ShapeDecoder {
     static let memberTable = MemberTable(shapes: EC2Model.shapes, order: canonicalOrder)
 
     /// Without `.json` (text and csv without storage), each instance is checked as the
-    /// renderer would check it, but only its row is kept: no JSON, no hash.
+    /// renderer would check it, but nothing is kept beyond its id, state and row (with
+    /// `.rows`): no JSON, no hash.
     static func renderInstancesPage(_ body: [UInt8], region: String,
                                     contents: RenderedPage.Contents = [.json, .rows]) throws(XMLError) -> RenderedPage {
         var decoder = ShapeDecoder(body)
-        let rowsOnly = !contents.contains(.json)
+        decoder.contents = contents
+        let rowsOnly = decoder.rowsOnly
         let hashing = contents.contains(.hashes) && !rowsOnly
-        decoder.rowsOnly = rowsOnly
-        decoder.keepsRows = contents.contains(.rows)
-        if !decoder.keepsRows { decoder.rowPlan = Self.idAndStatePlan }
         decoder.follows = [UInt8](repeating: .max, count: decoder.shapes.count * 129)
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
         if !rowsOnly { page.json = ByteBufferPool.shared.take(minimumCapacity: body.count) }
@@ -79,7 +78,7 @@ extension ShapeDecoder {
             }
             if m == instancesMember {
                 while let item = try nextItem(of: child) {
-                    var buffer = RenderBuffer(capacity: rowsOnly ? 0 : 4096, hashing: hashing && !rowsOnly)
+                    var buffer = RenderBuffer(capacity: rowsOnly ? 0 : 4096, hashing: hashing)
                     let empty = rowsOnly ? try captureRow(shape: instanceShape, element: item, into: &buffer, role: .instance)
                         : try renderObject(shape: instanceShape, element: item, into: &buffer, role: .instance, open: true)
                     let state = buffer.row.state

@@ -18,7 +18,7 @@ public struct RenderedPage: Sendable {
     /// rendered for storage; empty otherwise.
     public var hashes: [String] = []
     /// Each instance's text and csv cells, when the page was rendered with `.rows`; empty
-    /// otherwise (a sink that wants rows then reads them from `values()`).
+    /// otherwise (a sink that wants rows then takes them from `values()`, which needs `.json`).
     public var rows: [InstanceRow] = []
 
     /// What a page is rendered with, besides its count, ids, states and next token, which it

@@ -9,16 +9,21 @@ import Foundation
 struct ShapeDecoder {
     var scanner: XMLScanner
     let shapes = EC2Model.shapes
-    /// Which rendered members are text/csv cells (`PageRenderer`).
-    var rowPlan = ShapeDecoder.rowPlan
+    /// Which rendered members are captured into the row (`PageRenderer`): every text/csv
+    /// cell, or only the id and state when the page keeps no rows (`contents`).
+    private(set) var rowPlan = ShapeDecoder.rowPlan
     /// Each structure's members in canonical order (`PageRenderer`).
     let canonicalOrder = ShapeDecoder.canonicalOrder
     /// The members' wire names, keys and ranks, flat (`PageRenderer`).
     let memberTable = ShapeDecoder.memberTable
-    /// Render rows only (`renderInstancesPage`).
-    var rowsOnly = false
-    /// Keep each instance's text/csv row in the page (`RenderedPage.Contents.rows`).
-    var keepsRows = true
+    /// What `renderInstancesPage` puts in the page.
+    var contents: RenderedPage.Contents = [.json, .rows] {
+        didSet { rowPlan = keepsRows ? ShapeDecoder.rowPlan : ShapeDecoder.idAndStatePlan }
+    }
+    /// No JSON: each instance is checked as the renderer would check it, only its row kept.
+    var rowsOnly: Bool { !contents.contains(.json) }
+    /// Keep each instance's text/csv row in the page.
+    var keepsRows: Bool { contents.contains(.rows) }
     /// Per structure shape and member, the member that followed it last time (`member(…after:)`);
     /// empty until a page is rendered.
     var follows: [UInt8] = []

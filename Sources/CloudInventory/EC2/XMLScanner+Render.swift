@@ -6,10 +6,7 @@ extension XMLScanner {
     /// Inlined, so that the common answer's empty String costs the caller no release.
     @inline(__always)
     mutating func readTextOrRange(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
-        if let range = plainValue(startName: startName) {
-            if bytes.withUnsafeBufferPointer({ Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }) { return (range, "") }
-            return (nil, String(decoding: bytes[range], as: UTF8.self))
-        }
+        if let range = plainValue(startName: startName) { return rangeIfASCII(range) }
         return try readTextOrRangeOfEvents(startName: startName)
     }
 
@@ -40,9 +37,11 @@ extension XMLScanner {
     }
 
     /// A plain run as `readTextOrRange` answers it: its range when ASCII, else its String.
+    @inline(__always)
     private func rangeIfASCII(_ range: Range<Int>) -> (range: Range<Int>?, text: String) {
-        let ascii = bytes.withUnsafeBufferPointer { Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }
-        return ascii ? (range, "") : (nil, String(decoding: bytes[range], as: UTF8.self))
+        // Two returns, not one conditional: inlined, the ASCII answer's "" then needs no release.
+        if bytes.withUnsafeBufferPointer({ Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }) { return (range, "") }
+        return (nil, String(decoding: bytes[range], as: UTF8.self))
     }
 
     /// Checks the text content of the element as `readText` reads it (entities, end tag, no

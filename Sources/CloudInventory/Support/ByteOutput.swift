@@ -101,7 +101,7 @@ final class OutputBytes: ByteOutput {
         }
         while i < buffer.count {
             let byte = from[i]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
+            if JSONValue.escapes(byte) { break }
             target.storeBytes(of: byte, toByteOffset: i - start, as: UInt8.self)
             i += 1
         }

@@ -195,11 +195,16 @@ public enum JSONValue: Sendable, Equatable {
             i += 8
         }
         while i < buffer.count {
-            let b = base[i]
-            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return i }
+            if escapes(base[i]) { return i }
             i += 1
         }
         return i
+    }
+
+    /// Whether JSON must escape `byte` in a string: a control byte, `"` or `\\`.
+    @inline(__always)
+    static func escapes(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }
 
