@@ -35,9 +35,11 @@ build:
 release:
 	$(SWIFT) build $(RELEASE_FLAGS)
 
+# A hang guard around the run: a stuck test fails with the tests still running and their
+# threads' backtraces (scripts/test-watch.py; TEST_HANG_LIMIT seconds, default 1800).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(PYTHON) scripts/test-watch.py -- $(SWIFT) test --skip-build
 
 demo: setup
 	$(SWIFT) build --product inventory-poller

@@ -19,6 +19,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CSpawn"),
         .systemLibrary(
             name: "CMongoC",
             pkgConfig: "libmongoc-1.0",
@@ -29,6 +30,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "CMongoC",
+                "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl faketime)
+# gdb: the test hang guard (scripts/test-watch.py) prints the stuck threads with it.
+APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl faketime gdb)
 VENV=.build-venv
 REQUIREMENTS=Tests/Support/requirements.txt
 

@@ -12,18 +12,7 @@ import Testing
 
     /// Runs the poller with stdout sent to `stdout` (a file handle), collecting stderr.
     func run(_ arguments: [String], stdout: FileHandle, environment: [String: String]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.pollerBinary)
-        process.arguments = World.withLock(arguments)
-        process.environment = environment
-        process.standardOutput = stdout
-        process.standardInput = FileHandle.nullDevice
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: "", stderr: String(decoding: data, as: UTF8.self))
+        try runProcess(Harness.pollerBinary, World.withLock(arguments), environment: environment, stdout: stdout)
     }
 
     /// Waits (bounded) until one of the process's descriptors satisfies `match`.
@@ -156,9 +145,9 @@ import Testing
 
     @Test func everyStderrLineIsStampedAndServerTextCannotForgeOne() async throws {
         let world = try await World.shared()
-        let server = try RunningServer("forging_server.py")
+        let server = try PythonServer("forging_server.py")
         var env = Harness.baseEnvironment()
-        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(server.port)"
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(try server.port)"
         env["AWS_ACCESS_KEY_ID"] = world.roleCredentials["AccessKeyId"]
         env["AWS_SECRET_ACCESS_KEY"] = world.roleCredentials["SecretAccessKey"]
         env["AWS_EC2_METADATA_DISABLED"] = "true"
@@ -253,34 +242,5 @@ import Testing
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.failureLines.count == 1 && result.stderrTexts.count == 1, "\(result.stderr)")
         #expect(result.stderr.contains(mention), "\(result.stderr)")
-    }
-}
-
-/// A small Python server from Tests/Support that prints its port first and stops when its
-/// stdin closes.
-final class RunningServer: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    private let input = Pipe()
-
-    init(_ script: String) throws {
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: Harness.python)
-        process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent(script).path])
-        process.environment = Harness.baseEnvironment()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else { throw HarnessError("\(script) did not start") }
-        self.port = port
-    }
-
-    deinit {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
     }
 }

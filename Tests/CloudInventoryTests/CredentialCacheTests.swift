@@ -142,7 +142,7 @@ import Testing
             pause(0.02)
         }
         try #require(inFlight, "the poller never reached the credentials read")
-        try #require(run.process.isRunning, "the poller ended before the signal could be sent")
+        try #require(run.isRunning, "the poller ended before the signal could be sent")
         kill(run.pid, SIGTERM)
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")

@@ -180,6 +180,26 @@ import Testing
         #expect(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count == 1)
     }
 
+    /// The command gets its three streams and nothing else: a descriptor the poller holds
+    /// without close-on-exec (a library's socket, say) does not reach it.
+    @Test func theCredentialProcessInheritsNoDescriptor() throws {
+        let http = T.http()
+        defer { http.close() }
+        let files = try AWSFiles()
+        let marker = files.directory.appendingPathComponent("held-open-marker").path
+        let held = open(marker, O_WRONLY | O_CREAT, 0o600)  // no O_CLOEXEC, on purpose
+        try #require(held >= 0)
+        defer { close(held) }
+        let seen = files.directory.appendingPathComponent("fds").path
+        let lister = try files.script("fds.sh", "ls -l /proc/$$/fd/ > \(seen); "
+            + #"echo '{"Version": 1, "AccessKeyId": "AKIAFDS", "SecretAccessKey": "s"}'"#)
+        try "[default]\ncredential_process = \(lister)\n".write(toFile: files.configPath, atomically: true, encoding: .utf8)
+        #expect(try CredentialChain.standard(files.settings(http: http)).credentials()?.accessKeyId == "AKIAFDS")
+        let listing = try String(contentsOfFile: seen, encoding: .utf8)
+        #expect(listing.contains("pipe:"), "stdout and stderr are the poller's pipes: \(listing)")
+        #expect(!listing.contains("held-open-marker"), "\(listing)")
+    }
+
     // MARK: container
 
     @Test func containerFullURIWithAuthorizationToken() async throws {

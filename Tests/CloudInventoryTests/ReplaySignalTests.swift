@@ -18,14 +18,14 @@ import Testing
 
         let running = try world.startPoll(["--region", region], environment: env)
         // Bounded wait (not a timing assertion) for the replay's first instance write.
-        for _ in 0..<600 where running.process.isRunning {
+        for _ in 0..<600 where running.isRunning {
             if let commands = try mongo.snapshot().commands,
                commands.contains(where: { $0["command"] as? String == "update" && $0["collection"] as? String == "instances" }) { break }
             pause(0.1)
         }
         // On a loaded machine the whole replay can end before its first write is seen; then
         // there is no signal to test, but what follows (nothing lost, nothing twice) still holds.
-        let signalled = running.process.isRunning
+        let signalled = running.isRunning
         if signalled { kill(running.pid, SIGTERM) }
         let stopped = running.finish()
         #expect(stopped.status == (signalled ? 143 : 0), "\(stopped.stderr)")

@@ -123,7 +123,7 @@ import Testing
             if !((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty { break }
             pause(0.05)
         }
-        try #require(first.process.isRunning)
+        try #require(first.isRunning)
         let second = try world.poll(["--region", "eu-west-1", "--lock-file", lock])
         #expect(second.status == 75)
         #expect(second.stderr.contains("pid \(first.pid)"))

@@ -1,10 +1,9 @@
 """An AWS Query endpoint whose every answer is an error whose message tries to forge log lines.
 
-    forging_server.py [--port-file FILE]
+    forging_server.py --port-file FILE
 
-With --port-file it writes its port to FILE (as every test server does; see serving.py),
-else it prints its port on the first line of stdout; then it serves until stdin closes or
-SIGTERM. The message holds a newline followed by a fake timestamped `inventory-poller:` line,
+It writes its port to FILE (as every test server does; see serving.py), then serves until
+stdin closes or SIGTERM. The message holds a newline followed by a fake timestamped `inventory-poller:` line,
 a carriage return, an ANSI colour escape, a C1 control (NEL, U+0085), DEL and a Unicode line
 separator.
 """
@@ -37,13 +36,10 @@ class Handler(QuietHandler):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port-file")
+    parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
     server = loopback_server(Handler)
-    if args.port_file:
-        announce(args.port_file, server.server_address[1])
-    else:
-        print(server.server_address[1], flush=True)
+    announce(args.port_file, server.server_address[1])
     serve_until_stopped()
     server.shutdown()
 

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 
-/// Runs one command without a shell (`posix_spawnp`, `PATH` lookup as Python's `Popen`),
-/// collecting stdout up to a cap and counting stderr without keeping it. The wait has no
+/// Runs one command without a shell (`Spawn`: `PATH` lookup as Python's `Popen`, its three
+/// streams and nothing else of the poller's, default signal handling), collecting stdout up to a cap and counting stderr without keeping it. The wait has no
 /// timeout but watches the run's stop flag: a stop sends the child SIGTERM, reaps it, and
 /// throws `cancelled`.
 enum ChildProcess {
@@ -21,35 +21,29 @@ enum ChildProcess {
 
     static func run(_ arguments: [String], environment: [String: String], cancellation: CancellationFlag,
                     maxOutput: Int, what: String) throws(CredentialError) -> Result {
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard makePipe(&out) else { throw .unavailable("\(what): cannot create a pipe (errno \(errno))") }
-        guard makePipe(&err) else {
-            close(out[0]); close(out[1])
-            throw .unavailable("\(what): cannot create a pipe (errno \(errno))")
+        let out: (read: Int32, write: Int32), err: (read: Int32, write: Int32)
+        do {
+            out = try Spawn.pipe()
+            do { err = try Spawn.pipe() } catch { close(out.read); close(out.write); throw error }
+        } catch {
+            throw .unavailable("\(what): cannot create a pipe (\(error))")
         }
         let pid: pid_t
         do {
-            pid = try spawn(arguments, environment: environment, stdout: out[1], stderr: err[1], what: what)
+            pid = try Spawn.run(arguments, environment: environment, streams: [nil, out.write, err.write])
         } catch {
-            for fd in out + err { close(fd) }
-            throw error
+            for fd in [out.read, out.write, err.read, err.write] { close(fd) }
+            throw .unavailable("\(what): \(error)")
         }
-        close(out[1]); close(err[1])
-        defer { close(out[0]); close(err[0]) }
+        close(out.write); close(err.write)
+        defer { close(out.read); close(err.read) }
         var result = Result(status: 0, signal: nil, stdout: [], stderrBytes: 0)
-        let finished = collect(stdout: out[0], stderr: err[0], into: &result, cancellation: cancellation, maxOutput: maxOutput)
+        let finished = collect(stdout: out.read, stderr: err.read, into: &result, cancellation: cancellation, maxOutput: maxOutput)
         let status = reap(pid, terminate: !finished, cancellation: cancellation)
         if cancellation.isCancelled { throw .cancelled("\(what) interrupted: the run is stopping (the process was sent SIGTERM)") }
         if result.stdout.count > maxOutput { throw .unavailable("\(what) printed more than \(maxOutput) bytes") }
         if status & 0x7f != 0 { result.signal = status & 0x7f } else { result.status = (status >> 8) & 0xff }
         return result
-    }
-
-    /// A pipe whose ends are not inherited by other children (close-on-exec).
-    private static func makePipe(_ fds: inout [Int32]) -> Bool {
-        guard pipe(&fds) == 0 else { return false }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return true
     }
 
     /// Waits for the child; a stop request (or `terminate`) sends it SIGTERM, and SIGKILL if
@@ -69,24 +63,6 @@ enum ChildProcess {
             }
             usleep(10_000)
         }
-    }
-
-    private static func spawn(_ arguments: [String], environment: [String: String], stdout: Int32, stderr: Int32,
-                              what: String) throws(CredentialError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
-        guard rc == 0 else {
-            throw .unavailable("\(what): cannot start \(arguments[0].prefix(200)): \(String(cString: strerror(rc)))")
-        }
-        return pid
     }
 
     /// Reads both pipes to their end; false when stopped early (a stop request, or stdout

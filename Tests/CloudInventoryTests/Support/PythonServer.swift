@@ -14,8 +14,7 @@ final class PythonServer: @unchecked Sendable {
     let portFile: String
     /// What the server wrote to its port file: a port number, or a JSON document.
     let announcement: String
-    private let process = Process()
-    private let keepalive = Pipe()
+    private let child: TestChild
     private let stopped = Mutex(false)
 
     /// Starts `script` with `arguments` plus `--port-file PATH` and waits up to `timeout`
@@ -23,21 +22,17 @@ final class PythonServer: @unchecked Sendable {
     init(_ script: String, _ arguments: [String] = [], timeout: TimeInterval = 30, output: FileHandle? = nil) throws {
         self.script = script
         portFile = Harness.temporaryDirectory().appendingPathComponent("port").path
-        process.executableURL = URL(fileURLWithPath: Harness.python)
-        process.arguments = Harness.pythonArguments([Harness.support.appendingPathComponent(script).path] + arguments
-                                                    + ["--port-file", portFile])
         var env = Harness.baseEnvironment()
         env["PYTHONIOENCODING"] = "utf-8"
-        process.environment = env
-        process.standardInput = keepalive
-        if let output { process.standardOutput = output }
-        try process.run()
+        child = try TestChild(Harness.python, Harness.pythonArguments([Harness.support.appendingPathComponent(script).path]
+                                                                      + arguments + ["--port-file", portFile]),
+                              environment: env, stdin: .pipe, stdout: output.map { .file($0) } ?? .inherit)
         let deadline = Date().addingTimeInterval(timeout)
-        while !FileManager.default.fileExists(atPath: portFile) && process.isRunning && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: portFile) && child.isRunning && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
         }
         guard let text = try? String(contentsOfFile: portFile, encoding: .utf8) else {
-            let why = process.isRunning ? "did not announce a port within \(Int(timeout)) s" : "exited \(process.terminationStatus)"
+            let why = child.isRunning ? "did not announce a port within \(Int(timeout)) s" : "exited \(child.finish(timeout: 0))"
             announcement = ""
             stop()
             throw HarnessError("\(script) did not start: it \(why)")
@@ -56,7 +51,7 @@ final class PythonServer: @unchecked Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { child.pid }
 
     /// The announced port (for servers that announce a bare port number).
     var port: Int {
@@ -74,17 +69,12 @@ final class PythonServer: @unchecked Sendable {
         return object
     }
 
-    /// Closes the server's stdin, sends SIGTERM and waits for it (SIGKILL after 10 s).
+    /// Closes the server's stdin, then stops it: SIGTERM, and SIGKILL if it is still there
+    /// 10 s later (`TestChild.stop`).
     func stop() {
         guard stopped.withLock({ done in defer { done = true }; return !done }) else { return }
-        try? keepalive.fileHandleForWriting.close()
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<200 where process.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        try? child.input?.close()
+        child.stop()
     }
 
     deinit {
