@@ -97,7 +97,7 @@ import Testing
         try #require(flock(fd, LOCK_EX) == 0)
         let waiting = try world.startPoll(["--region", Self.region, "--lock-file", lock, "--lock-wait", "600"])
         #expect(waitForDescriptor(of: waiting.pid) { $0 == lock }, "the run opened the lock file")
-        kill(waiting.pid, SIGTERM)
+        waiting.signal(SIGTERM)
         let result = waiting.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
         #expect(result.failureLines.count == 1 && result.failureLines[0].contains("SIGTERM"), "\(result.stderr)")
@@ -114,7 +114,7 @@ import Testing
         for _ in 0..<400 where ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty {
             pause(0.05)
         }
-        kill(running.pid, SIGINT)
+        running.signal(SIGINT)
         let result = running.finish(timeout: 60)
         #expect(result.status == 130, "\(result.stderr)")
         #expect(!result.stderr.contains("credentials unavailable"), "the stop is reported, not its consequence")

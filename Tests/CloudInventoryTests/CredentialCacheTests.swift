@@ -142,8 +142,7 @@ import Testing
             pause(0.02)
         }
         try #require(inFlight, "the poller never reached the credentials read")
-        try #require(run.isRunning, "the poller ended before the signal could be sent")
-        kill(run.pid, SIGTERM)
+        try #require(run.signal(SIGTERM), "the poller ended before the signal could be sent")
         let result = run.finish(timeout: 60)
         #expect(result.status == 143, "\(result.stderr)")
         #expect(result.stderr.contains("stopped by SIGTERM"), "\(result.stderr)")

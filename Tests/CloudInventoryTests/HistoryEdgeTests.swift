@@ -105,7 +105,7 @@ import Testing
             // Connected: the run is past its signal setup and waiting on the silent server.
             let connection = listener.accept(waitingUpTo: 60)
             #expect(connection != nil, "the subcommand connected")
-            kill(running.pid, sig)
+            running.signal(sig)
             let r = running.finish(timeout: 120)
             if let connection { Glibc.close(connection) }
             #expect(r.status == status, "\(name): \(r.status) \(r.stderr)")

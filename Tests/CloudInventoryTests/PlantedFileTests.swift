@@ -66,7 +66,7 @@ import Testing
         for _ in 0..<400 where ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").isEmpty {
             pause(0.05)
         }
-        kill(running.pid, SIGHUP)
+        running.signal(SIGHUP)
         let result = running.finish(timeout: 60)
         #expect(result.status == 129, "\(result.stderr)")
         #expect(result.failureLines.last?.contains("SIGHUP") == true, "\(result.stderr)")

@@ -146,7 +146,7 @@ import Testing
             if (try? world.proxyCalls(proxy))?["ap-southeast-2/DescribeInstances"] != nil, (try? mongo.snapshot().instances.count) ?? 0 > 0 { break }
             pause(0.05)
         }
-        kill(run.pid, SIGTERM)
+        run.signal(SIGTERM)
         let result = run.finish(timeout: 20)
         #expect(result.status == 143, "\(result.stderr)")
         let byslice = slices(try document(result))

@@ -32,4 +32,18 @@ import Testing
         }
         #expect(siblings.all.allSatisfy { $0.isRunning }, "the siblings live on throughout")
     }
+
+    /// A grandchild that keeps the pipe open delays EOF past the grace period; what the child
+    /// wrote before it ended is still collected, even a chunk far short of the read size.
+    @Test func outputWrittenBeforeTheExitSurvivesAPipeHeldOpen() throws {
+        let directory = Harness.temporaryDirectory()
+        let pidFile = directory.appendingPathComponent("grandchild").path
+        let child = try TestChild("/bin/sh", ["-c", "printf partial; sleep 600 & echo $! > \(pidFile)"], environment: [:],
+                                  stdout: .capture, stderr: .capture)
+        #expect(child.finish(timeout: 120) == 0)
+        #expect(String(decoding: child.collected(grace: 1)[0], as: UTF8.self) == "partial")
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGKILL)
+        }
+    }
 }

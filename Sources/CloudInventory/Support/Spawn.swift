@@ -8,9 +8,9 @@ import CSpawn
 /// - Its stdin, stdout and stderr are the descriptors given (or ours), and every other
 ///   descriptor is closed in it: no socket, lock or pipe end that some library opened
 ///   without close-on-exec, and none that another thread created a moment before.
-/// - Its signal mask is empty and SIGPIPE, SIGINT, SIGTERM, SIGHUP and SIGQUIT have their
-///   default actions. A worker thread blocks most signals and the poller ignores SIGPIPE;
-///   a child would otherwise inherit both, and could not be stopped with SIGTERM.
+/// - Its signal mask is empty and every signal has its default action. A worker thread
+///   blocks most signals and the poller ignores SIGPIPE; a child would otherwise inherit
+///   both, and could not be stopped with SIGTERM.
 /// - A name without a slash is looked up on `PATH`, as `Popen` and the shell do.
 ///
 /// The one way this package's code (and its tests) start a program.
@@ -22,9 +22,6 @@ enum Spawn {
 
         var description: String { "\(call): \(String(cString: strerror(code)))" }
     }
-
-    /// The signals a child starts with at their default action.
-    static let defaultedSignals = [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
     /// A pipe whose ends are close-on-exec from the start, so no child spawned by another
     /// thread meanwhile can inherit one.
@@ -47,21 +44,13 @@ enum Spawn {
             posix_spawnattr_destroy(&attributes)
         }
         for (target, source) in streams.prefix(3).enumerated() {
-            if let source { posix_spawn_file_actions_adddup2(&actions, source, Int32(target)) }
+            guard let source else { continue }
+            // A closed handle's -1 would leave the child with ours, silently.
+            guard source >= 0 else { throw Failure(code: EBADF, call: "stream \(target)") }
+            try check(posix_spawn_file_actions_adddup2(&actions, source, Int32(target)), "posix_spawn_file_actions_adddup2")
         }
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        var empty = sigset_t(), defaulted = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&defaulted)
-        for signal in defaultedSignals { sigaddset(&defaulted, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaulted)
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newProcessGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
+        try check(posix_spawn_file_actions_addclosefrom_np(&actions, 3), "posix_spawn_file_actions_addclosefrom_np")
+        try check(setSignals(&attributes, newProcessGroup: newProcessGroup), "posix_spawnattr")
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv + envp { free(p) } }
@@ -71,4 +60,25 @@ enum Spawn {
         return pid
     }
 
+    /// An empty mask, every signal at its default action, and maybe a process group of its
+    /// own. Returns the first failing call's error number, or 0.
+    private static func setSignals(_ attributes: inout posix_spawnattr_t, newProcessGroup: Bool) -> Int32 {
+        var empty = sigset_t(), every = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&every)
+        sigdelset(&every, SIGKILL)
+        sigdelset(&every, SIGSTOP)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        var rc = posix_spawnattr_setsigmask(&attributes, &empty)
+        if rc == 0 { rc = posix_spawnattr_setsigdefault(&attributes, &every) }
+        if rc == 0, newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            rc = posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        return rc == 0 ? posix_spawnattr_setflags(&attributes, Int16(flags)) : rc
+    }
+
+    private static func check(_ rc: Int32, _ call: String) throws(Failure) {
+        guard rc == 0 else { throw Failure(code: rc, call: call) }
+    }
 }

@@ -37,7 +37,7 @@ final class TestMongo: @unchecked Sendable {
     /// Connections refused from now on (mock only). Returns once the port really refuses.
     func down() {
         guard let server else { return }
-        kill(server.pid, SIGUSR1)
+        server.signal(SIGUSR1)
         for _ in 0..<100 {
             if !accepts() { break }
             Thread.sleep(forTimeInterval: 0.05)
@@ -47,7 +47,7 @@ final class TestMongo: @unchecked Sendable {
     /// Back on the same port with the same data (mock only).
     func up() {
         guard let server else { return }
-        kill(server.pid, SIGUSR2)
+        server.signal(SIGUSR2)
         for _ in 0..<100 {
             if accepts() { break }
             Thread.sleep(forTimeInterval: 0.05)

@@ -53,6 +53,9 @@ final class PythonServer: @unchecked Sendable {
 
     var pid: Int32 { child.pid }
 
+    /// Sends `signal` to the server unless it has ended (`TestChild.signal`).
+    func signal(_ signal: Int32) { child.signal(signal) }
+
     /// The announced port (for servers that announce a bare port number).
     var port: Int {
         get throws {

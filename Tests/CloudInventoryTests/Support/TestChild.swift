@@ -48,8 +48,13 @@ final class TestChild: @unchecked Sendable {
     }
     private let exitStatus = ExitStatus()
 
+    /// A child that stops reading its stdin early must fail a write (EPIPE), not kill the
+    /// test process with SIGPIPE. `Spawn` gives children the default action back.
+    private static let pipeSignalIgnored: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
     init(_ executable: String, _ arguments: [String], environment: [String: String],
          stdin: Input = .null, stdout: Output = .inherit, stderr: Output = .inherit) throws {
+        Self.pipeSignalIgnored
         var streams = ChildStreams()
         defer { streams.closeChildEnds() }
         input = try streams.add(stdin)
@@ -58,18 +63,37 @@ final class TestChild: @unchecked Sendable {
         pid = try Spawn.run([executable] + arguments, environment: environment, streams: streams.streams, newProcessGroup: true)
         output = OutputCollector(captured)
         let thread = Thread { [pid, exitSignal, exitStatus] in
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            // As Foundation's `terminationStatus`: the exit code, or the signal that ended it.
-            exitStatus.value.withLock { $0 = status & 0x7f != 0 ? status & 0x7f : (status >> 8) & 0xff }
+            // Learn of the exit without reaping: the pid stays ours until the status is stored
+            // under the lock that every signal is sent under, so no signal can reach a reused pid.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            exitStatus.value.withLock { stored in
+                var status: Int32 = 0
+                var reaped: pid_t = -1
+                repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
+                // As Foundation's `terminationStatus`: the exit code, or the signal that ended it.
+                stored = reaped != pid ? Self.neverExited : status & 0x7f != 0 ? status & 0x7f : (status >> 8) & 0xff
+            }
             exitSignal.signal()
         }
         thread.stackSize = 1 << 16
         thread.start()
     }
 
+    /// A child dropped while it runs is stopped: none outlives the test that started it.
+    deinit {
+        stop()
+    }
+
     /// False once the exit has been seen.
     var isRunning: Bool { exitStatus.value.withLock { $0 } == nil }
+
+    /// Sends `signal` to the child (`group`: to its whole process group) unless its exit has
+    /// been seen; true when sent.
+    @discardableResult
+    func signal(_ signal: Int32, group: Bool = false) -> Bool {
+        exitStatus.value.withLock { $0 == nil && kill(group ? -pid : pid, signal) == 0 }
+    }
 
     /// Waits up to `timeout` for the exit; true once it has been seen.
     @discardableResult
@@ -88,17 +112,17 @@ final class TestChild: @unchecked Sendable {
         return exitStatus.value.withLock { $0 } ?? Self.neverExited
     }
 
-    /// SIGTERM now, SIGKILL if it is still there `killGrace` later; waits (bounded) for the end.
+    /// SIGTERM to the child's process group (a shell pipeline, a server's helpers) now, SIGKILL
+    /// if the child is still there `killGrace` later; waits (bounded) for the end.
     func stop() {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
+        guard signal(SIGTERM, group: true) else { return }
         guard !wait(timeout: Self.killGrace) else { return }
-        kill(pid, SIGKILL)
+        signal(SIGKILL, group: true)
         wait(timeout: Self.killGrace)
     }
 
     /// What the captured streams gave, stdout first. Call once the child has ended.
-    func collected() -> [Data] { output.collected() }
+    func collected(grace: TimeInterval = 10) -> [Data] { output.collected(grace: grace) }
 }
 
 /// The three descriptors a child gets, and the parent's ends of its pipes.
@@ -194,8 +218,14 @@ final class OutputCollector: @unchecked Sendable {
         for (i, handle) in handles.enumerated() {
             group.enter()
             DispatchQueue.global().async {
-                while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-                    self.lock.withLock { self.data[i].append(chunk) }
+                // `read(2)`, not `FileHandle.read(upToCount:)`: that one waits for the full count
+                // or EOF, and a chunk still short of it would be lost at the grace period's end.
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = read(handle.fileDescriptor, &buffer, buffer.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    self.lock.withLock { self.data[i].append(contentsOf: buffer[0..<n]) }
                 }
                 self.group.leave()
             }
@@ -219,6 +249,10 @@ final class RunningProcess: @unchecked Sendable {
 
     var pid: Int32 { child.pid }
     var isRunning: Bool { child.isRunning }
+
+    /// Sends `signal` unless the exit has been seen (`TestChild.signal`).
+    @discardableResult
+    func signal(_ signal: Int32) -> Bool { child.signal(signal) }
 
     func finish(timeout: TimeInterval = 120) -> ProcessResult {
         let status = child.finish(timeout: timeout)
