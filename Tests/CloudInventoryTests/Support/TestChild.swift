@@ -26,7 +26,6 @@ final class TestChild: @unchecked Sendable {
     /// Where the child's stdout or stderr goes.
     enum Output {
         case inherit
-        case null
         /// A pipe read into `collected()`.
         case capture
         case file(FileHandle)
@@ -142,10 +141,7 @@ private struct ChildStreams {
             streams.append(try open("/dev/null", O_RDONLY))
             return nil
         case .pipe:
-            let ends = try Spawn.pipe()
-            childEnds.append(ends.read)
-            streams.append(ends.read)
-            return FileHandle(fileDescriptor: ends.write, closeOnDealloc: true)
+            return try pipe(childReads: true)
         }
     }
 
@@ -155,18 +151,21 @@ private struct ChildStreams {
         case .inherit:
             streams.append(nil)
             return nil
-        case .null:
-            streams.append(try open("/dev/null", O_WRONLY))
-            return nil
         case .file(let handle):
             streams.append(handle.fileDescriptor)
             return nil
         case .capture:
-            let ends = try Spawn.pipe()
-            childEnds.append(ends.write)
-            streams.append(ends.write)
-            return FileHandle(fileDescriptor: ends.read, closeOnDealloc: true)
+            return try pipe(childReads: false)
         }
+    }
+
+    /// A pipe: the child's end becomes its next stream, the parent's end is returned.
+    private mutating func pipe(childReads: Bool) throws -> FileHandle {
+        let ends = try Spawn.pipe()
+        let (child, parent) = childReads ? (ends.read, ends.write) : (ends.write, ends.read)
+        childEnds.append(child)
+        streams.append(child)
+        return FileHandle(fileDescriptor: parent, closeOnDealloc: true)
     }
 
     private mutating func open(_ path: String, _ flags: Int32) throws -> Int32 {
