@@ -84,6 +84,8 @@ struct InventoryPollerCommand: StatusCommand {
 
     @OptionGroup var awsOptions: ConfigurationOptions
 
+    @OptionGroup var schedule: ScheduleOptions
+
     @Flag(name: .long, help: "Preflight: check credentials, identity, EC2 permission, regions and the database; print a checklist.")
     var check = false
 

@@ -103,6 +103,9 @@ extension InventoryPollerCommand {
             metadata["regions"] = "\(regions.joined(separator: ","))"
             context.logger.info("configuration", metadata: metadata)
             database = try openDatabase(context)
+            if schedule.oncePer != nil, database == nil {
+                throw UsageError("--once-per shares the schedule through the database: set CM_DB_URI and CM_DB_NAME")
+            }
         } catch {
             return context.fail(error)
         }
@@ -111,7 +114,8 @@ extension InventoryPollerCommand {
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil, aws: context.configuration),
                             credentials: credentials, environment: context.environment, logger: context.logger, run: context.run)
         var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
-                           database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
+                           database?.prepareRecorder(cancellation: context.run.cancellation, claimWindow: schedule.configuration)
+                               ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
         defer { sink.second?.abandon() }
         do {

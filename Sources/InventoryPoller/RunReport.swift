@@ -36,6 +36,7 @@ struct RunReport {
             JSONMember("durationSeconds", .double((duration * 1000).rounded() / 1000)),
             JSONMember("slices", .int(Int64(outcomes.count))),
             JSONMember("slicesFailed", .int(Int64(outcomes.filter { $0.status == .failed }.count))),
+            JSONMember("slicesSkipped", .int(Int64(outcomes.filter { $0.status == .skipped }.count))),
             JSONMember("instances", .object(counts.byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int(Int64($0.value))) })),
             JSONMember("requests", .int(Int64(statistics.requests))),
             JSONMember("retries", .int(Int64(statistics.retries))),

@@ -113,6 +113,7 @@ public enum SpoolReplay {
             throw Spool.Error.malformed(line: 1, "no header")
         }
         if !isForThisDatabase(header, store: store) { return .otherDatabase(header.databaseName) }
+        if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []
@@ -141,6 +142,8 @@ public enum SpoolReplay {
                     try store.write(page: instances, slice: slice, poll: header.poll)
                     counts.add(instances, slice: slice)
                 }
+            case let .slice(slice, ms):
+                store.noteSpooledSlice(slice, poll: header.poll, milliseconds: ms)
             case let .end(finishedAt, outcomes):
                 end = (finishedAt, outcomes)
             }
@@ -149,6 +152,21 @@ public enum SpoolReplay {
         try PollRecorder.finish(store: store, poll: header.poll, finishedAt: end?.finishedAt ?? header.poll.polledAt,
                                 outcomes: outcomes, counts: counts)
         return .replayed(pollId: header.poll.pollId, interrupted: end == nil)
+    }
+
+    /// The end record's `FinishedAt`, read ahead. A file written before slices recorded their
+    /// own order has only its poll's start to the second; two such polls of one second are
+    /// ordered by when each finished, as they ran, not by their poll ids.
+    static func finishedAt(_ file: URL) throws -> Date? {
+        let reader = try Spool.LineReader(path: file.path)
+        defer { reader.close() }
+        var finished: Date?
+        let marker = Array(#"{"Kind":"end""#.utf8)
+        while let line = try reader.next() {
+            guard line.starts(with: marker), case let .end(at, _) = try Spool.parseRecord(line, number: reader.number) else { continue }
+            finished = at
+        }
+        return finished
     }
 
     /// A poll whose run was killed: every slice failed, so none marks anything vanished.
