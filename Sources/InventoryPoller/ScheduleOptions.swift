@@ -12,7 +12,7 @@ struct ScheduleOptions: ParsableArguments {
     var oncePer: ClaimDuration?
 
     @Option(name: .long, help: ArgumentHelp(
-        "With --once-per: how long a claim stays held without renewal; a holder that died is taken over after it (default 5m).",
+        "With --once-per: how long a claim stays held without renewal; a holder that died is taken over after it (default 5m, at most half the window).",
         valueName: "duration"))
     var oncePerLease: ClaimDuration?
 
@@ -25,7 +25,7 @@ struct ScheduleOptions: ParsableArguments {
 
     /// For `PollRecorder.claimWindow`.
     var configuration: SliceClaims.Configuration? {
-        oncePer.map { SliceClaims.Configuration(window: $0.seconds, lease: oncePerLease?.seconds ?? 300) }
+        oncePer.map { SliceClaims.Configuration(window: $0.seconds, lease: oncePerLease?.seconds ?? min(300, $0.seconds / 2)) }
     }
 }
 
