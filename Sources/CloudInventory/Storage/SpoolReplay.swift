@@ -113,12 +113,18 @@ public enum SpoolReplay {
             throw Spool.Error.malformed(line: 1, "no header")
         }
         if !isForThisDatabase(header, store: store) { return .otherDatabase(header.databaseName) }
-        if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []
+        var timed = Set<SliceID>(), readAhead = false
         func page(_ slice: SliceID, _ write: () throws -> Void) throws {
             guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
+            // A slice with no recorded order (a file of an earlier version): its poll's end,
+            // read ahead once per file. Files written now record every slice's order.
+            if !timed.contains(slice), !readAhead {
+                readAhead = true
+                if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
+            }
             try write()
             if !seen.contains(slice) { seen.append(slice) }
         }
@@ -144,6 +150,7 @@ public enum SpoolReplay {
                 }
             case let .slice(slice, ms):
                 store.noteSpooledSlice(slice, poll: header.poll, milliseconds: ms)
+                timed.insert(slice)
             case let .end(finishedAt, outcomes):
                 end = (finishedAt, outcomes)
             }
