@@ -39,7 +39,8 @@ struct InventoryPollerCommand: StatusCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"))
+    @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"),
+            completion: .list(RegionName.known))
     var region: [String] = []
 
     @Flag(name: .long, help: "Poll every region enabled for the account (DescribeRegions).")
@@ -58,6 +59,12 @@ struct InventoryPollerCommand: StatusCommand {
 
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
     var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "csv cells exactly as received: no leading ' before a cell that starts with =, +, -, @, tab or CR.")
+    var csvRaw = false
+
+    @Flag(name: .long, help: "Poll and print only: no database and no spool, even with CM_DB_URI and CM_DB_NAME set.")
+    var noStore = false
 
     @Option(name: .long, help: ArgumentHelp("Log level on stderr.", valueName: "level"))
     var logLevel: LogLevel = .notice

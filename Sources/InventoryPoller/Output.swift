@@ -62,13 +62,16 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
 /// fail slices or stop storage (see `StandardOutput`).
 struct FormattingSink: PollSink {
     let format: OutputFormat
+    /// `--csv-raw`: csv cells as received (`TableWriter.neutralized` otherwise).
+    let csvRaw: Bool
     var out = StandardOutput()
     private var wroteInstance = false
     private var timestamp = ""
     private var table: TableWriter?
 
-    init(format: OutputFormat) {
+    init(format: OutputFormat, csvRaw: Bool = false) {
         self.format = format
+        self.csvRaw = csvRaw
     }
 
     /// text and csv: the poll's time, then the instance's columns (`InstanceColumns`). In text
@@ -80,7 +83,7 @@ struct FormattingSink: PollSink {
 
     mutating func begin(_ header: PollHeader) throws {
         timestamp = UTCTime.iso8601(header.polledAt)
-        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format) }
+        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format, raw: csvRaw) }
         switch format {
         case .text:
             // The poll's own line comes first, so the output still starts with its time.
