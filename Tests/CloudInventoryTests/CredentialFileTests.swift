@@ -44,6 +44,22 @@ import Testing
                 "\(r.stderr)")
     }
 
+    /// SIGTERM during such a run ends it: with its own status (143) when it came first, with
+    /// the credential error (3) when the run got there first; never a run stuck in `open(2)`
+    /// until the harness's bounded wait ends in SIGKILL (reported as 9).
+    @Test func sigtermEndsARunWithAFIFOAtTheTokenFile() throws {
+        let files = try AWSFiles()
+        let path = try fifo(in: files, "token")
+        var env = Harness.baseEnvironment()
+        env.merge(files.environment(["AWS_WEB_IDENTITY_TOKEN_FILE": path, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/web",
+                                     "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1"])) { $1 }
+        let running = try RunningProcess(Harness.pollerBinary, World.withLock(["--region", "us-east-1"]), environment: env)
+        running.signal(SIGTERM)
+        let r = running.finish(timeout: 60)
+        // 15: the signal came before the run had set up its handlers (default action).
+        #expect([3, 143, SIGTERM].contains(r.status), "\(r.status) \(r.stderr)")
+    }
+
     static let ssoConfig = """
         [profile p]
         sso_session = corp
