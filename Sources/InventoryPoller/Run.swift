@@ -113,7 +113,7 @@ extension InventoryPollerCommand {
 
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil, aws: context.configuration),
                             credentials: credentials, environment: context.environment, logger: context.logger, run: context.run)
-        var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
+        var sink = TeeSink(TeeSink(FormattingSink(format: format, csvRaw: csvRaw), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation, claimWindow: schedule.configuration)
                                ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
@@ -141,6 +141,8 @@ extension InventoryPollerCommand {
 
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
     private func openDatabase(_ context: RunEnvironment) throws(UsageError) -> Database? {
+        // `--no-store`: printed only; the settings are not even read, the spool not touched.
+        if noStore { return nil }
         let database = try Database(environment: context.environment, logger: context.logger)
         if database == nil {
             context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
