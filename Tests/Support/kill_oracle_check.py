@@ -9,8 +9,10 @@ def oracle_self_check(runs, db, regions, final):
     """The oracle must see a lost event, a false vanish, a transition stored twice (by a later
     poll, and by two writers of one run), a wrong `Present`, a stale state written over a
     newer one, a poll missing from `polls` and an outbox left behind when they are planted in
-    what was read; a check that cannot fail proves nothing. Returns the plants it missed."""
-    missed = []
+    what was read; a check that cannot fail proves nothing. Returns the plants it missed and
+    the plants made (a run may offer nothing to plant one in: one writer has no second poll
+    in a run)."""
+    missed, made = [], []
     mapped = Oracle(runs, db, regions)
     mapped.map_polls()
     run_of, own = mapped.run_of, mapped.own
@@ -22,6 +24,7 @@ def oracle_self_check(runs, db, regions, final):
         fake = copy.deepcopy(db)
         if not tamper(fake):
             return
+        made.append(name)
         if not any(check == expect for check, _ in Oracle(runs, fake, regions).run(final)):
             missed.append(name)
 
@@ -110,4 +113,4 @@ def oracle_self_check(runs, db, regions, final):
     planted("a stale state over a newer one", "4-instances", stale_state)
     planted("a poll missing from `polls`", "1-recorded", poll_record_lost)
     planted("an outbox left behind", "5-final-view", outbox_left)
-    return missed
+    return missed, made

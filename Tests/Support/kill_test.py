@@ -197,13 +197,13 @@ def chaos(args, servers, tmp, rng):
     with open(os.path.join(tmp, "evidence.json"), "w") as f:  # for a post-mortem: what the oracle judged
         json.dump({"runs": runs, "database": db}, f, default=str)
     failures = Oracle(runs, db, args.region).run(final)
-    missed = oracle_self_check(runs, db, args.region, final)
+    missed, made = oracle_self_check(runs, db, args.region, final)
     if missed:
         raise HarnessError("the oracle did not notice %s planted in the database" % ", ".join(missed))
-    return runs, world, db, failures
+    return runs, world, db, failures, made
 
 
-def report(args, runs, world, db, failures, wall):
+def report(args, runs, world, db, failures, made, wall):
     """One line per check (with up to eight failures each) and the summary figures."""
     chaos_runs = runs[1:-2]
     ended = [w for r in chaos_runs for w in r["writers"] if not w["killed"]]
@@ -219,7 +219,7 @@ def report(args, runs, world, db, failures, wall):
         "spool_set_aside": len([n for w in runs[-1]["writers"] for n in w["spool_after"] if not n.endswith((".tmp", ".ndjson"))]),
         "polls_recorded": len(db["polls"]), "events_checked": len(db["events"]), "instances_checked": len(db["instances"]),
         "exit_codes": {str(k): sum(w["exit"] == k for w in ended) for k in sorted({w["exit"] for w in ended})},
-        "failures": len(failures), "wall_seconds": round(time.time() - wall, 1),
+        "faults_planted_and_noticed": len(made), "failures": len(failures), "wall_seconds": round(time.time() - wall, 1),
     }
     by_check = {}
     for check, message in failures:
@@ -244,14 +244,14 @@ def main():
     servers = None
     try:
         servers = Servers(tmp, args.world_state)
-        runs, world, db, failures = chaos(args, servers, tmp, rng)
+        runs, world, db, failures, made = chaos(args, servers, tmp, rng)
     except HarnessError as e:
         print("kill test: harness error: %s (work dir %s)" % (e, tmp), flush=True)
         return 2
     finally:
         if servers:
             servers.close()
-    report(args, runs, world, db, failures, wall)
+    report(args, runs, world, db, failures, made, wall)
     if not args.keep and not failures:
         subprocess.run(["rm", "-rf", tmp])
     else:
