@@ -430,7 +430,8 @@ class Oracle:
                             self.fail("4-lost-event", "%s: run %d stored %s whole, but its history has %s other than that world (%s -> %s)"
                                       % (iid, g, region, field_diff(state["content"], world[iid]), state_of(state["content"]), state_of(world[iid])))
                     elif state is not None and state["present"]:
-                        self.fail("4-lost-event", "%s: run %d stored %s whole without it, but its history has it present then" % (iid, g, region))
+                        self.fail("4-lost-event", "%s: run %d stored %s whole without it, but its history has it present then "
+                                                  "(its vanish is missing or stored late)" % (iid, g, region))
                 for iid in sorted(set(world) - {k[1] for k in timelines if k[0] == region}):
                     self.fail("4-lost-event", "%s: run %d stored %s whole and saw it, but it has no history at all" % (iid, g, region))
 

@@ -7,7 +7,7 @@ from kill_oracle import Oracle
 
 def oracle_self_check(runs, db, regions, final):
     """The oracle must see a lost event, a false vanish, a transition stored twice (by a later
-    poll, and by two writers of one run), a wrong `Present`, a stale state written over a
+    poll, and by two writers of one run), a vanish stored late, a wrong `Present`, a stale state written over a
     newer one, a poll missing from `polls` and an outbox left behind when they are planted in
     what was read; a check that cannot fail proves nothing. Returns the plants it missed and
     the plants made (a run may offer nothing to plant one in: one writer has no second poll
@@ -74,6 +74,16 @@ def oracle_self_check(runs, db, regions, final):
                     return True
         return False
 
+    def late_vanish(d):
+        """A vanish dated to the last run, after a clean run that stored the region whole
+        without the instance: the history says present where that run's world did not."""
+        last = [doc for doc in d["instances"] if ours(doc) and doc.get("Present") and run_of.get(doc.get("LastPollId")) == final[-1]["index"]]
+        for e in d["events"]:
+            if ours(e) and e["Type"] == "vanished" and run_of.get(e["PollId"], final[0]["index"]) < final[0]["index"] and last:
+                e.update(PollId=last[0]["LastPollId"], Time=last[0]["LastSeen"])
+                return True
+        return False
+
     def flip_present(d):
         for doc in d["instances"]:
             if ours(doc):
@@ -109,6 +119,7 @@ def oracle_self_check(runs, db, regions, final):
     planted("a false vanish", "3-false-vanish", false_vanish)
     planted("a transition stored again by a later poll", "2-duplicates", repeated_later)
     planted("a transition stored by two polls of one run", "2-duplicates", twice_in_one_run)
+    planted("a vanish stored late", "4-lost-event", late_vanish)
     planted("a wrong Present flag", "4-instances", flip_present)
     planted("a stale state over a newer one", "4-instances", stale_state)
     planted("a poll missing from `polls`", "1-recorded", poll_record_lost)
