@@ -81,8 +81,9 @@ class Runner:
             for w, p in enumerate(procs):
                 if p.poll() is None and elapsed >= (kills[w] if kills[w] is not None else RUN_TIMEOUT):
                     p.kill()
-                    killed[w] = kills[w] is not None
                     p.wait(30)
+                    # A writer that ended in the same instant was not killed: its exit counts.
+                    killed[w] = kills[w] is not None and p.returncode == -9
             time.sleep(0.005)
         end = time.time()
         if toggler:
