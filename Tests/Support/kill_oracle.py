@@ -254,6 +254,9 @@ class Oracle:
                 self.fail("3-event-detail", "%s: Time %s is outside its poll's run" % (where, ev[sorted(types)[0]].get("Time")))
             world = self.world(r, region)
             new = world.get(iid)
+            if types - {"appeared", "vanished", "reappeared", "state_changed", "changed"}:
+                self.fail("3-unjustified-event", "%s: a type the README does not define" % where)
+                continue
             if "appeared" in types:
                 if types != {"appeared"}:
                     self.fail("3-unjustified-event", "%s: appeared with other events" % where)
@@ -351,7 +354,7 @@ class Oracle:
             state = s
         return state
 
-    def check_instance(self, key, doc, steps, cur):
+    def check_instance(self, key, doc, cur):
         """The document against where its history ends."""
         region, iid = key
         if doc is None:
@@ -412,7 +415,7 @@ class Oracle:
             steps = self.steps(key, by_key.get(key, []))
             timeline, cur = self.walk(key, steps)
             timelines[key] = timeline
-            self.check_instance(key, self.instances.get(key), steps, cur)
+            self.check_instance(key, self.instances.get(key), cur)
         # Nothing lost: at each run that stored a region whole and live, every history stands
         # where the world stood.
         for region in self.regions:
