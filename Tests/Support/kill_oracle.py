@@ -407,9 +407,14 @@ class Oracle:
                 self.fail("4-instances", "%s: LastSeen %s is outside the run of %s" % (name, doc.get("LastSeen"), pid))
 
     def check_histories(self, live):
-        by_key = {}
+        by_key, times = {}, {}
         for e in self.events:
             by_key.setdefault((e["Region"], e["InstanceId"]), []).append(e)
+            times.setdefault((e["PollId"], e["Region"]), set()).add(millis(e.get("Time")))
+        # A poll observes a slice at one order: every event of it in the slice has one Time.
+        for (pid, region), seen in sorted(times.items(), key=lambda kv: kv[0]):
+            if len(seen) > 1:
+                self.fail("3-event-detail", "poll %s's events in %s carry %d different times" % (pid, region, len(seen)))
         timelines = {}
         for key in sorted(set(by_key) | set(self.instances)):
             steps = self.steps(key, by_key.get(key, []))
