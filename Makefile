@@ -122,7 +122,8 @@ clean:
 # and down, then clean runs, then an independent oracle (Tests/Support/kill_oracle.py).
 .PHONY: kill-test
 KILL_RUNS ?= 50
+KILL_WRITERS ?= 2
 kill-test: setup
 	$(SWIFT) build --product inventory-poller
 	$(PYTHON) Tests/Support/kill_test.py --binary "$$($(SWIFT) build --show-bin-path)/inventory-poller" \
-	  --runs $(KILL_RUNS) $(if $(KILL_SEED),--seed $(KILL_SEED))
+	  --runs $(KILL_RUNS) --writers $(KILL_WRITERS) $(if $(KILL_SEED),--seed $(KILL_SEED))
