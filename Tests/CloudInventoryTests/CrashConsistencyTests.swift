@@ -30,4 +30,16 @@ import Testing
     @Test func twoWritersKilledApartLeaveOneTrueHistory() async throws {
         try await Self.killTest(runs: 8, writers: 2)
     }
+
+    /// Found by the two-writer oracle: a spooled poll, the only one that ever saw an
+    /// instance, replayed after the other writer's newer complete poll found the slice
+    /// without it. The instance must be stored as vanished on behalf of that newer poll, not
+    /// left present (`kill_repro_late_insert.py` exits 0 only then).
+    @Test func aLateFirstSightingBehindANewerCompletePollIsStoredVanished() async throws {
+        let world = try await World.shared()
+        let arguments = [Harness.support.appendingPathComponent("kill_repro_late_insert.py").path, "--binary", Harness.pollerBinary,
+                         "--world-state", world.stateFile, "--region", RegionPool.next()]
+        let result = try runProcess(Harness.python, Harness.pythonArguments(arguments), environment: Harness.baseEnvironment(), timeout: 300)
+        #expect(result.status == 0, "\(result.stdout)\n\(String(result.stderr.suffix(2000)))")
+    }
 }

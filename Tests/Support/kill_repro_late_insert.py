@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A reproduction, not part of any test run: with two writers, a spooled poll replayed late
+"""A reproduction, run by CrashConsistencyTests: with two writers, a spooled poll replayed late
 inserts an instance that a newer, complete, live poll of the same slice by the other writer
 had already found gone. The instance is then `Present` (no `vanished` event) until another
 complete poll of the slice marks it vanished, dated to that later poll.
@@ -12,8 +12,8 @@ Steps (one region, writers A and B, each with its own lock and spool):
   3. A polls with the database down: X is    6. A polls `--instance-ids <another>` (a selected
      spooled (exit 5).                          poll marks nothing vanished); first it replays
                                                 its spool, which inserts X.
-Exit 1 when X is `Present` after step 6 (the behaviour found), 0 when it is not, 2 on a
-harness failure.
+Exit 1 when X is `Present` after step 6 (the fault found), 0 when it is stored as vanished
+on behalf of B's complete poll (`SliceCompletion`), 2 on a harness failure.
 """
 import argparse
 import math
@@ -33,11 +33,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", required=True)
     parser.add_argument("--region", default="eu-west-3")
+    parser.add_argument("--world-state", help="reuse a running world.py (its state file)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="late-insert-")
     servers = None
     try:
-        servers = Servers(tmp, None)
+        servers = Servers(tmp, args.world_state)
         seeded = servers.control("/ec2/seed", {"region": args.region, "count": 2})
         creds = servers.world["role_credentials"]
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
