@@ -154,17 +154,6 @@ public struct Spool: Sendable {
         return recovered
     }
 
-    /// Creates the spool directory if it is missing. Created by root inside a directory
-    /// another user owns (`/var/lib/inventory-poller`), it gets that owner, as files do.
-    func makeDirectory() throws {
-        var info = stat()
-        if stat(directory.path, &info) == 0 { return }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        if let owner = DirectoryOwner.adopting(file: directory.path) {
-            _ = chown(directory.path, owner.uid, owner.gid)
-        }
-    }
-
     /// Starts a spool file for `poll`. Returns nil (with a logged warning) when the spool
     /// directory is unusable: the poll still proceeds, it just has no safety net.
     public func begin(_ poll: PollContext, slices: [SliceID], database: String? = nil, logger: Logger) -> Writer? {

@@ -1,11 +1,23 @@
 import Glibc
 import Foundation
 
-/// What waits in the spool, and what of it this user cannot read. A spool file another user
-/// left unreadable (root's manual run before files were handed to the directory's owner, or
-/// another account) is never replayed by the service: it must fail the run, `--check` and
-/// the metrics, not be skipped in silence.
+/// The spool belongs to the service (issue 23): a root run's files go to the directory's owner
+/// (`DirectoryOwner`, applied where each file is created). What waits in the spool, and what
+/// of it this user cannot read: a file another user left unreadable (root's manual run before
+/// files were handed over, or another account) is never replayed by the service, so it must
+/// fail the run, `--check` and the metrics, not be skipped in silence.
 extension Spool {
+    /// Creates the spool directory if it is missing. Created by root inside a directory
+    /// another user owns (`/var/lib/inventory-poller`), it gets that owner, as files do.
+    func makeDirectory() throws {
+        var info = stat()
+        if stat(directory.path, &info) == 0 { return }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let owner = DirectoryOwner.adopting(file: directory.path) {
+            _ = chown(directory.path, owner.uid, owner.gid)
+        }
+    }
+
     /// A file that waits in the spool but cannot be opened by this user.
     public struct UnreadableFile: Sendable, CustomStringConvertible {
         public let path: String
