@@ -13,7 +13,7 @@ PYTHON=${CLOUD_INVENTORY_PYTHON:-.build-venv/bin/python}
 fail() { echo "test-deploy: FAIL: $*" >&2; exit 1; }
 pass() { echo "test-deploy: ok: $*"; }
 
-for p in debootstrap openssh-client; do
+for p in debootstrap openssh-client bsdutils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$p" >/dev/null
 done
@@ -47,9 +47,13 @@ check_input "set DB_URI" TARGET=root@127.0.0.1 DB_NAME=inventory
 check_input "does not start with mongodb" TARGET=root@127.0.0.1 DB_NAME=inventory DB_URI=http://x
 check_input "no simple period" TARGET="root@a root@b" DB_NAME=inventory DB_URI=mongodb://x SCHEDULE='*/7 * * * *'
 check_input "ONCE_PER" TARGET=root@a DB_NAME=inventory DB_URI=mongodb://x ONCE_PER=soon
+# On a terminal (script(1) gives it one), a missing DB_URI is asked for, then checked.
+{ sleep 1; printf 'http://typed\n'; } | env -u DB_URI TARGET=root@127.0.0.1 DB_NAME=inventory script -qec "make -s deploy" /dev/null > "$WORK.inputs/tty" 2>&1 || true
+grep -q "DB_URI (input hidden): " "$WORK.inputs/tty" && grep -q "DB_URI does not start with mongodb" "$WORK.inputs/tty" \
+  || { cat "$WORK.inputs/tty"; fail "no prompt for DB_URI on a terminal"; }
 [ "$(stamp)" = "$before" ] || fail "a failed input check rebuilt something"
 rm -rf "$WORK.inputs"
-pass "make deploy checks TARGET, DB_NAME, DB_URI, SCHEDULE and ONCE_PER before it builds (one line, non-zero)"
+pass "make deploy checks TARGET, DB_NAME, DB_URI, SCHEDULE and ONCE_PER before it builds (one line, non-zero); asks for DB_URI on a terminal"
 
 root=$(realpath -m "$WORK/root")
 cleanup() {
