@@ -91,7 +91,13 @@ if [ "$action" = deploy ]; then
   done
   [ -z "$schedule" ] || [[ $schedule =~ ^[0-9A-Za-z*/,-]+( [0-9A-Za-z*/,-]+){4}$ ]] || die "SCHEDULE '$schedule' is not five cron fields"
   [[ $metrics_file =~ ^/[A-Za-z0-9._/-]+$ ]] || die "METRICS_FILE '$metrics_file' is not an absolute path of plain characters"
-  [ -z "$once_per" ] || [[ $once_per =~ ^(none|[1-9][0-9]{0,4}[mh])$ ]] || die "ONCE_PER '$once_per' is not a duration (30m, 1h, 24h) or none"
+  # What the binary's --once-per takes: a count and s, m, h or d, from 10 seconds to 7 days.
+  if [ -n "$once_per" ] && [ "$once_per" != none ]; then
+    [[ $once_per =~ ^([1-9][0-9]{0,6})([smhd])$ ]] || die "ONCE_PER '$once_per' is not a duration (30m, 1h, 24h) or none"
+    case ${BASH_REMATCH[2]} in s) scale=1 ;; m) scale=60 ;; h) scale=3600 ;; d) scale=86400 ;; esac
+    seconds=$((BASH_REMATCH[1] * scale))
+    [ "$seconds" -ge 10 ] && [ "$seconds" -le 604800 ] || die "ONCE_PER '$once_per' is outside 10s to 7d"
+  fi
   if [ -z "${DB_URI:-}" ] && [ -t 0 ]; then
     printf 'DB_URI (input hidden): ' >&2
     IFS= read -rs DB_URI || true
