@@ -214,6 +214,15 @@ make -s deploy "${deploy_args[@]}" TARGET="root@127.0.0.1 root@127.0.0.1:1" > "$
 grep -q "^root@127.0.0.1: ok$" "$WORK/fleet.log" || { cat "$WORK/fleet.log"; fail "the good host is not ok in the summary"; }
 grep -q "^root@127.0.0.1:1: failed: unreachable: .*refused" "$WORK/fleet.log" || { cat "$WORK/fleet.log"; fail "the dead host's line"; }
 grep -q -- " --once-per 1h " "$root/etc/cron.d/inventory-poller" || { cat "$root/etc/cron.d/inventory-poller"; fail "two targets, hourly, without --once-per 1h"; }
+# Run the line too once the binary has the flag (another branch adds it); before, text only.
+if in_root /usr/local/bin/inventory-poller poll --help 2>/dev/null | grep -q -- "--once-per"; then
+  once_command=$(grep '^[0-9*]' "$root/etc/cron.d/inventory-poller" | cut -d' ' -f7-)
+  in_root runuser -u inventory-poller -- /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin; $once_command" || fail "the --once-per cron line (exit $?)"
+  tail -n 1 "$root/var/log/inventory-poller/poller.log" | grep -q '"event":"summary","exitCode":0' || fail "the --once-per run's summary"
+  pass "the fleet's cron line (--once-per 1h) runs"
+else
+  echo "test-deploy: note: this binary has no --once-per; the fleet's cron line was checked as text only"
+fi
 make -s deploy "${deploy_args[@]}" TARGET="root@127.0.0.1 root@127.0.0.1:1" ONCE_PER=none KEEP_OUTPUT=1 > "$WORK/fleet2.log" 2>&1 || true
 ! grep -q -- "--once-per" "$root/etc/cron.d/inventory-poller" || fail "ONCE_PER=none kept --once-per"
 grep -q -- " >> /var/log/inventory-poller/poller.log 2>&1$" "$root/etc/cron.d/inventory-poller" || fail "KEEP_OUTPUT=1 does not log stdout"
