@@ -153,7 +153,8 @@ extension InventoryPollerCommand {
             list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: ExitStatus(for: error))
         }
         let spool = database.spoolStatus()
-        list.line(spool.ok, "spool", spool.text)
+        // A file this user cannot read would never be stored: a failure of the database side (5).
+        list.line(spool.ok, "spool", spool.text, failing: .database)
     }
 
     /// The profile and where its name came from, and whether the shared files define it.

@@ -127,7 +127,9 @@ extension InventoryPollerCommand {
         }
         report.record(outcomes: outcomes, counts: sink.first.second.counts)
         report.spoolSetAside = sink.second?.spoolSetAside ?? 0
-        return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
+        report.spool = database?.spool.census()
+        return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database,
+                        spool: report.spool, context)
     }
 
     /// The credentials' summary (source, key hint, expiry) for the run's first info line.
@@ -175,7 +177,7 @@ extension InventoryPollerCommand {
     /// One line per problem, and the status: a signal first, then the database (5), lost
     /// output (74) and failed slices (4).
     private func conclude(outcomes: [SliceOutcome], output: WriteFailure?, recorder: PollRecorder?, database: Database?,
-                          _ context: RunEnvironment) -> ExitStatus {
+                          spool: Spool.Census?, _ context: RunEnvironment) -> ExitStatus {
         var status = ExitStatus.success
         let failed = outcomes.filter { $0.status == .failed }
         if !failed.isEmpty {
@@ -191,6 +193,10 @@ extension InventoryPollerCommand {
         if let recorder, let database, let error = recorder.databaseError {
             let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
             StandardError.writeFailure("\(error) (\(database.uri.redacted)); \(whereTo)")
+            status = .database
+        }
+        if let unreadable = Database.unreadableSpool(spool) {
+            StandardError.writeFailure(unreadable)
             status = .database
         }
         if let signal = context.signals.received { return context.stopped(by: signal) }

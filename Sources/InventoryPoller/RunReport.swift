@@ -12,6 +12,8 @@ struct RunReport {
     var statistics: RunStatistics.Snapshot?
     /// Spool files the replay set aside this run (`*.rejected`, `*.corrupt`).
     var spoolSetAside = 0
+    /// The spool after the run (nil without a database): polls waiting, unreadable ones.
+    var spool: Spool.Census?
 
     init(started: ContinuousClock.Instant) {
         self.started = started
@@ -101,6 +103,11 @@ struct RunReport {
         metric("retries", "AWS request retries in the last run.", "gauge", [("", Double(statistics.retries))])
         metric("throttles", "Throttling responses in the last run.", "gauge", [("", Double(statistics.throttles))])
         metric("spool_set_aside", "Spool files set aside by the last run (rejected by the database or corrupt).", "gauge", [("", Double(spoolSetAside))])
+        if let spool {
+            metric("spool_waiting", "Spooled polls waiting to be stored after the last run.", "gauge", [("", Double(spool.waiting))])
+            metric("spool_unreadable", "Spooled polls the service user cannot read (never stored until their owner is fixed).", "gauge",
+                   [("", Double(spool.unreadable.count))])
+        }
         try Self.replace(path, with: lines.joined(separator: "\n") + "\n")
     }
 
@@ -118,6 +125,16 @@ struct RunReport {
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }
+        // Root's run writing into the service's directory leaves a file the service owns.
+        if let owner = DirectoryOwner.adopting(file: path) {
+            do {
+                try owner.apply(to: fd, path: temporary)
+            } catch {
+                close(fd)
+                unlink(temporary)
+                throw MetricsError(description: "\(path): \(error)")
+            }
+        }
         do {
             try writeAll(fd: fd, bytes: Array(text.utf8))
         } catch {

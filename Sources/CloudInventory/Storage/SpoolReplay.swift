@@ -9,6 +9,8 @@ import Logging
 /// - A file the database refuses for its content is renamed with one more try in its name,
 ///   and set aside as `*.rejected` after `Spool.maximumTries`: it never blocks later polls.
 /// - A file that cannot be parsed is set aside as `*.corrupt`.
+/// - A file this user cannot open is left where it is and counted; the run then fails (exit 5)
+///   with one line naming it and its owner (`Spool.Census`).
 /// - A file meant for another database (by `MongoURI.databaseIdentities`) is left alone, and
 ///   the run warns how many wait and for which `hosts/database`.
 /// - A `.tmp` left by a killed run is replayed as an interrupted poll: its pages are
@@ -21,6 +23,8 @@ public enum SpoolReplay {
         public var rejected = 0
         public var corrupt = 0
         public var skipped = 0
+        /// Files this user could not open (`Spool.census()` names them and their owners).
+        public var unreadable = 0
         /// Files left for another database, by `Spool.Header.databaseName`.
         public var waiting: [String: Int] = [:]
         public var cancelled = false
@@ -74,7 +78,10 @@ public enum SpoolReplay {
                     return result
                 }
             } catch let error as Spool.Error where error.isIO {
-                logger.warning("spool file unreadable; left for the next run", metadata: ["file": "\(file.path)", "error": "\(error)"])
+                // Not skipped in silence: the caller's `Spool.census()` fails the run with one
+                // line naming the file and its owner.
+                result.unreadable += 1
+                logger.info("spool file unreadable; left for the next run", metadata: ["file": "\(file.path)", "error": "\(error)"])
             } catch let error as Spool.Error {
                 result.corrupt += 1
                 let moved = spool.quarantine(file)
