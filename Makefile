@@ -14,7 +14,7 @@ help:
 	@echo "make test     run every test against real local peers (moto, IMDSv2, botocore)"
 	@echo "make build    debug build"
 	@echo "make release  release binary with the Swift runtime linked in (.build/release/inventory-poller)"
-	@echo "make deploy TARGET='user@host[:port] ...' DB_NAME=name [SSH_PORT= SSH_KEY= SCHEDULE= FLAGS= EXTRA_ENV= ONCE_PER= METRICS_FILE= KEEP_OUTPUT=1] (DB_URI from the environment, else asked for; docs/deploy.md)"
+	@echo "make deploy TARGET='user@host[:port] ...' DB_NAME=name [SSH_PORT= SSH_KEY= SCHEDULE= FLAGS= EXTRA_ENV= ONCE_PER= METRICS_FILE= KEEP_OUTPUT=1] (DB_URI from the environment, else asked for; docs/deployment.md)"
 	@echo "make undeploy TARGET='user@host[:port] ...' [PURGE=1]"
 	@echo "make test-deploy  deploy into a debootstrapped Debian root over SSH and check every step"
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
