@@ -28,6 +28,17 @@ import Testing
         return try runProcess("/usr/sbin/runuser", ["-u", service.name, "--", Harness.pollerBinary] + arguments, environment: env)
     }
 
+    /// The world, a database, and a state directory holding the spool, both the service user's.
+    static func serviceScenario() async throws -> (World, TestMongo, URL, URL, [String: String]) {
+        let world = try await World.shared()
+        let mongo = try TestMongo(.mock)
+        let base = Harness.temporaryDirectory()
+        chmod(base.path, 0o755)
+        let state = try serviceDirectory("state", in: base)
+        let spool = try serviceDirectory("spool", in: state)
+        return (world, mongo, state, spool, world.storingEnvironment(mongo, spool: spool))
+    }
+
     static func owner(_ path: String) -> uid_t? {
         var info = stat()
         return lstat(path, &info) == 0 ? info.st_uid : nil
@@ -35,13 +46,7 @@ import Testing
 
     @Test func aPollSpooledByRootIsReplayedByTheServiceUser() async throws {
         try #require(getuid() == 0, "needs root to run as root and as the service user")
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let base = Harness.temporaryDirectory()
-        chmod(base.path, 0o755)
-        let state = try Self.serviceDirectory("state", in: base)
-        let spool = try Self.serviceDirectory("spool", in: state)
-        let env = world.storingEnvironment(mongo, spool: spool)
+        let (world, mongo, state, spool, env) = try await Self.serviceScenario()
 
         // Root's run during an outage: the spool file, the lock file and the metrics file it
         // creates in the service's directories are the service's.
@@ -70,13 +75,7 @@ import Testing
 
     @Test func aFileThatStaysUnreadableFailsTheRunCheckAndTheMetrics() async throws {
         try #require(getuid() == 0, "needs root to leave a file the service user cannot read")
-        let world = try await World.shared()
-        let mongo = try TestMongo(.mock)
-        let base = Harness.temporaryDirectory()
-        chmod(base.path, 0o755)
-        let state = try Self.serviceDirectory("state", in: base)
-        let spool = try Self.serviceDirectory("spool", in: state)
-        let env = world.storingEnvironment(mongo, spool: spool)
+        let (_, mongo, state, spool, env) = try await Self.serviceScenario()
         // What an older version's root run left: 0600 root.
         let planted = spool.appendingPathComponent("20261201T000000Z-0a1b2c3d.seq1.ndjson").path
         try #require(FileManager.default.createFile(atPath: planted, contents: Data("{}\n".utf8), attributes: [.posixPermissions: 0o600]))
