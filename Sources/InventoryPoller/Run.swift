@@ -123,6 +123,11 @@ extension InventoryPollerCommand {
         }
         report.record(outcomes: outcomes, counts: sink.first.second.counts)
         report.spoolSetAside = sink.second?.spoolSetAside ?? 0
+        let nowhere = poller.instanceIdsFoundNowhere(outcomes)
+        if !nowhere.isEmpty {
+            // A lookup, not a failure: exit 0 (README, exit codes), one line naming the ids.
+            StandardError.writeFailure("not found in any region polled: \(nowhere.joined(separator: ", "))")
+        }
         return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
     }
 

@@ -184,21 +184,13 @@ public struct Poller: Sendable {
                                           credentials: credentials, account: slice.account, http: http))
         var count = 0
         do {
-            if configuration.renderJSON {
-                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection,
-                                                  contents: configuration.pageContents) { page in
-                    count += page.count
-                    run.statistics.received(instances: page.count)
-                    try shared.deliver(rendered: page, slice: slice)
-                }
-            } else {
-                try ec2.describeInstances(pageSize: configuration.pageSize, selection: configuration.selection) { page in
-                    count += page.count
-                    run.statistics.received(instances: page.count)
-                    try shared.deliver(page, slice: slice)
-                }
+            let unknown = try describe(slice, ec2: ec2, count: &count, into: shared)
+            var metadata: Logger.Metadata = ["slice": "\(slice)", "instances": "\(count)"]
+            if !unknown.isEmpty {
+                run.statistics.unknown(instanceIds: unknown, slice: slice)
+                metadata["unknownInstanceIds"] = "\(unknown.joined(separator: ","))"
             }
-            logger.info("slice polled", metadata: ["slice": "\(slice)", "instances": "\(count)"])
+            logger.info("slice polled", metadata: metadata)
             return SliceOutcome(slice: slice, status: .complete, instanceCount: count)
         } catch let error as AWSError {
             logger.error("slice failed", metadata: ["slice": "\(slice)", "error": "\(error)"])
@@ -208,6 +200,23 @@ public struct Poller: Sendable {
             // The sink failed: nothing more can be delivered. (stdout failures never get here:
             // the formatting sink keeps them to itself, so storage goes on.)
             return SliceOutcome(slice: slice, status: .failed, instanceCount: count, errorCode: "Output", errorMessage: "\(error)")
+        }
+    }
+
+    /// Every page of one DescribeInstances (as many calls as `NextToken` asks) into `shared`.
+    func describePages(_ slice: SliceID, ec2: EC2Client, selection: PollSelection, count: inout Int, into shared: any PageDelivery) throws {
+        if configuration.renderJSON {
+            try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: selection, contents: configuration.pageContents) { page in
+                count += page.count
+                run.statistics.received(instances: page.count)
+                try shared.deliver(rendered: page, slice: slice)
+            }
+        } else {
+            try ec2.describeInstances(pageSize: configuration.pageSize, selection: selection) { page in
+                count += page.count
+                run.statistics.received(instances: page.count)
+                try shared.deliver(page, slice: slice)
+            }
         }
     }
 

@@ -65,6 +65,8 @@ public final class RunStatistics: Sendable {
         public var slicesPlanned = 0
         public var slicesDone = 0
         public var instances = 0
+        /// `--instance-ids` EC2 did not know, by the slice that asked (`InvalidInstanceID.NotFound`).
+        public var unknownInstanceIds: [SliceID: [String]] = [:]
     }
 
     private let state = Mutex(Snapshot())
@@ -81,6 +83,7 @@ public final class RunStatistics: Sendable {
     func planned(slices: Int) { state.withLock { $0.slicesPlanned = slices } }
     func sliceDone() { state.withLock { $0.slicesDone += 1 } }
     func received(instances: Int) { state.withLock { $0.instances += instances } }
+    func unknown(instanceIds: [String], slice: SliceID) { state.withLock { $0.unknownInstanceIds[slice, default: []] += instanceIds } }
     func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
 }
 
