@@ -129,7 +129,8 @@ public struct Poller: Sendable {
     /// page at a time, under a lock. Returns the outcomes and the slices in the plan's order.
     private func pollSlices(_ prepared: PreparedPlan, into shared: any PageDelivery) -> ([SliceOutcome], [SliceID]) {
         let accounts = prepared.accounts
-        let scheduler = SliceScheduler(accounts: accounts.count, prepared: { prepared.known[$0] }, account: { accounts[$0].id })
+        let scheduler = SliceScheduler(accounts: accounts.count, prepared: { i in prepared.known[i].map { ($0, accounts[i].failure) } },
+                                       account: { accounts[$0].id })
         let plan = prepared.slicePlan
         let outcomes = Mutex<[SliceID: SliceOutcome]>([:])
         let providers = Mutex(accounts.map(\.provider))

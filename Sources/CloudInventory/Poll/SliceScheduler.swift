@@ -30,18 +30,19 @@ final class SliceScheduler: @unchecked Sendable {
     private var plannedSlices = 0
     private var preparedAccounts = 0
 
-    /// `accounts` accounts; those in `prepared` are ready at once in `regions`.
-    init(accounts: Int, prepared: (Int) -> [String]?, account id: (Int) -> String) {
+    /// `accounts` accounts; those `prepared` gives regions for are ready at once, each of
+    /// their slices failing with the account's failure when it has one.
+    init(accounts: Int, prepared: (Int) -> (regions: [String], failure: AWSError?)?, account id: (Int) -> String) {
         planned = Array(repeating: [], count: accounts)
         unprepared = []
         for index in 0..<accounts {
-            guard let regions = prepared(index) else {
+            guard let (regions, failure) = prepared(index) else {
                 unprepared.append(index)
                 continue
             }
             planned[index] = regions.map { SliceID(account: id(index), region: $0) }
             plannedSlices += regions.count
-            ready += planned[index].map { Ready(slice: $0, account: index, failure: nil) }
+            ready += planned[index].map { Ready(slice: $0, account: index, failure: failure) }
         }
     }
 
