@@ -7,6 +7,7 @@ concurrency) + 2 s, the slices alone spread over the workers, and peak RSS under
                  [--concurrency 8,32] [--runs 1] [--out FILE]   (prints the Markdown section)
 """
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -54,7 +55,8 @@ def org_section(results, accounts=200, regions=17, latency_ms=150, instances=50)
              "(the caller's and %d members) x %d regions, %d instances a slice, every call (ListAccounts, GetCallerIdentity,"
              % (accounts - 1, regions, instances),
              "AssumeRole, DescribeRegions, DescribeInstances) answered after %d ms, SigV4 scope and keys checked." % latency_ms,
-             "The bound is 1.5 x (slices x %d ms / concurrency) + 2 s: the slices alone, spread over the workers." % latency_ms, "",
+             "The bound is 1.5 x (slices x %d ms / concurrency) + 2 s: the slices alone, spread over the workers." % latency_ms,
+             "Measured on %s, one run each; the release build." % datetime.date.today().isoformat(), "",
              "| --concurrency | slices | wall | bound | met | CPU | peak RSS (< %d MiB) |" % RSS_TARGET_MIB,
              "|---:|---:|---:|---:|:---:|---:|---:|"]
     for c in sorted(results):
