@@ -169,8 +169,9 @@ public final class RequestBudgets: Sendable {
     /// The services with a budget of their own, below their published limits:
     /// - `sts`: AWS STS allows 600 requests a second per account and Region, all STS
     ///   operations together (IAM User Guide, "IAM and AWS STS quotas", request quotas;
-    ///   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). The
-    ///   caller's account shares that with whatever else it runs, so a poll takes a sixth.
+    ///   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html; the
+    ///   same 600 met in practice: awslabs/mountpoint-s3#1358). The caller's account shares
+    ///   that with whatever else it runs, so a poll takes a sixth.
     /// - `organizations`: AWS publishes no request rate for Organizations ("Quotas for AWS
     ///   Organizations" lists none; https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html,
     ///   asked for in awsdocs/aws-organizations-docs#39) and answers TooManyRequestsException
