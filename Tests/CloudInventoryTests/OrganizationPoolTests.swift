@@ -26,13 +26,15 @@ import Testing
             management = document["management"] as! String
         }
 
-        func poll(_ arguments: [String]) throws -> ProcessResult {
+        /// A run with the caller's key; `--org-role inventory-reader` unless `organization` is false.
+        func poll(_ arguments: [String], organization: Bool = true) throws -> ProcessResult {
             var env = Harness.baseEnvironment()
             env["AWS_ACCESS_KEY_ID"] = key["AccessKeyId"]
             env["AWS_SECRET_ACCESS_KEY"] = key["SecretAccessKey"]
             env["AWS_ENDPOINT_URL"] = url
             env["AWS_EC2_METADATA_DISABLED"] = "true"
-            return try runProcess(Harness.pollerBinary, World.withLock(["--org-role", "inventory-reader"] + arguments), environment: env)
+            return try runProcess(Harness.pollerBinary, World.withLock((organization ? ["--org-role", "inventory-reader"] : []) + arguments),
+                                  environment: env)
         }
 
         /// `GET path` of the server's control API, as JSON.
@@ -117,5 +119,27 @@ import Testing
             // The first AssumeRole and at least one renewal, which the other workers did not repeat.
             #expect(assumed >= 2 && assumed <= polled, "\(account): \(assumed) AssumeRole for \(polled) slices")
         }
+    }
+
+    /// `--instance-ids` when EC2's NotFound message cannot be read: each id is asked alone,
+    /// the ids found are printed, the one found nowhere is the one line, exit 0.
+    @Test func anUnreadableNotFoundAsksEachIdAlone() async throws {
+        let org = try await Organization(["--accounts", "1", "--regions", "2", "--instances", "2", "--latency-ms", "1", "--garbled-not-found"])
+        defer { org.server.stop() }
+        let full = try org.poll(["--region", "us-east-1,us-east-2", "--format", "ndjson"], organization: false)
+        #expect(full.status == 0, "\(full.stderr)")
+        var byRegion: [String: [String]] = [:]
+        for line in full.lines {
+            let object = try #require(try parseJSON(line) as? [String: Any])
+            byRegion[object["Region"] as! String, default: []].append(object["InstanceId"] as! String)
+        }
+        let east1 = try #require(byRegion["us-east-1"]), east2 = try #require(byRegion["us-east-2"])
+        let nowhere = "i-0000000000000000f"
+        let result = try org.poll(["--region", "us-east-1,us-east-2", "--instance-ids", "\(east1[0]),\(nowhere),\(east2[1])",
+                                   "--format", "ndjson"], organization: false)
+        #expect(result.status == 0, "\(result.stderr)")
+        let found = try Set(result.lines.map { try #require((try parseJSON($0) as? [String: Any])?["InstanceId"] as? String) })
+        #expect(found == [east1[0], east2[1]])
+        #expect(result.failureLines == ["inventory-poller: not found in any region polled: \(nowhere)"], "\(result.stderr)")
     }
 }

@@ -6,7 +6,7 @@ answers from a few templates and is what `make bench` and OrganizationPoolTests 
 
     python3 Tests/Support/org_server.py --port-file FILE [--accounts 200] [--regions 17]
         [--instances 50] [--latency-ms 150] [--slow-assume ACCOUNT:MS]... [--no-role ACCOUNT]...
-        [--expires-in SECONDS] [--assume-ms MS]
+        [--expires-in SECONDS] [--assume-ms MS] [--garbled-not-found]
 
 FILE (JSON, once listening): {"port", "management", "members": [ids], "regions": [names],
 "key": {"AccessKeyId", "SecretAccessKey"}} (the caller's key, in the management account).
@@ -77,6 +77,7 @@ class Organization:
         self.no_role = set(args.no_role)
         self.expires_in = args.expires_in
         self.assume_extra = args.assume_ms / 1000.0
+        self.garbled_not_found = args.garbled_not_found
         self.lock = threading.Lock()
         self.caller = {"AccessKeyId": "AKIA" + secrets.token_hex(8).upper(), "SecretAccessKey": secrets.token_hex(20)}
         self.keys = {self.caller["AccessKeyId"]: (MANAGEMENT, None, None)}   # key -> (account, token, expires)
@@ -212,7 +213,7 @@ def handler(org):
                                 "<optInStatus>opt-in-not-required</optInStatus></item>" % (r, r) for r in org.regions)
                 return 200, "text/xml", ('<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
                                          "<requestId>r</requestId><regionInfo>%s</regionInfo></DescribeRegionsResponse>" % items).encode()
-            return self.describe_instances(account, region)
+            return self.describe_instances(account, region, form)
 
         def list_accounts(self, body):
             try:
@@ -250,10 +251,20 @@ def handler(org):
                                      "</ResponseMetadata></AssumeRoleResponse>"
                                      % (key, secrets.token_hex(20), token, stamp, target, target, ROLE)).encode()
 
-        def describe_instances(self, account, region):
+        def describe_instances(self, account, region, form):
+            """Every instance of the slice, or with `InstanceId.N` those asked for; any id the
+            slice does not hold refuses the whole call, as EC2 does (InvalidInstanceID.NotFound)."""
+            ids = ["i-" + hashlib.sha1(("%s%s%d" % (account, region, n)).encode()).hexdigest()[:17] for n in range(org.instances)]
+            asked = [v for k, v in sorted(form.items()) if k.startswith("InstanceId.")]
+            unknown = [i for i in asked if i not in ids]
+            if unknown:
+                message = ("The instance ID %s does not exist" % unknown[0] if org.garbled_not_found
+                           else "The instance IDs '%s' do not exist" % ", ".join(unknown) if len(unknown) > 1
+                           else "The instance ID '%s' does not exist" % unknown[0])
+                return query_error("InvalidInstanceID.NotFound", message)
+            wanted = [n for n in range(org.instances) if not asked or ids[n] in asked]
             items = "".join(ITEM.format(r=hashlib.md5(("%s%s%d" % (account, region, n)).encode()).hexdigest()[:17],
-                                        iid=hashlib.sha1(("%s%s%d" % (account, region, n)).encode()).hexdigest()[:17],
-                                        account=account, region=region, n=n) for n in range(org.instances))
+                                        iid=ids[n][2:], account=account, region=region, n=n) for n in wanted)
             return 200, "text/xml", ('<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
                                      "<requestId>r</requestId><reservationSet>%s</reservationSet></DescribeInstancesResponse>"
                                      % items).encode()
@@ -271,6 +282,8 @@ def main():
     parser.add_argument("--slow-assume", action="append", default=[], help="ACCOUNT:MS more for that account's AssumeRole")
     parser.add_argument("--assume-ms", type=float, default=0, help="more for every AssumeRole")
     parser.add_argument("--no-role", action="append", default=[], help="an account whose role cannot be assumed")
+    parser.add_argument("--garbled-not-found", action="store_true",
+                        help="InvalidInstanceID.NotFound without the quotes around the ids (a message no parser can read)")
     parser.add_argument("--expires-in", type=float, default=3600, help="lifetime of AssumeRole's credentials")
     args = parser.parse_args()
     org = Organization(args)
