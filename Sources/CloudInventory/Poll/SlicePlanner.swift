@@ -78,6 +78,9 @@ public struct SlicePlanner: Sendable {
     /// account with its failure or expiration, its regions, and why its slices fail, if so.
     public func prepare(_ account: SlicePlan.Account, http: HTTPClient) -> (account: SlicePlan.Account, regions: [String], failure: AWSError?) {
         var account = account
+        // A stopped run asks nothing more: the account stays in its provisional regions,
+        // its slices interrupted, without an error line per account.
+        if poller.run.cancellation.isCancelled { return (account, provisionalRegions, AWSError.cancelled("sts:AssumeRole")) }
         if account.roleArn != nil { assume(&account) }
         let (regions, failure) = self.regions(for: account, http: http)
         return (account, regions, account.failure ?? failure)
