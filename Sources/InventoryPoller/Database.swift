@@ -70,7 +70,7 @@ final class Database {
     /// Checks the server and replays the spool (stopping between pages when `cancellation`
     /// is set). Returns the recorder for this poll, primed with the failure if the database
     /// is already known to be unusable.
-    func prepareRecorder(cancellation: CancellationFlag? = nil) -> PollRecorder {
+    func prepareRecorder(cancellation: CancellationFlag? = nil, claimWindow: SliceClaims.Configuration? = nil) -> PollRecorder {
         var initialError: MongoError?
         var replay = SpoolReplay.Result()
         do {
@@ -85,7 +85,9 @@ final class Database {
         if let initialError {
             logger.error("database unavailable; this poll goes to the spool", metadata: ["error": "\(initialError)", "spool": "\(spool.directory.path)"])
         }
-        return PollRecorder(store: store, spool: spool, initialError: initialError, replay: replay, logger: logger)
+        var recorder = PollRecorder(store: store, spool: spool, initialError: initialError, replay: replay, logger: logger)
+        recorder.claimWindow = claimWindow
+        return recorder
     }
 
     func close() {

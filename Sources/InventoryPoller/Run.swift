@@ -103,6 +103,9 @@ extension InventoryPollerCommand {
             metadata["regions"] = "\(regions.joined(separator: ","))"
             context.logger.info("configuration", metadata: metadata)
             database = try openDatabase(context)
+            if schedule.oncePer != nil, database == nil {
+                throw UsageError("--once-per shares the schedule through the database: set CM_DB_URI and CM_DB_NAME")
+            }
         } catch {
             return context.fail(error)
         }
@@ -110,8 +113,9 @@ extension InventoryPollerCommand {
 
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil, aws: context.configuration),
                             credentials: credentials, environment: context.environment, logger: context.logger, run: context.run)
-        var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
-                           database?.prepareRecorder(cancellation: context.run.cancellation) ?? PollRecorder?.none)
+        var sink = TeeSink(TeeSink(FormattingSink(format: format, csvRaw: csvRaw), CountingSink()),
+                           database?.prepareRecorder(cancellation: context.run.cancellation, claimWindow: schedule.configuration)
+                               ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
         defer { sink.second?.abandon() }
         do {
@@ -142,6 +146,8 @@ extension InventoryPollerCommand {
 
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
     private func openDatabase(_ context: RunEnvironment) throws(UsageError) -> Database? {
+        // `--no-store`: printed only; the settings are not even read, the spool not touched.
+        if noStore { return nil }
         let database = try Database(environment: context.environment, logger: context.logger)
         if database == nil {
             context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")

@@ -36,6 +36,7 @@ struct RunReport {
             JSONMember("durationSeconds", .double((duration * 1000).rounded() / 1000)),
             JSONMember("slices", .int(Int64(outcomes.count))),
             JSONMember("slicesFailed", .int(Int64(outcomes.filter { $0.status == .failed }.count))),
+            JSONMember("slicesSkipped", .int(Int64(outcomes.filter { $0.status == .skipped }.count))),
             JSONMember("instances", .object(counts.byState.sorted { $0.key < $1.key }.map { JSONMember($0.key, .int(Int64($0.value))) })),
             JSONMember("requests", .int(Int64(statistics.requests))),
             JSONMember("retries", .int(Int64(statistics.retries))),
@@ -44,9 +45,22 @@ struct RunReport {
         ])
     }
 
-    /// One stamped line on stderr: `<UTC time> {"event":"summary",...}`.
-    func writeSummary() {
-        StandardError.writeLine(summary.serialized())
+    /// One stamped line on stderr: `<UTC time> {"event":"summary",...}` for logs and pipes
+    /// (cron, journald, `2> file`); at a terminal, the same facts in words.
+    func writeSummary(terminal: Bool = isatty(2) == 1) {
+        StandardError.writeLine(terminal ? humanSummary : summary.serialized())
+    }
+
+    /// `summary: exit 0 in 2.4s; 3 slices (0 failed); 12 instances (running 9, stopped 3);
+    /// 7 requests, 0 retries, 0 throttles`.
+    var humanSummary: String {
+        let statistics = self.statistics ?? RunStatistics().snapshot
+        let failed = outcomes.filter { $0.status == .failed }.count
+        let byState = counts.byState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let total = counts.byState.values.reduce(0, +)
+        return "summary: exit \(status.rawValue) in \(String(format: "%.1f", duration))s; \(outcomes.count) slices (\(failed) failed); "
+            + "\(total) instances\(byState.isEmpty ? "" : " (" + byState.joined(separator: ", ") + ")"); "
+            + "\(statistics.requests) requests, \(statistics.retries) retries, \(statistics.throttles) throttles"
     }
 
     /// Written beside the target and renamed over it, so the node exporter never reads half

@@ -106,22 +106,22 @@ import Testing
         try Self.expectFirstSightingsEqualTheTrees(rendered, tree)
     }
 
-    /// A new instance's update written straight from the rendered JSON is byte-equal to the
-    /// one the value path builds from the tree (`InstanceUpdate` + `LastChanged`).
+    /// A new instance's insert written straight from the rendered JSON is byte-equal to the
+    /// one the value path builds from the tree (`InstanceUpdate.newInstance`).
     static func expectFirstSightingsEqualTheTrees(_ rendered: RenderedPage, _ tree: [JSONValue]) throws {
-        let when = BSONValue.date(Date(timeIntervalSince1970: 1_764_000_000.123))
+        let order = PollOrder(milliseconds: 1_764_000_000_123, pollId: "p-1")
+        let pending: [BSONValue] = [["_id": "e-1", "Type": "appeared"]]
         try #require(rendered.count == tree.count && rendered.spans.count == tree.count && rendered.hashes.count == tree.count)
         for (i, instance) in tree.enumerated() {
             guard case let .object(members) = instance else { Issue.record("instance \(i) is not an object"); continue }
-            var update = InstanceUpdate(account: "123456789012", members: members, hash: rendered.hashes[i], when: when, pollId: "p-1")
-            update.set.append(("LastChanged", when))
-            guard case let .updateOne(_, expected, _) = update.model(key: "k") else { Issue.record("not an updateOne"); continue }
+            let update = InstanceUpdate(account: "123456789012", members: members, hash: rendered.hashes[i], order: order)
+            guard case let .updateOne(_, expected, _) = update.newInstance(key: "k", pending: pending) else { Issue.record("not an updateOne"); continue }
             let encoded = try InstanceUpdate.firstSighting(json: rendered.json, span: rendered.spans[i], account: "123456789012",
-                                                           hash: rendered.hashes[i], when: when, pollId: "p-1")
+                                                           hash: rendered.hashes[i], order: order, pending: pending)
             #expect(encoded == expected.encoded(), "instance \(i)")
             var fromValues = BSONWriter()
-            InstanceUpdate.firstSighting(members: members, account: "123456789012", hash: rendered.hashes[i], when: when, pollId: "p-1",
-                                         to: &fromValues)
+            InstanceUpdate.firstSighting(members: members, account: "123456789012", hash: rendered.hashes[i], order: order,
+                                         pending: pending, to: &fromValues)
             #expect(fromValues.bytes == expected.encoded(), "instance \(i), from values")
         }
     }

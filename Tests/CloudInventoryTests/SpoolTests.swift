@@ -217,9 +217,11 @@ import Testing
         #expect(StorageTests.types(snap.events(for: ids[1])) == ["appeared", "changed"])
         #expect(StorageTests.types(snap.events(for: ids[2])) == ["appeared", "vanished"])
         #expect(snap.instance(ids[2])?["Present"] as? Bool == false)
-        let lastSeen = snap.instances.compactMap { $0["LastSeen"] as? String }
-        #expect(Set(lastSeen).count == 1, "LastSeen never moves backwards: \(lastSeen)")
-        #expect(snap.events.filter { $0["PollId"] as? String == "p2" }.allSatisfy { $0["Time"] as? String == lastSeen.first })
+        // Recorded just after the latest stored sighting (a millisecond later), never before it.
+        let seen = ids.prefix(2).compactMap { snap.instance($0)?["LastSeen"] as? String }
+        let before = try #require(snap.instance(ids[2])?["LastSeen"] as? String)
+        #expect(Set(seen).count == 1 && seen.allSatisfy { $0 > before }, "LastSeen never moves backwards: \(seen), \(before)")
+        #expect(snap.events.filter { $0["PollId"] as? String == "p2" }.allSatisfy { $0["Time"] as? String == seen.first })
 
         // A replay of an old poll, by contrast, changes nothing newer.
         var old = PollContext(pollId: "p0", account: slice.account, arn: "", polledAt: t1.addingTimeInterval(-9000))

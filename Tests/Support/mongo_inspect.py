@@ -22,7 +22,8 @@ def main(uri, name):
     out = {
         "instances": list(db.instances.find({}, {"_id": 1, "InstanceId": 1, "Region": 1, "Account": 1, "Present": 1,
                                                   "FirstSeen": 1, "LastSeen": 1, "LastChanged": 1, "VanishedAt": 1,
-                                                  "LastPollId": 1, "State": 1, "Tags": 1, "ContentHash": 1})),
+                                                  "LastPollId": 1, "State": 1, "Tags": 1, "ContentHash": 1,
+                                                  "Pending": 1, "Rev": 1})),
         "events": list(db.events.find({})),
         "polls": list(db.polls.find({}).sort("StartedAt", 1)),
         "indexes": {c: sorted(db[c].index_information().keys()) for c in ("instances", "events", "polls")},

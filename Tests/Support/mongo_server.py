@@ -54,6 +54,14 @@ def _fast_iter_documents(original):
                 return original(self, filter)
             store = self._store
             return (store[i] for i in list(ids) if isinstance(i, (str, int)) and i in store)
+        if isinstance(filter, dict) and "_id" in filter:
+            # `_id` and more (a conditional write): the named documents, filtered as mongomock would.
+            key = filter["_id"]
+            ids = key["$in"] if isinstance(key, dict) and set(key) == {"$in"} else None if isinstance(key, dict) else [key]
+            if ids is not None:
+                store = self._store
+                candidates = [store[i] for i in list(ids) if isinstance(i, (str, int)) and i in store]
+                return (d for d in candidates if mongomock.filtering.filter_applies(filter, d))
         return original(self, filter)
     return iterate
 
@@ -69,6 +77,7 @@ class Backend:
         self.hangup_times = 0
         self.reject_marker = None
         self.lock = threading.Lock()
+        self.store_lock = threading.Lock()
         # Open cursors, as a server keeps them: id -> (namespace, iterator of what is left).
         # A find or aggregate with a batchSize answers that many and a cursor id; getMore
         # answers the next batch; so a client that streams is exercised as with a server.
@@ -97,7 +106,11 @@ class Backend:
                 return request.reply({"ok": 1, "n": 0, "writeErrors": [
                     {"index": 0, "code": 121, "errmsg": "Document failed validation"}]})
         try:
-            return request.reply(self.dispatch(name, doc, db, collection))
+            # One command at a time over the store, as a server applies each document write
+            # atomically: mongomock is not thread-safe, and concurrent writers are tested here.
+            with self.store_lock:
+                reply = self.dispatch(name, doc, db, collection)
+            return request.reply(reply)
         except mongomock.DuplicateKeyError as e:
             return request.reply({"ok": 0, "errmsg": str(e), "code": 11000})
         except Exception as e:  # a command this stand-in cannot serve: say so like a server would
@@ -125,6 +138,22 @@ class Backend:
             with self.lock:
                 self.cursors[cursor_id] = (ns, rest, batch_size)
         return {"ok": 1, "cursor": {"id": bson.int64.Int64(cursor_id if rest else 0), "ns": ns, "nextBatch": batch}}
+
+    @staticmethod
+    def find_and_modify(doc, coll):
+        """findAndModify with an update document, as the claims of `--once-per` use it:
+        query, update, upsert, new; a duplicate key on upsert is the server's error 11000."""
+        before = coll.find_one(doc.get("query", {}))
+        if before is None and not doc.get("upsert"):
+            return {"ok": 1, "value": None, "lastErrorObject": {"n": 0, "updatedExisting": False}}
+        if before is None:
+            result = coll.update_one(doc.get("query", {}), doc["update"], upsert=True)
+            after = coll.find_one({"_id": result.upserted_id})
+            return {"ok": 1, "value": after if doc.get("new") else None,
+                    "lastErrorObject": {"n": 1, "updatedExisting": False, "upserted": result.upserted_id}}
+        coll.update_one({"_id": before["_id"]}, doc["update"])
+        after = coll.find_one({"_id": before["_id"]})
+        return {"ok": 1, "value": after if doc.get("new") else before, "lastErrorObject": {"n": 1, "updatedExisting": True}}
 
     def dispatch(self, name, doc, db, collection):
         lname = name.lower()
@@ -168,15 +197,24 @@ class Backend:
         if name == "update":
             n = modified = 0
             upserted = []
+            errors = []
             for i, u in enumerate(doc["updates"]):
                 spec = u["u"]
                 is_ops = isinstance(spec, dict) and spec and next(iter(spec)).startswith("$")
-                if u.get("multi"):
-                    r = coll.update_many(u["q"], spec, upsert=u.get("upsert", False))
-                elif is_ops:
-                    r = coll.update_one(u["q"], spec, upsert=u.get("upsert", False))
-                else:
-                    r = coll.replace_one(u["q"], spec, upsert=u.get("upsert", False))
+                try:
+                    if u.get("multi"):
+                        r = coll.update_many(u["q"], spec, upsert=u.get("upsert", False))
+                    elif is_ops:
+                        r = coll.update_one(u["q"], spec, upsert=u.get("upsert", False))
+                    else:
+                        r = coll.replace_one(u["q"], spec, upsert=u.get("upsert", False))
+                except mongomock.DuplicateKeyError as e:
+                    # An upsert whose filter missed an existing _id: a write error of its own,
+                    # as a server reports it, and an unordered bulk goes on.
+                    errors.append({"index": i, "code": 11000, "errmsg": str(e)})
+                    if doc.get("ordered", True):
+                        break
+                    continue
                 if r.upserted_id is not None:
                     upserted.append({"index": i, "_id": r.upserted_id})
                     n += 1
@@ -186,7 +224,11 @@ class Backend:
             reply = {"ok": 1, "n": n, "nModified": modified}
             if upserted:
                 reply["upserted"] = upserted
+            if errors:
+                reply["writeErrors"] = errors
             return reply
+        if lname == "findandmodify":
+            return self.find_and_modify(doc, coll)
         if name == "delete":
             n = 0
             for d in doc["deletes"]:

@@ -3,6 +3,11 @@
 /// different slices interleave), then `end`.
 public protocol PollSink {
     mutating func begin(_ header: PollHeader) throws
+    /// Asked on the worker's turn just before a slice's first request: storage fixes the
+    /// slice's order there (`InventoryStore.beginSlice`) and, with `--once-per`, claims it.
+    mutating func admit(_ slice: SliceID) throws -> SliceAdmission
+    /// Told when a slice is over, whatever its outcome (a claim is then done or released).
+    mutating func sliceEnded(_ outcome: SliceOutcome) throws
     mutating func instances(_ page: [JSONValue], slice: SliceID) throws
     /// A page already rendered as JSON (the poller's fast path for JSON output). By default
     /// it is parsed back into values and handed to `instances`.
@@ -10,7 +15,17 @@ public protocol PollSink {
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws
 }
 
+/// Whether a slice is to be polled by this run.
+public enum SliceAdmission: Sendable, Equatable {
+    case poll
+    /// Another poll holds the slice in this window (`--once-per`): its poll id.
+    case skip(heldBy: String)
+}
+
 extension PollSink {
+    public mutating func admit(_ slice: SliceID) throws -> SliceAdmission { .poll }
+    public mutating func sliceEnded(_ outcome: SliceOutcome) throws {}
+
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
         try instances(page.values(), slice: slice)
     }
@@ -29,6 +44,18 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
     public mutating func begin(_ header: PollHeader) throws {
         try first.begin(header)
         try second.begin(header)
+    }
+
+    /// Both are asked; a skip from either skips the slice.
+    public mutating func admit(_ slice: SliceID) throws -> SliceAdmission {
+        let a = try first.admit(slice)
+        let b = try second.admit(slice)
+        return a == .poll ? b : a
+    }
+
+    public mutating func sliceEnded(_ outcome: SliceOutcome) throws {
+        try first.sliceEnded(outcome)
+        try second.sliceEnded(outcome)
     }
 
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
@@ -50,6 +77,8 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
 /// A sink that may be absent: storage, when no database is configured.
 extension Optional: PollSink where Wrapped: PollSink {
     public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
+    public mutating func admit(_ slice: SliceID) throws -> SliceAdmission { try self?.admit(slice) ?? .poll }
+    public mutating func sliceEnded(_ outcome: SliceOutcome) throws { try self?.sliceEnded(outcome) }
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws { try self?.instances(page, slice: slice) }
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { try self?.rendered(page, slice: slice) }
     public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws { try self?.end(header, outcomes: outcomes) }

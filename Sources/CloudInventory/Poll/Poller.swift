@@ -177,7 +177,19 @@ public struct Poller: Sendable {
         if let failure {
             return SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: failure.errorCode, errorMessage: failure.description)
         }
-        return poll(slice, credentials: credentials, http: http, into: shared)
+        let admission: SliceAdmission
+        do {
+            admission = try shared.admit(slice)
+        } catch {
+            return SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: "Output", errorMessage: "\(error)")
+        }
+        if case let .skip(holder) = admission {
+            logger.info("slice skipped: another poll holds it in this window", metadata: ["slice": "\(slice)", "heldBy": "\(holder)"])
+            return .skipped(slice, heldBy: holder)
+        }
+        let outcome = poll(slice, credentials: credentials, http: http, into: shared)
+        try? shared.sliceEnded(outcome)
+        return outcome
     }
 
     private func poll(_ slice: SliceID, credentials: any CredentialProvider, http: HTTPClient, into shared: any PageDelivery) -> SliceOutcome {

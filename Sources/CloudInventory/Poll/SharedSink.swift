@@ -33,11 +33,23 @@ final class SharedSink<Sink: PollSink>: @unchecked Sendable {
 /// What a worker thread sees of the sink: pages go in, one at a time. Not generic, so the
 /// worker closures capture no sink type (a generic one would not be `Sendable`).
 protocol PageDelivery: Sendable {
+    func admit(_ slice: SliceID) throws -> SliceAdmission
+    func sliceEnded(_ outcome: SliceOutcome) throws
     func deliver(_ page: [JSONValue], slice: SliceID) throws
     func deliver(rendered page: RenderedPage, slice: SliceID) throws
 }
 
 extension SharedSink: PageDelivery {
+    func admit(_ slice: SliceID) throws -> SliceAdmission {
+        var admission = SliceAdmission.poll
+        try deliver { admission = try $0.admit(slice) }
+        return admission
+    }
+
+    func sliceEnded(_ outcome: SliceOutcome) throws {
+        try deliver { try $0.sliceEnded(outcome) }
+    }
+
     func deliver(_ page: [JSONValue], slice: SliceID) throws {
         try deliver { try $0.instances(page, slice: slice) }
     }

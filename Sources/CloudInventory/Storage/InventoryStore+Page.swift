@@ -1,9 +1,8 @@
 import Foundation
 
 extension InventoryStore {
-    /// Writes one page of a region's instances: at most two reads, and two bulk writes for
-    /// the page plus two for every further `newPerBulk` new instances. Unchanged instances
-    /// (same content hash) only have `LastSeen` moved, by one `updateMany` for the whole page.
+    /// Writes one page of a region's instances. Unchanged instances (same content hash) only
+    /// have their sighting moved, by one conditional `updateMany` for the whole page.
     public func write(page: [JSONValue], slice: SliceID, poll: PollContext) throws(MongoError) {
         guard !page.isEmpty else { return }
         let entries = page.enumerated().compactMap { i, instance in
@@ -14,10 +13,10 @@ extension InventoryStore {
                 guard case .object = page[slot] else { return nil }
                 return BSONValue(page[slot]["State"]?["Name"] ?? .null)
             },
-            encode: { write, slot, hash, writer in
+            encode: { write, slot, hash, pending, writer in
                 guard case let .object(members) = page[slot] else { return false }
-                InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash,
-                                             when: write.when, pollId: write.poll.pollId, to: &writer)
+                InstanceUpdate.firstSighting(members: members, account: write.slice.account, hash: hash, order: write.order,
+                                             pending: pending, to: &writer)
                 return true
             })
         try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { page[$0] }
@@ -39,57 +38,120 @@ extension InventoryStore {
         let rendered = page.spans.count == page.count && page.stateNames.count == page.count
         let firstSighting = PageWrite.FirstSighting(
             state: { slot in rendered ? page.stateNames[slot].map { .string($0) } ?? .null : nil },
-            encode: { write, slot, hash, writer in
+            encode: { write, slot, hash, pending, writer in
                 (try? InstanceUpdate.firstSighting(json: page.json, span: page.spans[slot], account: write.slice.account,
-                                                   hash: hash, when: write.when, pollId: write.poll.pollId, to: &writer)) != nil
+                                                   hash: hash, order: write.order, pending: pending, to: &writer)) != nil
             })
         try write(entries, slice: slice, poll: poll, firstSighting: firstSighting) { (try? page.value(at: $0)) ?? .null }
     }
 
+    /// Reads what is stored, sorts the page into unchanged / new / changed (instances a
+    /// newer observation already wrote are left alone), writes each group conditionally, and
+    /// reads again the instances another writer changed first, until none is left.
     private func write(_ entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext,
-                       firstSighting: PageWrite.FirstSighting? = nil,
-                       value: (Int) -> JSONValue) throws(MongoError) {
+                       firstSighting: PageWrite.FirstSighting, value: (Int) -> JSONValue) throws(MongoError) {
         guard !entries.isEmpty else { return }
         try ensureIndexes()
-        var write = PageWrite(entries: entries, slice: slice, poll: poll, when: try observationTime(slice: slice, poll: poll))
-        try write.classify(known: client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.order.map { .string($0) })]],
-                                              projection: ["ContentHash": 1, "Present": 1, "LastSeen": 1]))
-        if !write.changed.isEmpty {
-            write.previous = try client.find(database, Self.instances, filter: ["_id": ["$in": .array(write.changed.map { .string($0) })]])
+        let write = PageWrite(entries: entries, slice: slice, order: try sliceOrder(slice: slice, poll: poll))
+        var keys = write.keys
+        for _ in 0..<Self.contentionRounds {
+            let known = try client.find(database, Self.instances, filter: ["_id": .array(keys.map { .string($0) }).inFilter],
+                                        projection: PageWrite.versionProjection)
+            let round = write.classify(keys, known: known)
+            var lost = try bumpUnchanged(round.unchanged, write)
+            lost += try insertNew(round.new, write, firstSighting: firstSighting, value: value)
+            lost += try applyChanges(round.changed, write, value: value)
+            guard !lost.isEmpty else { return }
+            logger.debug("another writer changed instances of this page first; they are read again",
+                         metadata: ["slice": "\(slice)", "instances": "\(lost.count)"])
+            keys = lost
         }
-        let plan = write.plan(firstSighting: firstSighting, value: value)
-        // New instances go in bulks of `newPerBulk`, each with its own `appeared` events; the
-        // other writes go with the last. Each instances' bulk is filled first and executed last.
-        // Filling writes nothing (libmongoc queues the writes until execute), so an instance
-        // that cannot be encoded fails the page before its bulk's events are written: no event
-        // is ever without its instance. Events are executed before their instances: if the run
-        // dies between the two, a replay recomputes the same events (same ids, so no duplicates)
-        // and then writes the instances. New instances' updates are encoded one at a time into
-        // one writer, each handed to the bulk as it is written, so libmongoc holds one bulk's
-        // updates at a time, not a page's.
+        throw MongoError.contended("\(slice): instances still changed by other writers after \(Self.contentionRounds) rounds")
+    }
+
+    /// How often a page re-reads what other writers changed first before it gives up (and
+    /// is spooled, to be settled by a later replay).
+    static let contentionRounds = 8
+
+    /// Moves the sighting of instances whose stored content is what this poll saw, where the
+    /// stored sighting is older. Returns the instances the filter no longer matched.
+    private func bumpUnchanged(_ keys: [String], _ write: PageWrite) throws(MongoError) -> [String] {
+        guard !keys.isEmpty else { return [] }
+        let order = write.order
+        let result = try client.bulkWrite(database, Self.instances, [.updateMany(
+            filter: .document([("_id", .array(keys.map { .string($0) }).inFilter),
+                               ("ContentHash", .array(keys.map { .string(write.hash(of: $0)) }).inFilter),
+                               ("Present", true), order.olderCondition]),
+            update: ["$set": ["LastSeen": order.bsonDate, "LastPollId": .string(order.pollId), "Rev": .string(order.rev)]])])
+        return result.matched == keys.count ? [] : try notWritten(keys, by: order)
+    }
+
+    /// Inserts instances no writer has stored, in bulks of `newPerBulk`, each carrying its
+    /// `appeared` event; delivers the events of the inserts that won.
+    private func insertNew(_ keys: [String], _ write: PageWrite, firstSighting: PageWrite.FirstSighting,
+                           value: (Int) -> JSONValue) throws(MongoError) -> [String] {
+        var lost: [String] = []
         var update = BSONWriter(capacity: 16_384)
         var from = 0
-        repeat {
-            let chunk = from..<min(from + Self.newPerBulk, plan.new.count)
-            let last = chunk.upperBound == plan.new.count
-            try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
-                for (key, slot, hash) in plan.new[chunk] {
+        while from < keys.count {
+            let chunk = Array(keys[from..<min(from + Self.newPerBulk, keys.count)])
+            var outboxes: [(key: String, events: [BSONValue])] = []
+            // Filling writes nothing (libmongoc queues until execute): an instance that can be
+            // neither encoded nor read back fails its bulk with nothing of it written.
+            let result = try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
+                for key in chunk {
+                    let (slot, id, hash) = write.entry(key)
+                    let state = firstSighting.state(slot) ?? BSONValue(value(slot)["State"]?["Name"] ?? .null)
+                    let event = write.event(key, id, "appeared", previous: nil, [("State", state)])
                     update.reset()
-                    if let firstSighting, firstSighting.encode(write, slot, hash, &update) {
+                    if firstSighting.encode(write, slot, hash, [event], &update) {
                         try bulk.upsert(id: key, encoded: update)
-                    } else if let model = write.newInstance(key, slot: slot, hash: hash, value: value) {
-                        try bulk.append(model)
+                    } else if case let .object(members) = value(slot) {
+                        let model = InstanceUpdate(account: write.slice.account, members: members, hash: hash, order: write.order)
+                        try bulk.append(model.newInstance(key: key, pending: [event]))
                     } else {
-                        // Its `appeared` event is planned: the page fails before the event is
-                        // written, rather than record an event without its instance.
                         throw MongoError.rejected("instance \(key) of the page is unreadable")
                     }
+                    outboxes.append((key, [event]))
                 }
-                if last { for model in plan.instances { try bulk.append(model) } }
-                try client.bulkWrite(database, Self.events, Array(plan.newEvents[chunk]) + (last ? plan.events : []))
             }
-            from = chunk.upperBound
-        } while from < plan.new.count
+            let missed = result.upserted == chunk.count ? [] : try notWritten(chunk, by: write.order)
+            try deliver(outboxes.filter { !missed.contains($0.key) })
+            lost += missed
+            from += chunk.count
+        }
+        return lost
+    }
+
+    /// Writes each changed instance on the condition that it is still the version it was
+    /// compared with; delivers the events of the writes that won.
+    private func applyChanges(_ keys: [String], _ write: PageWrite, value: (Int) -> JSONValue) throws(MongoError) -> [String] {
+        guard !keys.isEmpty else { return [] }
+        let stored = try client.find(database, Self.instances, filter: ["_id": .array(keys.map { .string($0) }).inFilter])
+        var byKey: [String: BSONValue] = [:]
+        for doc in stored { if let id = doc["_id"]?.stringValue { byKey[id] = doc } }
+        var lost: [String] = []
+        var models: [MongoClient.WriteModel] = []
+        var outboxes: [(key: String, events: [BSONValue])] = []
+        var replaced: [BSONValue] = []
+        for key in keys {
+            guard let before = byKey[key] else { lost.append(key); continue }
+            guard write.order.isNewer(than: before) else { continue }
+            let (slot, id, hash) = write.entry(key)
+            guard case let .object(members) = value(slot) else { continue }
+            replaced += before["Pending"]?.arrayValue ?? []
+            var update = InstanceUpdate(account: write.slice.account, members: members, hash: hash, order: write.order)
+            let events = update.compare(with: before).map { write.event(key, id, $0.0, previous: before, $0.1) }
+            models.append(update.change(of: before, key: key, pending: events))
+            outboxes.append((key, events))
+        }
+        // An outbox about to be replaced is delivered first: its events are never lost.
+        if !replaced.isEmpty { try store(replaced) }
+        guard !models.isEmpty else { return lost }
+        let result = try client.bulkWrite(database, Self.instances, models)
+        let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: write.order)
+        try deliver(outboxes.filter { !missed.contains($0.key) && !$0.events.isEmpty })
+        return lost + missed
     }
 
     /// New instances per bulk: a bulk's updates (about 4.7 KB each here) are held by libmongoc
@@ -97,115 +159,65 @@ extension InventoryStore {
     static let newPerBulk = 250
 }
 
-/// The steps of one page write, each a named function: key the page, sort instances into
-/// unchanged / changed / new / stale against what is stored, then build the writes.
+/// One page's instances, keyed, and this poll's order for the slice.
 struct PageWrite {
     let slice: SliceID
-    let poll: PollContext
-    let when: BSONValue
-    let whenDate: Date
-    /// Instance key → (where the instance is in the page, its id, content hash); `order`
+    let order: PollOrder
+    /// Instance key → (where the instance is in the page, its id, content hash); `keys`
     /// keeps the page's order, each key once (the last of a repeated one wins).
-    private(set) var byKey: [String: (slot: Int, id: String, hash: String)] = [:]
-    private(set) var order: [String] = []
-    private var known: [String: BSONValue] = [:]
-    private var unchanged: [BSONValue] = []
-    private(set) var changed: Set<String> = []
-    /// Full stored documents of the changed instances, by key.
-    var previous: [BSONValue] = []
+    private var byKey: [String: (slot: Int, id: String, hash: String)] = [:]
+    private(set) var keys: [String] = []
 
-    init(entries: [(slot: Int, id: String, hash: String)], slice: SliceID, poll: PollContext, when: Date) {
+    /// What `classify` reads of a stored instance.
+    static let versionProjection: BSONValue = ["ContentHash": 1, "Present": 1, "LastSeen": 1, "LastChanged": 1, "Rev": 1]
+
+    init(entries: [(slot: Int, id: String, hash: String)], slice: SliceID, order: PollOrder) {
         self.slice = slice
-        self.poll = poll
-        self.whenDate = when
-        self.when = .date(when)
-        order.reserveCapacity(entries.count)
+        self.order = order
+        keys.reserveCapacity(entries.count)
         byKey.reserveCapacity(entries.count)
         for entry in entries {
             let key = InventoryStore.instanceKey(account: slice.account, region: slice.region, instanceId: entry.id)
-            if byKey.updateValue(entry, forKey: key) == nil { order.append(key) }
+            if byKey.updateValue(entry, forKey: key) == nil { keys.append(key) }
         }
     }
 
-    /// Sorts the page against the stored hashes. An instance a newer poll already wrote is
-    /// stale and left alone (only a replay can be older than what is stored).
-    mutating func classify(known light: [BSONValue]) {
+    func entry(_ key: String) -> (slot: Int, id: String, hash: String) { byKey[key]! }
+    func hash(of key: String) -> String { byKey[key]!.hash }
+
+    struct Round {
+        var unchanged: [String] = []
+        var new: [String] = []
+        var changed: [String] = []
+    }
+
+    /// Sorts `keys` against what is stored. An instance a newer (or this) observation already
+    /// wrote is left out: a stale writer never overwrites newer state.
+    func classify(_ keys: [String], known light: [BSONValue]) -> Round {
+        var known: [String: BSONValue] = [:]
         for doc in light { if let id = doc["_id"]?.stringValue { known[id] = doc } }
-        for key in order {
-            guard let old = known[key] else { continue }
-            if let lastSeen = old["LastSeen"]?.dateValue, lastSeen > whenDate { continue }
-            if old["ContentHash"]?.stringValue == byKey[key]!.hash, old["Present"]?.boolValue == true {
-                unchanged.append(.string(key))
+        var round = Round()
+        for key in keys {
+            guard let old = known[key] else { round.new.append(key); continue }
+            guard order.isNewer(than: old) else { continue }
+            if old["ContentHash"]?.stringValue == hash(of: key), old["Present"]?.boolValue == true {
+                round.unchanged.append(key)
             } else {
-                changed.insert(key)
+                round.changed.append(key)
             }
         }
+        return round
     }
 
     /// The storage fast path for new instances: the state name its `appeared` event carries
-    /// (nil: the instance takes the value path), and its update encoded into the writer
-    /// (false: the update takes the value path; the event is the same either way).
+    /// (nil: read it from the value), and its insert encoded into the writer with the given
+    /// outbox (false: the insert takes the value path; the document is the same either way).
     struct FirstSighting {
         let state: (Int) -> BSONValue?
-        let encode: (PageWrite, Int, String, inout BSONWriter) -> Bool
+        let encode: (PageWrite, Int, String, [BSONValue], inout BSONWriter) -> Bool
     }
 
-    /// The writes of a page: the new instances the fast path writes (by key, slot and hash;
-    /// `FirstSighting.encode` writes each) and their `appeared` events (`newEvents`, one each,
-    /// in the same order), the other events, and the other instance writes.
-    struct Plan {
-        var events: [MongoClient.WriteModel] = []
-        var new: [(key: String, slot: Int, hash: String)] = []
-        var newEvents: [MongoClient.WriteModel] = []
-        var instances: [MongoClient.WriteModel] = []
-    }
-
-    /// Plans the page's writes. `value` gives the instance at a slot; it is asked only for
-    /// changed instances and for new ones `firstSighting` cannot take.
-    func plan(firstSighting: FirstSighting? = nil, value: (Int) -> JSONValue) -> Plan {
-        var previousByKey: [String: BSONValue] = [:]
-        for doc in previous { if let id = doc["_id"]?.stringValue { previousByKey[id] = doc } }
-        var plan = Plan()
-        for key in order {
-            guard let (slot, id, hash) = byKey[key] else { continue }
-            if known[key] != nil && !changed.contains(key) { continue }  // unchanged or stale
-            if previousByKey[key] == nil, let state = firstSighting?.state(slot) {
-                plan.newEvents.append(event(key, id, "appeared", [("State", state)]))
-                plan.new.append((key, slot, hash))
-                continue
-            }
-            let instance = value(slot)
-            guard case let .object(members) = instance else { continue }
-            var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
-            var found: [(String, [(String, BSONValue)])] = []
-            if let before = previousByKey[key] {
-                found = update.compare(with: before)
-            } else {
-                update.set.append(("LastChanged", when))
-                found = [("appeared", [("State", BSONValue(instance["State"]?["Name"] ?? .null))])]
-            }
-            plan.events += found.map { event(key, id, $0.0, $0.1) }
-            plan.instances.append(update.model(key: key))
-        }
-        if !unchanged.isEmpty {
-            plan.instances.append(.updateMany(filter: ["_id": ["$in": .array(unchanged)]],
-                                              update: ["$set": ["LastSeen": when, "LastPollId": .string(poll.pollId)]]))
-        }
-        return plan
-    }
-
-    /// A new instance's update by the value path, for one the fast path could not encode
-    /// (its `appeared` event is planned already).
-    func newInstance(_ key: String, slot: Int, hash: String, value: (Int) -> JSONValue) -> MongoClient.WriteModel? {
-        guard case let .object(members) = value(slot) else { return nil }
-        var update = InstanceUpdate(account: slice.account, members: members, hash: hash, when: when, pollId: poll.pollId)
-        update.set.append(("LastChanged", when))
-        return update.model(key: key)
-    }
-
-    /// An event upsert: its id derives from (poll, instance, type), so a replay never duplicates it.
-    func event(_ key: String, _ instanceId: String, _ type: String, _ extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
-        InventoryStore.eventUpsert(id: InventoryStore.eventId(poll.pollId, key, type), slice: slice, instanceId: instanceId,
-                                   type: type, time: when, pollId: poll.pollId, extra: extra)
+    func event(_ key: String, _ instanceId: String, _ type: String, previous: BSONValue?, _ extra: [(String, BSONValue)]) -> BSONValue {
+        InventoryStore.eventDocument(key: key, slice: slice, instanceId: instanceId, type: type, order: order, previous: previous, extra: extra)
     }
 }

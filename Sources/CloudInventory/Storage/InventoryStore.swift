@@ -8,7 +8,8 @@ public struct PollContext: Sendable, Equatable {
     public var pollId: String
     public var account: String
     public var arn: String
-    /// Whole seconds, so the live write and a replay from the spool store the same instant.
+    /// When the poll began, in whole seconds: what is printed and what `StartedAt` says.
+    /// The writes carry each slice's own order (`PollOrder`), in milliseconds.
     public var polledAt: Date
     /// Read back from the spool, not observed by this run. A replay never moves anything
     /// backwards; a live poll always records what it saw (see `observationTime`).
@@ -32,9 +33,12 @@ public struct PollContext: Sendable, Equatable {
 /// The inventory's history in MongoDB: `instances` (current state of each instance ever seen),
 /// `events` (every observed change), `polls` (one record per poll).
 ///
-/// Everything is idempotent: instance writes are keyed upserts, event ids derive from
-/// (poll, instance, type) and are written with `$setOnInsert`, and the poll record is an
-/// upsert. Replaying a poll, whole or in part, never duplicates anything.
+/// Any number of writers may share it (hosts, an operator's run, replays), with no lock held
+/// anywhere: every instance write is conditional (`InstanceUpdate`), ordered by `PollOrder`,
+/// and carries its events in an outbox delivered after it (`EventOutbox`), so a stale writer
+/// never overwrites newer state and a transition is stored once whoever observed it. Event
+/// ids derive from (poll, instance, type) and are written with `$setOnInsert`, and the poll
+/// record is an upsert: replaying a poll, whole or in part, never duplicates anything.
 public final class InventoryStore {
     public static let instances = "instances"
     public static let events = "events"
@@ -42,10 +46,14 @@ public final class InventoryStore {
 
     public let client: MongoClient
     public let database: String
-    private let logger: Logger
+    let logger: Logger
     private var indexesReady = false
-    /// Per live poll and slice: the time its writes carry (see `observationTime`).
-    private var observationTimes: [String: Date] = [:]
+    /// Per poll and slice: the order its writes carry (see `sliceOrder`).
+    private var sliceOrders: [String: PollOrder] = [:]
+    /// Per replayed poll and slice: the slice time its spool file recorded.
+    private var replaySliceTimes: [String: Int64] = [:]
+    /// Per replayed poll: its end, where its file has one.
+    private var replayFinishTimes: [String: Int64] = [:]
     /// The largest backward step of the host clock this run found, in seconds.
     public private(set) var clockStep: TimeInterval?
 
@@ -78,6 +86,8 @@ public final class InventoryStore {
                 ("tags", ["Tags.Key": 1, "Tags.Value": 1], false),
                 ("last_seen", ["LastSeen": 1], false),
                 ("present", ["Account": 1, "Region": 1, "Present": 1, "LastSeen": 1], false),
+                ("slice_rev", ["Account": 1, "Region": 1, "Rev": 1], false),  // a slice's newest observation
+                ("slice_outbox", ["Account": 1, "Region": 1, "Pending._id": 1], false),  // outboxes left by a stopped run
                 ("instance_id", ["InstanceId": 1], false),  // `inventory-poller history`
             ]),
             (Self.events, [
@@ -122,30 +132,9 @@ public final class InventoryStore {
         Hex.encode(SHA256.hash(data: Array("\(pollId)|\(key)|\(type)".utf8)).prefix(12))
     }
 
-    /// The upsert of one event document, `{$setOnInsert: event}` keyed by its id, encoded
-    /// straight (a first poll writes one per instance). Every event has these fields in this
-    /// order, then its type's own (`extra`).
-    static func eventUpsert(id: String, slice: SliceID, instanceId: String, type: String, time: BSONValue, pollId: String,
-                            extra: [(String, BSONValue)]) -> MongoClient.WriteModel {
-        var writer = BSONWriter(capacity: 320)
-        let update = writer.begin()
-        writer.key(.document, "$setOnInsert")
-        let event = writer.begin()
-        writer.key(.string, "_id"); writer.string(id)
-        writer.key(.string, "Account"); writer.string(slice.account)
-        writer.key(.string, "Region"); writer.string(slice.region)
-        writer.key(.string, "InstanceId"); writer.string(instanceId)
-        writer.key(.string, "Type"); writer.string(type)
-        time.writeElement("Time", to: &writer)
-        writer.key(.string, "PollId"); writer.string(pollId)
-        for (key, value) in extra { value.writeElement(key, to: &writer) }
-        writer.end(event)
-        writer.end(update)
-        return .upsertEncoded(id: id, update: writer.bytes)
-    }
-
     /// Fields an instance document carries besides EC2's own.
-    static let bookkeeping: Set<String> = ["_id", "Account", "FirstSeen", "LastSeen", "LastChanged", "LastPollId", "ContentHash", "Present", "VanishedAt"]
+    static let bookkeeping: Set<String> = ["_id", "Account", "FirstSeen", "LastSeen", "LastChanged", "LastPollId", "ContentHash", "Present",
+                                           "VanishedAt", "Rev", "Pending"]
 
     struct FieldChange {
         var field: String
@@ -172,31 +161,40 @@ public final class InventoryStore {
     }
 
     /// Marks instances that a completely polled region no longer returns. Only call it for a
-    /// region whose poll finished without error: a partial region proves nothing. One query
-    /// finds them; one bulk per collection records them. Nothing is deleted.
+    /// region whose poll finished without error: a partial region proves nothing. An instance
+    /// vanishes only where every sighting stored is older than this poll's own observation of
+    /// the slice (which did not return it), each by a write conditional on the version read,
+    /// carrying its `vanished` event. Nothing is deleted.
     public func markVanished(slice: SliceID, poll: PollContext) throws(MongoError) {
-        let region = slice.region
         try ensureIndexes()
-        let when = BSONValue.date(try observationTime(slice: slice, poll: poll))
-        let gone = try client.find(database, Self.instances,
-                                   filter: ["Account": .string(slice.account), "Region": .string(region), "Present": true,
-                                            "LastPollId": ["$ne": .string(poll.pollId)], "LastSeen": ["$lte": when]],
-                                   projection: ["InstanceId": 1, "State": 1, "LastPollId": 1])
-        guard !gone.isEmpty else { return }
-        var events: [MongoClient.WriteModel] = []
-        for doc in gone {
-            guard let key = doc["_id"]?.stringValue, let id = doc["InstanceId"]?.stringValue else { continue }
-            // Keyed by the last poll that saw it, not by this one: a run killed between the
-            // events and the instances write leaves the instance present, and the next poll
-            // that finds it gone then writes the same event id instead of a second vanish.
-            let eid = Self.eventId(doc["LastPollId"]?.stringValue ?? poll.pollId, key, "vanished")
-            events.append(Self.eventUpsert(id: eid, slice: slice, instanceId: id, type: "vanished", time: when, pollId: poll.pollId,
-                                           extra: [("LastState", doc["State"]?["Name"] ?? .null)]))
+        let order = try sliceOrder(slice: slice, poll: poll)
+        for _ in 0..<Self.contentionRounds {
+            let gone = try client.find(database, Self.instances,
+                                       filter: .document([("Account", .string(slice.account)), ("Region", .string(slice.region)),
+                                                          ("Present", true), order.olderCondition]),
+                                       projection: ["InstanceId": 1, "State": 1, "LastSeen": 1, "LastPollId": 1, "Rev": 1,
+                                                    "Present": 1, "ContentHash": 1, "Pending": 1])
+            guard !gone.isEmpty else { return }
+            var models: [MongoClient.WriteModel] = []
+            var outboxes: [(key: String, events: [BSONValue])] = []
+            var replaced: [BSONValue] = []
+            for doc in gone {
+                guard let key = doc["_id"]?.stringValue, let id = doc["InstanceId"]?.stringValue else { continue }
+                replaced += doc["Pending"]?.arrayValue ?? []
+                let event = Self.eventDocument(key: key, slice: slice, instanceId: id, type: "vanished", order: order, previous: doc,
+                                               extra: [("LastState", doc["State"]?["Name"] ?? .null)])
+                models.append(.updateOne(filter: InstanceUpdate.versionFilter(key: key, doc), update: ["$set": [
+                    "Present": false, "VanishedAt": order.bsonDate, "LastChanged": order.bsonDate, "Rev": .string(order.rev),
+                    "Pending": [event]]], upsert: false))
+                outboxes.append((key, [event]))
+            }
+            if !replaced.isEmpty { try store(replaced) }
+            let result = try client.bulkWrite(database, Self.instances, models)
+            let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: order)
+            try deliver(outboxes.filter { !missed.contains($0.key) })
+            if missed.isEmpty { return }
         }
-        try client.bulkWrite(database, Self.events, events)
-        try client.bulkWrite(database, Self.instances, [.updateMany(
-            filter: ["_id": ["$in": .array(gone.compactMap { $0["_id"] })]],
-            update: ["$set": ["Present": false, "VanishedAt": when, "LastChanged": when]])])
+        throw MongoError.contended("\(slice): vanished instances still changed by other writers after \(Self.contentionRounds) rounds")
     }
 
     /// The poll record: who, when, per-region outcome, counts by state, errors, version.
@@ -214,27 +212,58 @@ public final class InventoryStore {
         try client.bulkWrite(database, Self.polls, [.updateOne(filter: ["_id": .string(poll.pollId)], update: ["$set": record], upsert: true)])
     }
 
-    /// The time a poll's writes for `slice` carry. A replay uses its own `PolledAt`: older
-    /// than what is stored, it moves nothing backwards. A live poll whose clock is behind the
-    /// latest `LastSeen` stored for the slice (the host clock stepped back) still records
-    /// everything it saw, dated at that latest `LastSeen`, so history never runs backwards
-    /// and nothing is dropped; the step is logged once per slice and kept in `clockStep`.
-    func observationTime(slice: SliceID, poll: PollContext) throws(MongoError) -> Date {
-        guard !poll.isReplay else { return poll.polledAt }
+    /// This poll's order for `slice` (see `PollOrder`), fixed the first time the slice is
+    /// touched: live, by `beginSlice` just before the slice's first request, else at its
+    /// first write from the poll's own time; a replay, from the spooled slice time or the
+    /// poll's. A live observation is ordered after everything already stored for the slice
+    /// (a hybrid logical clock): a host whose clock stepped back still records what it saw,
+    /// dated just after the latest stored sighting, so history never runs backwards and
+    /// nothing is dropped; a step of a second or more is logged once per slice and kept in
+    /// `clockStep`. Outboxes a stopped run left in the slice are delivered first.
+    func sliceOrder(slice: SliceID, poll: PollContext, clock: Date? = nil) throws(MongoError) -> PollOrder {
         let key = "\(poll.pollId)|\(slice)"
-        if let known = observationTimes[key] { return known }
-        let latest = try client.find(database, Self.instances, filter: ["Account": .string(slice.account), "Region": .string(slice.region), "Present": true],
-                                     projection: ["LastSeen": 1], sort: ["LastSeen": -1], limit: 1).first?["LastSeen"]?.dateValue
-        var when = poll.polledAt
-        if let latest, latest > poll.polledAt {
-            let step = latest.timeIntervalSince(poll.polledAt)
-            logger.warning("host clock is behind the stored history: this poll is recorded at the latest stored time",
-                           metadata: ["slice": "\(slice)", "stepSeconds": "\(Int(step.rounded(.up)))",
-                                      "polledAt": "\(UTCTime.iso8601(poll.polledAt))", "recordedAt": "\(UTCTime.iso8601(latest))"])
-            clockStep = max(clockStep ?? 0, step)
-            when = latest
+        if let known = sliceOrders[key] { return known }
+        try recoverOutboxes(slice: slice)
+        var ms = replaySliceTimes[key] ?? replayFinishTimes[poll.pollId] ?? PollOrder.milliseconds(clock ?? poll.polledAt)
+        if !poll.isReplay, let latest = try latestStored(slice: slice), latest >= ms {
+            let step = Double(latest - ms) / 1000
+            if step >= 1 {
+                let recorded = Date(timeIntervalSince1970: Double(latest + 1) / 1000)
+                logger.warning("host clock is behind the stored history: this poll is recorded at the latest stored time",
+                               metadata: ["slice": "\(slice)", "stepSeconds": "\(Int(step.rounded(.up)))",
+                                          "polledAt": "\(UTCTime.iso8601(poll.polledAt))", "recordedAt": "\(UTCTime.iso8601(recorded))"])
+                clockStep = max(clockStep ?? 0, step)
+            }
+            ms = latest + 1
         }
-        observationTimes[key] = when
-        return when
+        let order = PollOrder(milliseconds: ms, pollId: poll.pollId)
+        sliceOrders[key] = order
+        return order
+    }
+
+    /// Fixes this live poll's order for `slice` now, before its first request, and returns it.
+    public func beginSlice(_ slice: SliceID, poll: PollContext, at clock: Date = Date()) throws(MongoError) -> PollOrder {
+        try sliceOrder(slice: slice, poll: poll, clock: clock)
+    }
+
+    /// A replayed poll's order for `slice`, as the spool recorded it.
+    public func noteSpooledSlice(_ slice: SliceID, poll: PollContext, milliseconds: Int64) {
+        replaySliceTimes["\(poll.pollId)|\(slice)"] = milliseconds
+    }
+
+    /// A replayed poll's end, for its slices that recorded no order of their own (files of
+    /// earlier versions): see `SpoolReplay.finishedAt`.
+    public func noteSpooledPoll(_ poll: PollContext, finishedAt: Date) {
+        replayFinishTimes[poll.pollId] = PollOrder.milliseconds(finishedAt)
+    }
+
+    /// The newest observation stored for the slice, in milliseconds: its newest `Rev`, or
+    /// for documents written before `Rev`, its newest `LastSeen`.
+    private func latestStored(slice: SliceID) throws(MongoError) -> Int64? {
+        let filter: BSONValue = ["Account": .string(slice.account), "Region": .string(slice.region)]
+        let byRev = try client.find(database, Self.instances, filter: filter, projection: ["Rev": 1], sort: ["Rev": -1], limit: 1)
+        let bySeen = try client.find(database, Self.instances, filter: filter, projection: ["LastSeen": 1], sort: ["LastSeen": -1], limit: 1)
+        let candidates = [byRev.first.flatMap(PollOrder.stored)?.milliseconds, bySeen.first?["LastSeen"]?.dateMilliseconds]
+        return candidates.compactMap { $0 }.max()
     }
 }

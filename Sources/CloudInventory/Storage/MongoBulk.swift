@@ -91,9 +91,10 @@ extension MongoClient {
     /// Executes `models` as one unordered bulk. Consecutive models of one kind travel in one
     /// command, so a bulk of updates is one round trip however many documents it touches.
     /// An empty bulk is skipped (libmongoc refuses it).
-    public func bulkWrite(_ database: String, _ collection: String, _ models: [WriteModel]) throws(MongoError) {
-        guard !models.isEmpty else { return }
-        try bulkWrite(database, collection) { bulk throws(MongoError) in
+    @discardableResult
+    public func bulkWrite(_ database: String, _ collection: String, _ models: [WriteModel]) throws(MongoError) -> BulkResult {
+        guard !models.isEmpty else { return BulkResult() }
+        return try bulkWrite(database, collection) { bulk throws(MongoError) in
             for model in models { try bulk.append(model) }
         }
     }
@@ -101,8 +102,9 @@ extension MongoClient {
     /// One unordered bulk on `collection`, filled by `fill`, then executed (skipped when
     /// `fill` added nothing). Filling writes nothing, so `fill` may fail with nothing written,
     /// and a write `fill` itself runs (another bulk) reaches the server before this one.
+    @discardableResult
     public func bulkWrite(_ database: String, _ collection: String,
-                          _ fill: (inout Bulk) throws(MongoError) -> Void) throws(MongoError) {
+                          _ fill: (inout Bulk) throws(MongoError) -> Void) throws(MongoError) -> BulkResult {
         try withCollection(database, collection) { coll throws(MongoError) in
             let handle: OpaquePointer = try Self.withDocument(["ordered": false]) { opts in
                 mongoc_collection_create_bulk_operation_with_opts(coll, opts)
@@ -110,13 +112,54 @@ extension MongoClient {
             defer { mongoc_bulk_operation_destroy(handle) }
             var bulk = Bulk(handle, redactor: uri.redactor)
             try fill(&bulk)
-            guard bulk.count > 0 else { return }
-            // The reply is not read: a failed write is the error, and a bulk of upserts gets
+            guard bulk.count > 0 else { return BulkResult() }
+            // Only the counts are read: a failed write is the error, and a bulk of upserts gets
             // back one entry per upserted id (decoding and freeing them was 3% of a first poll).
+            var result = BulkResult()
             try Self.withReply(redactor: uri.redactor, decoded: false) { reply in
                 var error = bson_error_t()
-                return mongoc_bulk_operation_execute(handle, reply, &error) == 0 ? error : nil
+                let failed = mongoc_bulk_operation_execute(handle, reply, &error) == 0
+                result = BulkResult(reply: reply)
+                return failed ? error : nil
             }
+            return result
+        }
+    }
+}
+
+/// What a bulk did, by count: how many documents its filters matched, how many it changed,
+/// and how many its upserts inserted. A conditional write that matched fewer documents than
+/// it named lost them to another writer.
+public struct BulkResult: Sendable, Equatable {
+    public var matched = 0
+    public var modified = 0
+    public var upserted = 0
+
+    public init(matched: Int = 0, modified: Int = 0, upserted: Int = 0) {
+        self.matched = matched
+        self.modified = modified
+        self.upserted = upserted
+    }
+
+    /// The counts of libmongoc's bulk reply (`nMatched`, `nModified`, `nUpserted`), read
+    /// without decoding the reply's per-upsert entries.
+    init(reply: OpaquePointer) {
+        matched = Self.count("nMatched", in: reply)
+        modified = Self.count("nModified", in: reply)
+        upserted = Self.count("nUpserted", in: reply)
+    }
+
+    /// A `bson_iter_t` is aligned like a `bson_t` in Debian's build, so it lives in the same
+    /// hand-aligned storage (`StaticDocument.allocateStorage`), not on the stack.
+    private static func count(_ key: String, in reply: OpaquePointer) -> Int {
+        let storage = StaticDocument.allocateStorage()
+        defer { storage.deallocate() }
+        let iter = OpaquePointer(storage)
+        guard bson_iter_init_find(iter, reply, key) else { return 0 }
+        switch bson_iter_type(iter) {
+        case BSON_TYPE_INT32: return Int(bson_iter_int32(iter))
+        case BSON_TYPE_INT64: return Int(bson_iter_int64(iter))
+        default: return 0
         }
     }
 }

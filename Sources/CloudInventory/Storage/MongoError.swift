@@ -5,7 +5,7 @@ import CMongoC
 /// A struct over a private code, so a new kind of failure never breaks a caller's `switch`.
 public struct MongoError: Error, Sendable, CustomStringConvertible {
     private enum Category: Sendable, Equatable {
-        case badURI, unreachable, rejected, unreadable
+        case badURI, unreachable, rejected, unreadable, contended
     }
 
     private let category: Category
@@ -26,6 +26,10 @@ public struct MongoError: Error, Sendable, CustomStringConvertible {
     /// never writes). Not the spooled poll's fault, so a replay stops as for an outage, and
     /// the poll is spooled: nothing is lost, and nothing is guessed from a partial read.
     public static func unreadable(_ message: String) -> MongoError { MongoError(.unreadable, message) }
+
+    /// Other writers kept changing the same documents while this one re-read and retried.
+    /// Transient, like an outage: the poll goes to the spool and a later replay settles it.
+    public static func contended(_ message: String) -> MongoError { MongoError(.contended, message) }
 
     public var isBadURI: Bool { category == .badURI }
     /// A failure of the path to the server, not of what was sent: retrying later may work.
@@ -49,6 +53,7 @@ public struct MongoError: Error, Sendable, CustomStringConvertible {
         case .unreachable: return "database unreachable: \(message)"
         case .rejected: return "database rejected the request: \(message)"
         case .unreadable: return "database reply unreadable: \(message)"
+        case .contended: return "database writes contended: \(message)"
         }
     }
 

@@ -19,6 +19,9 @@ public struct PollRecorder: PollSink {
     public private(set) var spoolError: String?
     /// What the replay before this poll did, for the summary and the metrics.
     public let replay: SpoolReplay.Result
+    /// `--once-per`: the window each slice is claimed for, through the database.
+    public var claimWindow: SliceClaims.Configuration?
+    private var claims: SliceClaims?
 
     public init(store: InventoryStore?, spool: Spool, initialError: MongoError? = nil, replay: SpoolReplay.Result = .init(), logger: Logger) {
         self.store = store
@@ -34,17 +37,66 @@ public struct PollRecorder: PollSink {
     public mutating func begin(_ header: PollHeader) throws {
         currentPoll = header.context
         writer = spool.begin(header.context, slices: header.slices, database: store?.identity, logger: logger)
+        if let claimWindow, let store, databaseError == nil {
+            claims = SliceClaims(store: store, configuration: claimWindow, pollId: header.pollId, logger: logger)
+            do { try claims?.ensureIndexes() } catch { fail(error) }
+        }
+    }
+
+    /// Claims the slice (`--once-per`), then fixes its order in the store just before its
+    /// first request, and spools that order for a replay. With the database gone, the slice
+    /// is polled unclaimed and ordered by the host clock: nothing is lost for want of a claim.
+    public mutating func admit(_ slice: SliceID) throws -> SliceAdmission {
+        var milliseconds = PollOrder.milliseconds(Date())
+        if databaseError == nil, let store, let poll = currentPoll {
+            do {
+                if let claims, case let .skip(holder) = try claims.claim(slice) { return .skip(heldBy: holder) }
+                milliseconds = try store.beginSlice(slice, poll: poll).milliseconds
+            } catch {
+                fail(error)
+            }
+        }
+        spooling { try $0.appendSlice(slice, milliseconds: milliseconds) }
+        return .poll
+    }
+
+    /// A completed slice's claim is done; a failed one's is released for another run.
+    public mutating func sliceEnded(_ outcome: SliceOutcome) throws {
+        guard databaseError == nil, let claims else { return }
+        do {
+            try claims.finish(outcome.slice, complete: outcome.status == .complete)
+        } catch {
+            logger.warning("slice claim not updated; its lease runs out instead", metadata: ["slice": "\(outcome.slice)", "error": "\(error)"])
+        }
+    }
+
+    /// Keeps held claims alive while pages arrive.
+    private func renewClaims() {
+        guard databaseError == nil, let claims else { return }
+        do {
+            try claims.renewIfDue()
+        } catch {
+            logger.warning("slice claims not renewed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One spool write; the first failure drops the spool file (the poll is then stored
+    /// only in the database, and `spoolError` says why).
+    private mutating func spooling(_ write: (Spool.Writer) throws -> Void) {
+        guard let current = writer else { return }
+        do {
+            try write(current)
+        } catch {
+            spoolError = "\(error)"
+            current.discard()
+            writer = nil
+        }
     }
 
     public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
         counts.add(page, slice: slice)
-        do {
-            try writer?.appendPage(page, slice: slice)
-        } catch {
-            spoolError = "\(error)"
-            writer?.discard()
-            writer = nil
-        }
+        spooling { try $0.appendPage(page, slice: slice) }
+        renewClaims()
         guard databaseError == nil, let store else { return }
         do {
             try store.write(page: page, slice: slice, poll: currentPoll!)
@@ -56,13 +108,8 @@ public struct PollRecorder: PollSink {
     /// A rendered page (JSON output with storage): spooled as bytes, stored by its hashes.
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
         counts.add(states: page.states, slice: slice)
-        do {
-            try writer?.appendPage(rendered: page, slice: slice)
-        } catch {
-            spoolError = "\(error)"
-            writer?.discard()
-            writer = nil
-        }
+        spooling { try $0.appendPage(rendered: page, slice: slice) }
+        renewClaims()
         guard databaseError == nil, let store else { return }
         do {
             try store.write(rendered: page, slice: slice, poll: currentPoll!)
@@ -112,7 +159,7 @@ public struct PollRecorder: PollSink {
             try store.markVanished(slice: outcome.slice, poll: poll)
         }
         try store.recordPoll(poll, finishedAt: finishedAt, outcomes: outcomes, countsByState: counts.byState,
-                             complete: outcomes.allSatisfy { $0.status == .complete })
+                             complete: outcomes.allSatisfy { $0.status != .failed })
     }
 
     private mutating func fail(_ error: MongoError) {

@@ -248,6 +248,12 @@ public struct Spool: Sendable {
             }
         }
 
+        /// The order the poll observed `slice` at, before its pages (`Spool.Record.slice`).
+        public func appendSlice(_ slice: SliceID, milliseconds: Int64) throws {
+            try append(.object([JSONMember("Kind", "slice"), JSONMember("Account", .string(slice.account)),
+                                JSONMember("Region", .string(slice.region)), JSONMember("RecordedAt", .int(milliseconds))]))
+        }
+
         public func appendEnd(finishedAt: Date, outcomes: [SliceOutcome]) throws {
             try append(.object([JSONMember("Kind", "end"), JSONMember("FinishedAt", .string(Spool.millisecondTime(finishedAt))),
                                 JSONMember("Outcomes", .array(outcomes.map(\.json)))]))

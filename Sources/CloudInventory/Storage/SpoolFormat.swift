@@ -73,6 +73,9 @@ extension Spool {
     public enum Record: Sendable {
         case header(Header)
         case page(SliceID, [JSONValue])
+        /// The order this poll observed a slice at (`PollOrder`'s milliseconds), written as the
+        /// slice began: a replay is ordered exactly as the live write would have been.
+        case slice(SliceID, milliseconds: Int64)
         case end(finishedAt: Date?, outcomes: [SliceOutcome])
     }
 
@@ -110,12 +113,20 @@ extension Spool {
                 throw .malformed(line: number, "page incomplete")
             }
             return .page(SliceID(account: account, region: region), instances)
+        case "slice":
+            guard let account = value["Account"]?.stringValue, let region = value["Region"]?.stringValue,
+                  let ms = value["RecordedAt"]?.intValue, ms >= 0 else {
+                throw .malformed(line: number, "slice incomplete")
+            }
+            return .slice(SliceID(account: account, region: region), milliseconds: ms)
         case "end":
             let outcomes = (value["Outcomes"]?.arrayValue ?? []).compactMap { o -> SliceOutcome? in
                 guard let region = o["Region"]?.stringValue, let account = o["Account"]?.stringValue else { return nil }
                 let count = o["InstanceCount"]?.intValue.flatMap { Int(exactly: $0) } ?? 0
-                return SliceOutcome(slice: SliceID(account: account, region: region), status: o["Status"]?.stringValue == "ok" ? .complete : .failed,
-                                    instanceCount: count, errorCode: o["ErrorCode"]?.stringValue, errorMessage: o["Error"]?.stringValue)
+                var outcome = SliceOutcome(slice: SliceID(account: account, region: region), status: SliceOutcome.status(o["Status"]?.stringValue),
+                                           instanceCount: count, errorCode: o["ErrorCode"]?.stringValue, errorMessage: o["Error"]?.stringValue)
+                outcome.heldBy = o["HeldBy"]?.stringValue
+                return outcome
             }
             return .end(finishedAt: value["FinishedAt"]?.stringValue.flatMap(UTCTime.parse), outcomes: outcomes)
         default:
@@ -127,6 +138,8 @@ extension Spool {
     public struct Entry: Sendable {
         public var header: Header
         public var pages: [(slice: SliceID, instances: [JSONValue])]
+        /// Each slice's recorded order, where the file has one.
+        public var sliceTimes: [SliceID: Int64] = [:]
         /// nil when the file has no end record: an interrupted poll.
         public var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         public var poll: PollContext { header.poll }
@@ -240,6 +253,9 @@ extension Optional where Wrapped == Spool.Entry {
         case let .page(slice, instances):
             guard self != nil, self!.end == nil else { throw .malformed(line: number, "page outside a poll") }
             self!.pages.append((slice, instances))
+        case let .slice(slice, ms):
+            guard self != nil, self!.end == nil else { throw .malformed(line: number, "slice outside a poll") }
+            self!.sliceTimes[slice] = ms
         case let .end(finishedAt, outcomes):
             guard self != nil, self!.end == nil else { throw .malformed(line: number, "end outside a poll") }
             self!.end = (finishedAt, outcomes)

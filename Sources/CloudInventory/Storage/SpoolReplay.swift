@@ -116,8 +116,15 @@ public enum SpoolReplay {
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []
+        var timed = Set<SliceID>(), readAhead = false
         func page(_ slice: SliceID, _ write: () throws -> Void) throws {
             guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
+            // A slice with no recorded order (a file of an earlier version): its poll's end,
+            // read ahead once per file. Files written now record every slice's order.
+            if !timed.contains(slice), !readAhead {
+                readAhead = true
+                if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
+            }
             try write()
             if !seen.contains(slice) { seen.append(slice) }
         }
@@ -141,6 +148,9 @@ public enum SpoolReplay {
                     try store.write(page: instances, slice: slice, poll: header.poll)
                     counts.add(instances, slice: slice)
                 }
+            case let .slice(slice, ms):
+                store.noteSpooledSlice(slice, poll: header.poll, milliseconds: ms)
+                timed.insert(slice)
             case let .end(finishedAt, outcomes):
                 end = (finishedAt, outcomes)
             }
@@ -149,6 +159,21 @@ public enum SpoolReplay {
         try PollRecorder.finish(store: store, poll: header.poll, finishedAt: end?.finishedAt ?? header.poll.polledAt,
                                 outcomes: outcomes, counts: counts)
         return .replayed(pollId: header.poll.pollId, interrupted: end == nil)
+    }
+
+    /// The end record's `FinishedAt`, read ahead. A file written before slices recorded their
+    /// own order has only its poll's start to the second; two such polls of one second are
+    /// ordered by when each finished, as they ran, not by their poll ids.
+    static func finishedAt(_ file: URL) throws -> Date? {
+        let reader = try Spool.LineReader(path: file.path)
+        defer { reader.close() }
+        var finished: Date?
+        let marker = Array(#"{"Kind":"end""#.utf8)
+        while let line = try reader.next() {
+            guard line.starts(with: marker), case let .end(at, _) = try Spool.parseRecord(line, number: reader.number) else { continue }
+            finished = at
+        }
+        return finished
     }
 
     /// A poll whose run was killed: every slice failed, so none marks anything vanished.
