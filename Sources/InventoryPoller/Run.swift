@@ -128,6 +128,11 @@ extension InventoryPollerCommand {
         report.record(outcomes: outcomes, counts: sink.first.second.counts)
         report.spoolSetAside = sink.second?.spoolSetAside ?? 0
         report.spool = database?.spool.census()
+        let nowhere = poller.instanceIdsFoundNowhere(outcomes)
+        if !nowhere.isEmpty {
+            // A lookup, not a failure: exit 0 (docs/configuration.md, exit codes), one line naming the ids.
+            StandardError.writeFailure("not found in any region polled: \(nowhere.joined(separator: ", "))")
+        }
         return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database,
                         spool: report.spool, context)
     }
