@@ -51,7 +51,7 @@ bench: setup release
 # What CI runs: one small pass with the debug build, to prove the benchmark still works.
 bench-smoke: setup
 	$(SWIFT) build --product inventory-poller
-	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-sizes 1000 --no-aws-cli
+	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-sizes 1000 --no-aws-cli --org-accounts 20
 
 # Fuzzing: one libFuzzer binary (Sources/InventoryFuzz), FUZZ_TARGET picks the parser.
 # Tests/Fuzz/run.sh runs each target in turn; FUZZ_TARGETS= limits the list. SwiftPM passes the
