@@ -155,7 +155,7 @@ enum RegionPool {
                                   "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "us-west-1", "us-west-2",
                                   "us-east-2", "eu-central-1", "me-south-1", "af-south-1", "ap-east-1", "eu-south-1",
                                   "ap-south-2", "ap-southeast-3", "ap-southeast-4", "eu-central-2", "eu-south-2", "il-central-1",
-                                  "me-central-1", "ca-west-1", "ap-southeast-5", "mx-central-1"]
+                                  "me-central-1", "ca-west-1", "ap-southeast-5", "mx-central-1", "ap-east-2", "ap-southeast-6", "ap-southeast-7"]
     private static let index = Mutex(0)
 
     static func next() -> String {
