@@ -91,14 +91,14 @@ def compare(baseline, counts, threshold):
             continue
         change = 100.0 * (new - old) / old
         if change > threshold:
-            lines.append("perf-gate: REGRESSION %s: %s -> %s instructions (%+.1f%%, limit +%g%%)"
+            lines.append("perf-gate: REGRESSION %s: %s -> %s instructions (%+.2f%%, limit +%g%%)"
                          % (path, "{:,}".format(old), "{:,}".format(new), change, threshold))
             failed = True
         elif change < -threshold:
-            lines.append("perf-gate: note: %s improved: %s -> %s instructions (%+.1f%%); consider `make perf-baseline` "
+            lines.append("perf-gate: note: %s improved: %s -> %s instructions (%+.2f%%); consider `make perf-baseline` "
                          "and committing it with the reason" % (path, "{:,}".format(old), "{:,}".format(new), change))
         else:
-            lines.append("perf-gate: ok %s: %s -> %s instructions (%+.1f%%)" % (path, "{:,}".format(old), "{:,}".format(new), change))
+            lines.append("perf-gate: ok %s: %s -> %s instructions (%+.2f%%)" % (path, "{:,}".format(old), "{:,}".format(new), change))
     return lines, failed
 
 
@@ -115,8 +115,9 @@ def main():
     elapsed = time.monotonic() - started
     if args.update:
         commit = command_output(["git", "rev-parse", "--short", "HEAD"])
-        if command_output(["git", "status", "--porcelain", "--untracked-files=no"]):
-            commit += " (with uncommitted changes)"
+        # Only what goes into the binary counts as a change to the commit it was taken at.
+        if command_output(["git", "status", "--porcelain", "--", "Sources", "Package.swift", "Package.resolved"]):
+            commit += " (with uncommitted changes to the sources)"
         baseline = {
             "about": "Instructions of one poller run per path under callgrind (bench/perf_gate.py); "
                      "`make perf-gate` fails on more than the threshold. Update with `make perf-baseline`.",
