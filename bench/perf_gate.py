@@ -110,6 +110,14 @@ def main():
     parser.add_argument("--jobs", type=int, default=2, help="lanes counted at once")
     parser.add_argument("--update", action="store_true", help="write the counts as the new baseline")
     args = parser.parse_args()
+    baseline = None
+    if not args.update:
+        # Read first: a missing baseline is known before minutes of counting.
+        try:
+            with open(args.baseline) as f:
+                baseline = json.load(f)
+        except (OSError, ValueError) as e:
+            sys.exit("perf-gate: no readable baseline (%s): take one with `make perf-baseline`" % e)
     started = time.monotonic()
     counts = count(os.path.abspath(args.poller), args.jobs)
     elapsed = time.monotonic() - started
@@ -136,8 +144,6 @@ def main():
             print("perf-gate: baseline %-13s %15s instructions" % (path, "{:,}".format(counts[path])))
         print("perf-gate: wrote %s in %.0f s; commit it with the reason for the new baseline" % (args.baseline, elapsed))
         return 0
-    with open(args.baseline) as f:
-        baseline = json.load(f)
     lines, failed = compare(baseline, counts, args.threshold)
     print("\n".join(lines))
     here = toolchain()
