@@ -14,8 +14,8 @@ help:
 	@echo "make test     run every test against real local peers (moto, IMDSv2, botocore)"
 	@echo "make build    debug build"
 	@echo "make release  release binary with the Swift runtime linked in (.build/release/inventory-poller)"
-	@echo "make deploy TARGET='user@host ...' DB_NAME=name [SSH_PORT= SSH_KEY= SCHEDULE= FLAGS= EXTRA_ENV=] (DB_URI from the environment)"
-	@echo "make undeploy TARGET='user@host ...' [PURGE=1]"
+	@echo "make deploy TARGET='user@host[:port] ...' DB_NAME=name [SSH_PORT= SSH_KEY= SCHEDULE= FLAGS= EXTRA_ENV= ONCE_PER= METRICS_FILE= KEEP_OUTPUT=1] (DB_URI from the environment, else asked for; docs/deployment.md)"
+	@echo "make undeploy TARGET='user@host[:port] ...' [PURGE=1]"
 	@echo "make test-deploy  deploy into a debootstrapped Debian root over SSH and check every step"
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
 	@echo "make perf-gate      instruction counts (callgrind) of every path against bench/perf-baseline.json; >5% more fails"
@@ -53,7 +53,7 @@ bench: setup release
 # What CI runs: one small pass with the debug build, to prove the benchmark still works.
 bench-smoke: setup
 	$(SWIFT) build --product inventory-poller
-	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-sizes 1000 --no-aws-cli
+	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-sizes 1000 --no-aws-cli --org-accounts 20
 
 # The performance gate (docs/benchmarks.md, "Performance gate"): the release binary's
 # instructions under callgrind on fixed inputs, each path against the committed baseline.
@@ -83,19 +83,21 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	FUZZ_SECONDS=10 Tests/Fuzz/run.sh $(FUZZ_BINARY) $(FUZZ_TARGETS)
 
-# Deployment (deploy/provision.sh). DB_URI is passed to the script in its environment, never
-# as an argument; prefer `read -rs DB_URI; export DB_URI` over putting it on the make line.
+# Deployment (deploy/provision.sh). The settings reach the script in its environment (make
+# exports what is set on its command line), never through a shell line, so a value is checked
+# before anything runs. The script checks every input first, then builds (release when BINARY
+# is the default, and the man page), then deploys to each target. DB_URI comes from the
+# environment, never an argument: without it, on a terminal, the script asks (input hidden).
 BINARY   ?= .build/release/inventory-poller
 SSH_PORT ?= 22
 export DB_URI
-provision_args = $(foreach t,$(TARGET),--target $(t)) --ssh-port $(SSH_PORT) $(if $(SSH_KEY),--ssh-key $(SSH_KEY))
 
-deploy: $(if $(filter .build/release/inventory-poller,$(BINARY)),release) $(MAN_PAGE)
-	@deploy/provision.sh deploy $(provision_args) --binary "$(BINARY)" --db-name "$(DB_NAME)" --man "$(MAN_PAGE)" \
-	  $(if $(SCHEDULE),--schedule "$(SCHEDULE)") $(if $(FLAGS),--flags "$(FLAGS)") $(foreach e,$(EXTRA_ENV),--env "$(e)")
+deploy:
+	@deploy/provision.sh deploy --from-make --make "$(MAKE)" --man "$(MAN_PAGE)" \
+	  $(if $(filter .build/release/inventory-poller,$(BINARY)),--build release) --build "$(MAN_PAGE)"
 
 undeploy:
-	@deploy/provision.sh undeploy $(provision_args) $(if $(filter 1,$(PURGE)),--purge)
+	@deploy/provision.sh undeploy --from-make
 
 test-deploy: setup release
 	deploy/test-deploy.sh
@@ -135,7 +137,8 @@ clean:
 # and down, then clean runs, then an independent oracle (Tests/Support/kill_oracle.py).
 .PHONY: kill-test
 KILL_RUNS ?= 50
+KILL_WRITERS ?= 2
 kill-test: setup
 	$(SWIFT) build --product inventory-poller
 	$(PYTHON) Tests/Support/kill_test.py --binary "$$($(SWIFT) build --show-bin-path)/inventory-poller" \
-	  --runs $(KILL_RUNS) $(if $(KILL_SEED),--seed $(KILL_SEED))
+	  --runs $(KILL_RUNS) --writers $(KILL_WRITERS) $(if $(KILL_SEED),--seed $(KILL_SEED))

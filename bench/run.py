@@ -6,6 +6,7 @@ step; cold start. Writes Markdown with each target of issue 12 marked met or not
 
     run.py --poller BIN --out docs/benchmarks.md [--sizes 1000,10000,50000] [--runs 3]
            [--db-sizes 10000,50000]    (medians of --runs at the first, one run at the others)
+           [--org-accounts 200] [--org-only]   (the organization case, bench/org_bench.py)
 """
 import argparse
 import datetime
@@ -20,6 +21,7 @@ import time
 
 from common import HERE, accepts_format, measure, median, start
 from db_bench import db_path
+from org_bench import org_case, org_section, replace_section
 from report import report
 
 
@@ -62,7 +64,13 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db-sizes", default="10000,50000")
     parser.add_argument("--no-aws-cli", action="store_true", help="leave the AWS CLI out (it measures the same as boto3)")
+    parser.add_argument("--org-accounts", type=int, default=200, help="accounts of the organization case (0: leave it out)")
+    parser.add_argument("--org-only", action="store_true", help="only the organization case, replacing its section of --out")
     args = parser.parse_args()
+    if args.org_only:
+        replace_section(args.out, org_section(org_case(args.poller, args.org_accounts, runs=args.runs), args.org_accounts))
+        print("wrote %s" % args.out, file=sys.stderr)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     db_sizes = [int(s) for s in args.db_sizes.split(",") if s]
     formats = ["json", "text", "ndjson"] + (["csv"] if accepts_format(args.poller, "csv") else [])
@@ -93,6 +101,8 @@ def main():
     tiny.stdin.close()
     tiny.wait()
 
+    org = org_case(args.poller, args.org_accounts, runs=1 if args.runs < 3 else 3) if args.org_accounts else None
+
     cold = []
     for _ in range(max(5, args.runs * 5)):
         t = time.monotonic()
@@ -104,6 +114,8 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
+    if org:
+        replace_section(args.out, org_section(org, args.org_accounts))
     print("wrote %s" % args.out, file=sys.stderr)
 
 

@@ -3,17 +3,31 @@ import Foundation
 import Logging
 
 /// The `--check` output: one line per check on stdout, and the status of the first failure.
+/// With `--format json` (or ndjson), one JSON document instead, for a deploy script:
+/// `{"ok": bool, "checks": [{"name", "status": "ok"|"fail"|"skip", "detail"}]}`.
 struct Checklist {
     var out = StandardOutput()
     private(set) var failure: ExitStatus?
     /// The names of the failed checks, in order, for the run's final line.
     private(set) var failed: [String] = []
+    /// Set for the JSON form: the checks, written at `finish`.
+    private var entries: [JSONValue]?
+
+    init(json: Bool = false) {
+        entries = json ? [] : nil
+    }
 
     /// `failing` is the status a failed line gives the run: `ExitStatus(for:)` of its error,
     /// or 4 for a slice's own failure (the assume-role, ec2 and regions lines), as in a poll.
     mutating func line(_ ok: Bool?, _ name: String, _ detail: String, failing status: ExitStatus = .aws) {
-        let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
-        out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
+        if entries != nil {
+            let state = ok == nil ? "skip" : ok! ? "ok" : "fail"
+            entries!.append(.object([JSONMember("name", .string(name)), JSONMember("status", .string(state)),
+                                     JSONMember("detail", .string(detail))]))
+        } else {
+            let mark = ok == nil ? "[skip]" : ok! ? "[ok]  " : "[FAIL]"
+            out.write("\(mark) \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(detail)\n")
+        }
         if ok == false {
             if failure == nil { failure = status }
             if !failed.contains(name) { failed.append(name) }
@@ -22,6 +36,9 @@ struct Checklist {
 
     /// The run's status once the list is written: the first failure, else lost output (74).
     mutating func finish() -> ExitStatus {
+        if let entries {
+            out.write(json: .object([JSONMember("ok", .bool(failure == nil)), JSONMember("checks", .array(entries))]), newline: true)
+        }
         out.flush()
         return failure ?? (out.failure == nil ? .success : .output)
     }
@@ -32,7 +49,7 @@ extension InventoryPollerCommand {
     /// service user, with the service's environment. It plans the poll with the same
     /// `SlicePlanner` a poll uses, so it checks what a poll would do.
     func runCheck(_ context: RunEnvironment) -> ExitStatus {
-        var list = Checklist()
+        var list = Checklist(json: format == .json || format == .ndjson)
         checkProfile(context, &list)
         let credentials: CredentialChain?
         do {
@@ -51,7 +68,8 @@ extension InventoryPollerCommand {
             StandardError.writeFailure("stdout could not be written (\(list.out.failure!))")
         } else if !list.failed.isEmpty {
             // Like every failing run, one line on stderr: cron mail shows it without stdout.
-            StandardError.writeFailure("check failed: \(list.failed.joined(separator: ", ")) (the [FAIL] lines on stdout say why)")
+            let why = format == .json || format == .ndjson ? "the checks with status fail on stdout say why" : "the [FAIL] lines on stdout say why"
+            StandardError.writeFailure("check failed: \(list.failed.joined(separator: ", ")) (\(why))")
         }
         return status
     }
@@ -135,7 +153,8 @@ extension InventoryPollerCommand {
             list.line(false, "database", "\(database.uri.hosts)/\(database.store.database): \(error)", failing: ExitStatus(for: error))
         }
         let spool = database.spoolStatus()
-        list.line(spool.ok, "spool", spool.text)
+        // A file this user cannot read would never be stored: a failure of the database side (5).
+        list.line(spool.ok, "spool", spool.text, failing: .database)
     }
 
     /// The profile and where its name came from, and whether the shared files define it.

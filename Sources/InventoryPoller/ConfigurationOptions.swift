@@ -6,7 +6,8 @@ import Logging
 /// comes from the environment and the shared files: see `AWSConfiguration`.
 struct ConfigurationOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Profile of ~/.aws/config and ~/.aws/credentials to use (else AWS_DEFAULT_PROFILE, AWS_PROFILE, default).",
-                                            valueName: "name"))
+                                            valueName: "name"),
+            completion: .custom { _, _, prefix in ProfileNames.all(environment: .process).filter { $0.hasPrefix(prefix) } })
     var profile: String?
 
     func validate() throws {

@@ -21,7 +21,7 @@ enum ExitStatus: Int32, CaseIterable {
         case .usage: return "usage or configuration error"
         case .credentials: return "credentials unavailable"
         case .aws: return "an AWS call failed after retries; other slices still printed and stored"
-        case .database: return "the database could not be read or written; a poll was spooled for the next run"
+        case .database: return "the database could not be read or written (a poll was spooled for the next run), or a spooled poll cannot be read by this user"
         case .output: return "stdout could not be written (EX_IOERR: closed pipe, full disk); the poll was still stored or spooled"
         case .locked: return "another run holds the lock (EX_TEMPFAIL)"
         case .hungUp: return "stopped by SIGHUP (a closed terminal or SSH session); what was complete was stored or spooled"

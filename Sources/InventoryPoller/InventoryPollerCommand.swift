@@ -25,10 +25,14 @@ struct InventoryPollerCommand: StatusCommand {
         use_dualstack_endpoint, sts_regional_endpoints, endpoint_url (AWS_ENDPOINT_URL[_EC2|_STS|...], \
         [services]), ignore_configured_endpoint_urls, IMDS endpoint, mode, timeout and attempts. \
         A malformed value is exit 2. --check and --log-level info say what was resolved and where from.
-        Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning). \
+        Database: CM_DB_URI and CM_DB_NAME; without them the poll is only printed (with a warning); \
+        --no-store prints only, even with them set (no database, no spool). \
         CM_SPOOL_DIR holds polls the database could not take.
-        Results go to stdout; logs, and a one-line JSON run summary, go to stderr, every line \
-        starting with its UTC time and with control characters escaped.
+        Results go to stdout, in the plan's order (accounts, then regions as given); csv cells \
+        starting with =, +, -, @, tab or CR get a leading ' (--csv-raw: as received). Logs and \
+        the run summary go to stderr, every line starting with its UTC time and with control \
+        characters escaped; the summary is one JSON line, or a line in words when stderr is a \
+        terminal. --check --format json prints the checklist as one JSON document.
         --region and --assume-role are checked before any network call; two roles in one \
         account are a usage error.
 
@@ -39,7 +43,8 @@ struct InventoryPollerCommand: StatusCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"))
+    @Option(name: .long, help: ArgumentHelp("Region to poll; repeat or comma-separate for several.", valueName: "region"),
+            completion: .list(RegionName.known))
     var region: [String] = []
 
     @Flag(name: .long, help: "Poll every region enabled for the account (DescribeRegions).")
@@ -58,6 +63,12 @@ struct InventoryPollerCommand: StatusCommand {
 
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
     var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "csv cells exactly as received: no leading ' before a cell that starts with =, +, -, @, tab or CR.")
+    var csvRaw = false
+
+    @Flag(name: .long, help: "Poll and print only: no database and no spool, even with CM_DB_URI and CM_DB_NAME set.")
+    var noStore = false
 
     @Option(name: .long, help: ArgumentHelp("Log level on stderr.", valueName: "level"))
     var logLevel: LogLevel = .notice

@@ -62,13 +62,18 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
 /// fail slices or stop storage (see `StandardOutput`).
 struct FormattingSink: PollSink {
     let format: OutputFormat
+    /// `--csv-raw`: csv cells as received (`TableWriter.neutralized` otherwise).
+    let csvRaw: Bool
     var out = StandardOutput()
     private var wroteInstance = false
     private var timestamp = ""
     private var table: TableWriter?
+    /// Pages released in plan order (`SliceOrder`).
+    private var order = SliceOrder()
 
-    init(format: OutputFormat) {
+    init(format: OutputFormat, csvRaw: Bool = false) {
         self.format = format
+        self.csvRaw = csvRaw
     }
 
     /// text and csv: the poll's time, then the instance's columns (`InstanceColumns`). In text
@@ -79,8 +84,9 @@ struct FormattingSink: PollSink {
     }
 
     mutating func begin(_ header: PollHeader) throws {
+        order.begin(header.slices)
         timestamp = UTCTime.iso8601(header.polledAt)
-        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format) }
+        if format == .text || format == .csv { table = TableWriter(columns: Self.columns(format, timestamp: timestamp), format: format, raw: csvRaw) }
         switch format {
         case .text:
             // The poll's own line comes first, so the output still starts with its time.
@@ -115,11 +121,16 @@ struct FormattingSink: PollSink {
         out.flush()
     }
 
-    /// Pages arrive rendered from the XML, for every format: JSON is the page's bytes, ndjson
+    /// Pages arrive rendered from the XML, for every format, and go out in plan order
+    /// (`SliceOrder`): JSON is the page's bytes, ndjson
     /// each instance's bytes behind the line's `PolledAt` and `Account`, text and csv the
     /// cells captured while rendering (`InstanceRow`). The same output as `instances`, byte
     /// for byte (`FastPathTests`). A page without rows or spans falls back to its values.
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
+        for (page, slice) in order.add(page, slice: slice) { try write(page, slice: slice) }
+    }
+
+    private mutating func write(_ page: RenderedPage, slice: SliceID) throws {
         guard page.count > 0 else { return }
         switch format {
         case .json:
@@ -150,6 +161,7 @@ struct FormattingSink: PollSink {
     }
 
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {
+        for (page, slice) in order.drain() { try write(page, slice: slice) }
         if format == .json {
             out.write("],\"Regions\":")
             out.write(JSONValue.array(outcomes.map(\.json)).serialized())

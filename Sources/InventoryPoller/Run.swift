@@ -113,7 +113,7 @@ extension InventoryPollerCommand {
 
         let poller = Poller(configuration: pollerConfiguration(regions: regions, storing: database != nil, aws: context.configuration),
                             credentials: credentials, environment: context.environment, logger: context.logger, run: context.run)
-        var sink = TeeSink(TeeSink(FormattingSink(format: format), CountingSink()),
+        var sink = TeeSink(TeeSink(FormattingSink(format: format, csvRaw: csvRaw), CountingSink()),
                            database?.prepareRecorder(cancellation: context.run.cancellation, claimWindow: schedule.configuration)
                                ?? PollRecorder?.none)
         let outcomes: [SliceOutcome]
@@ -127,7 +127,14 @@ extension InventoryPollerCommand {
         }
         report.record(outcomes: outcomes, counts: sink.first.second.counts)
         report.spoolSetAside = sink.second?.spoolSetAside ?? 0
-        return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database, context)
+        report.spool = database?.spool.census()
+        let nowhere = poller.instanceIdsFoundNowhere(outcomes)
+        if !nowhere.isEmpty {
+            // A lookup, not a failure: exit 0 (docs/configuration.md, exit codes), one line naming the ids.
+            StandardError.writeFailure("not found in any region polled: \(nowhere.joined(separator: ", "))")
+        }
+        return conclude(outcomes: outcomes, output: sink.first.first.out.failure, recorder: sink.second, database: database,
+                        spool: report.spool, context)
     }
 
     /// The credentials' summary (source, key hint, expiry) for the run's first info line.
@@ -141,6 +148,8 @@ extension InventoryPollerCommand {
 
     /// nil without `CM_DB_URI`/`CM_DB_NAME` (with a warning); a usage error when they are wrong.
     private func openDatabase(_ context: RunEnvironment) throws(UsageError) -> Database? {
+        // `--no-store`: printed only; the settings are not even read, the spool not touched.
+        if noStore { return nil }
         let database = try Database(environment: context.environment, logger: context.logger)
         if database == nil {
             context.logger.warning("CM_DB_URI and CM_DB_NAME are not set: the poll is printed but not stored")
@@ -173,7 +182,7 @@ extension InventoryPollerCommand {
     /// One line per problem, and the status: a signal first, then the database (5), lost
     /// output (74) and failed slices (4).
     private func conclude(outcomes: [SliceOutcome], output: WriteFailure?, recorder: PollRecorder?, database: Database?,
-                          _ context: RunEnvironment) -> ExitStatus {
+                          spool: Spool.Census?, _ context: RunEnvironment) -> ExitStatus {
         var status = ExitStatus.success
         let failed = outcomes.filter { $0.status == .failed }
         if !failed.isEmpty {
@@ -189,6 +198,10 @@ extension InventoryPollerCommand {
         if let recorder, let database, let error = recorder.databaseError {
             let whereTo = recorder.spooledTo.map { "poll spooled to \($0.path)" } ?? "poll NOT spooled: \(recorder.spoolError ?? "spool unavailable")"
             StandardError.writeFailure("\(error) (\(database.uri.redacted)); \(whereTo)")
+            status = .database
+        }
+        if let unreadable = Database.unreadableSpool(spool) {
+            StandardError.writeFailure(unreadable)
             status = .database
         }
         if let signal = context.signals.received { return context.stopped(by: signal) }

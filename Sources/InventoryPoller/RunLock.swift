@@ -7,7 +7,8 @@ import Glibc
 ///
 /// A lock file someone else created (root's manual run leaves one owned by root, mode 0644)
 /// cannot be opened for writing by the service user. `flock` works on a read-only descriptor
-/// too, so the lock is then taken read-only, only without the PID written into it.
+/// too, so the lock is then taken read-only, only without the PID written into it. One that
+/// root creates in a directory another user owns is given to that user (`DirectoryOwner`).
 final class RunLock {
     struct Busy: Error, Sendable, CustomStringConvertible {
         let path: String
@@ -78,7 +79,9 @@ final class RunLock {
     /// with no other name (`writable`).
     private func open() throws {
         let flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
-        fd = Glibc.open(path, O_RDWR | O_CREAT | flags, 0o644)
+        fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | flags, 0o644)
+        let created = fd >= 0
+        if fd < 0, errno == EEXIST { fd = Glibc.open(path, O_RDWR | flags) }
         if fd < 0, errno == EACCES || errno == EPERM || errno == EROFS {
             fd = Glibc.open(path, O_RDONLY | flags)
         }
@@ -92,6 +95,16 @@ final class RunLock {
             throw Failure(description: "cannot use lock file \(path): it is not a regular file")
         }
         writable = fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR && info.st_uid == geteuid() && info.st_nlink == 1
+        // Created by root in a directory the service user owns: the service's file, as the
+        // spool's are. Only a file this run created, never one found there.
+        if created, let owner = DirectoryOwner.adopting(file: path) {
+            do {
+                try owner.apply(to: fd, path: path)
+            } catch {
+                closeDescriptor()
+                throw Failure(description: error.description)
+            }
+        }
     }
 
     private func closeDescriptor() {

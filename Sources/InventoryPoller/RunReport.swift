@@ -12,6 +12,8 @@ struct RunReport {
     var statistics: RunStatistics.Snapshot?
     /// Spool files the replay set aside this run (`*.rejected`, `*.corrupt`).
     var spoolSetAside = 0
+    /// The spool after the run (nil without a database): polls waiting, unreadable ones.
+    var spool: Spool.Census?
 
     init(started: ContinuousClock.Instant) {
         self.started = started
@@ -45,9 +47,22 @@ struct RunReport {
         ])
     }
 
-    /// One stamped line on stderr: `<UTC time> {"event":"summary",...}`.
-    func writeSummary() {
-        StandardError.writeLine(summary.serialized())
+    /// One stamped line on stderr: `<UTC time> {"event":"summary",...}` for logs and pipes
+    /// (cron, journald, `2> file`); at a terminal, the same facts in words.
+    func writeSummary(terminal: Bool = isatty(2) == 1) {
+        StandardError.writeLine(terminal ? humanSummary : summary.serialized())
+    }
+
+    /// `summary: exit 0 in 2.4s; 3 slices (0 failed); 12 instances (running 9, stopped 3);
+    /// 7 requests, 0 retries, 0 throttles`.
+    var humanSummary: String {
+        let statistics = self.statistics ?? RunStatistics().snapshot
+        let failed = outcomes.filter { $0.status == .failed }.count
+        let byState = counts.byState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let total = counts.byState.values.reduce(0, +)
+        return "summary: exit \(status.rawValue) in \(String(format: "%.1f", duration))s; \(outcomes.count) slices (\(failed) failed); "
+            + "\(total) instances\(byState.isEmpty ? "" : " (" + byState.joined(separator: ", ") + ")"); "
+            + "\(statistics.requests) requests, \(statistics.retries) retries, \(statistics.throttles) throttles"
     }
 
     /// Written beside the target and renamed over it, so the node exporter never reads half
@@ -88,6 +103,11 @@ struct RunReport {
         metric("retries", "AWS request retries in the last run.", "gauge", [("", Double(statistics.retries))])
         metric("throttles", "Throttling responses in the last run.", "gauge", [("", Double(statistics.throttles))])
         metric("spool_set_aside", "Spool files set aside by the last run (rejected by the database or corrupt).", "gauge", [("", Double(spoolSetAside))])
+        if let spool {
+            metric("spool_waiting", "Spooled polls waiting to be stored after the last run.", "gauge", [("", Double(spool.waiting))])
+            metric("spool_unreadable", "Spooled polls the service user cannot read (never stored until their owner is fixed).", "gauge",
+                   [("", Double(spool.unreadable.count))])
+        }
         try Self.replace(path, with: lines.joined(separator: "\n") + "\n")
     }
 
@@ -105,6 +125,16 @@ struct RunReport {
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }
+        // Root's run writing into the service's directory leaves a file the service owns.
+        if let owner = DirectoryOwner.adopting(file: path) {
+            do {
+                try owner.apply(to: fd, path: temporary)
+            } catch {
+                close(fd)
+                unlink(temporary)
+                throw MetricsError(description: "\(path): \(error)")
+            }
+        }
         do {
             try writeAll(fd: fd, bytes: Array(text.utf8))
         } catch {

@@ -13,7 +13,7 @@ struct SelectionOptions: ParsableArguments {
     var filter: [PollSelection.Filter] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "Poll only these instances (i-…); repeat or comma-separate. Such a poll marks nothing vanished.", valueName: "ids"),
+        "Poll only these instances (i-…); repeat or comma-separate. Such a poll marks nothing vanished. An id unknown in a region is not there, not a failure; ids found in no region are one line, exit 0.", valueName: "ids"),
             transform: { (text: String) throws -> [String] in
                 do { return try InstanceIdList.parse([text]) } catch { throw ValidationError("\(error)") }
             })

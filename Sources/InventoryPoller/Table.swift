@@ -12,11 +12,20 @@ import Glibc
 ///
 /// Text cells have control characters escaped as on stderr (`ControlCharacters`), so a cell
 /// can neither split the line or the columns nor drive the terminal; an empty cell shows `-`.
-/// CSV cells are the data as stored: quoting keeps them in their cell.
+/// On a terminal a cell longer than `maxCellWidth` characters is cut there with `…`, so one
+/// long tag value cannot push every row off the screen; tabs (a pipe) keep every cell whole.
+///
+/// CSV cells are the data as stored, quoting keeps them in their cell, except that a cell a
+/// spreadsheet would run as a formula (first character `=`, `+`, `-`, `@`, tab or CR: OWASP's
+/// CSV injection) gets a leading `'`, unless `raw` (`--csv-raw`). Every such cell, a negative
+/// number too: EC2's fields are strings, and a spreadsheet shows `'-1` as `-1` text.
 struct TableWriter {
     enum Style { case aligned, tabs, csv }
 
     let style: Style
+    /// `--csv-raw`: csv cells exactly as stored, formulas included.
+    let raw: Bool
+    static let maxCellWidth = 80
     private let header: [String]
     private var held: [[String]] = []
     private var widths: [Int]?
@@ -26,9 +35,10 @@ struct TableWriter {
     static let alignWindow = 200
 
     /// `format` must be `.text` or `.csv`; text aligns when stdout is a terminal.
-    init(columns: [String], format: OutputFormat, terminal: Bool = isatty(1) == 1) {
+    init(columns: [String], format: OutputFormat, raw: Bool = false, terminal: Bool = isatty(1) == 1) {
         header = columns
         style = format == .csv ? .csv : (terminal ? .aligned : .tabs)
+        self.raw = raw
     }
 
     mutating func begin(_ out: inout StandardOutput) {
@@ -48,7 +58,8 @@ struct TableWriter {
 
     /// A text cell as shown: `-` for an empty one, control characters escaped.
     private static func shown(_ cell: String) -> String {
-        cell.isEmpty ? "-" : isPlain(cell) ? cell : ControlCharacters.escape(cell)
+        let escaped = cell.isEmpty ? "-" : isPlain(cell) ? cell : ControlCharacters.escape(cell)
+        return escaped.count > maxCellWidth ? escaped.prefix(maxCellWidth - 1) + "…" : escaped
     }
 
     /// A tab-separated row, each cell as `shown` makes it, with no array of shown cells (the
@@ -88,7 +99,7 @@ struct TableWriter {
             line.removeAll(keepingCapacity: true)
             for (i, cell) in cells.enumerated() {
                 if i > 0 { line.append(UInt8(ascii: ",")) }
-                Self.appendCSVField(cell, to: &line)
+                Self.appendCSVField(raw ? cell : Self.neutralized(cell), to: &line)
             }
             line.append(contentsOf: [13, 10])
             out.write(bytes: line[...])
@@ -113,6 +124,14 @@ struct TableWriter {
     static func isPlain(_ cell: String) -> Bool {
         cell.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
+
+    /// A cell a spreadsheet would evaluate, with a leading `'` so it reads as text.
+    static func neutralized(_ cell: String) -> String {
+        guard let first = cell.utf8.first, formulaStarts.contains(first) else { return cell }
+        return "'" + cell
+    }
+
+    static let formulaStarts: Set<UInt8> = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13]
 
     /// A cell with a comma, quote, CR or LF byte is quoted, its quotes doubled (RFC 4180).
     /// Bytes, not Characters: a comma that a combining mark follows still splits a field for

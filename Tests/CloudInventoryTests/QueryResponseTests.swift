@@ -16,6 +16,9 @@ import Testing
         #"<?xml version="1.0"?><DescribeInstancesResponse xmlns='http://ec2.amazonaws.com/doc/2016-11-15'/>"#,
         "<DescribeInstancesResponse><reservationSet/></DescribeInstancesResponse>",
         #"<DescribeInstancesResponse  xmlns = "http://ec2.amazonaws.com/doc/2016-11-15/" x="1"></DescribeInstancesResponse>"#,
+        // Another EC2 API version's namespace, as botocore reads it.
+        #"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2014-06-15/"><requestId>r</requestId><reservationSet/></DescribeInstancesResponse>"#,
+        #"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2009-11-30"><reservationSet/></DescribeInstancesResponse>"#,
     ])
     func theOperationsOwnResponseIsAccepted(_ xml: String) throws {
         try verify(xml)
@@ -24,6 +27,10 @@ import Testing
     @Test(arguments: [
         "", "   ", "<html><body>portal</body></html>", "<!DOCTYPE html><html/>", "not xml at all",
         "<DescribeRegionsResponse/>", #"<DescribeInstancesResponse xmlns="http://example.com/"/>"#,
+        #"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/"/>"#,
+        #"<DescribeInstancesResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"/>"#,
+        #"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2014-06-15/x/"/>"#,
+        #"<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2014-06-15/"/>"#,
         "<Response><Errors/></Response>", "<ErrorResponse/>", "<describeinstancesresponse/>",
     ])
     func anythingElseIsMalformed(_ xml: String) {

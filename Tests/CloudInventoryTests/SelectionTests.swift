@@ -64,12 +64,51 @@ import Testing
         #expect(Self.vanishedEvents(snap, s.region).compactMap { $0["InstanceId"] as? String } == [ids[5]])
     }
 
-    @Test func anUnknownInstanceIdFailsTheSliceWithItsCode() async throws {
+    @Test func anInstanceIdFoundNowhereIsOneLineNotAFailure() async throws {
         let world = try await World.shared()
         let result = try world.poll(["--region", "eu-west-1", "--instance-ids", "i-0123456789abcdef0", "--format", "ndjson"])
-        #expect(result.status == 4, "\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(result.lines.isEmpty)
-        #expect(result.failureLines.last?.contains("InvalidInstanceID.NotFound") == true, "\(result.stderr)")
+        #expect(result.failureLines == ["inventory-poller: not found in any region polled: i-0123456789abcdef0"], "\(result.stderr)")
+    }
+
+    /// An operator's lookup across regions: each id lives in one region and is unknown
+    /// (`InvalidInstanceID.NotFound`) in the others, where the slice is asked again without
+    /// it. Every slice completes, exit 0; the id found nowhere is the one line; the stored
+    /// poll is complete and marks nothing vanished.
+    @Test func idsUnknownInSomeRegionsAreNotThere() async throws {
+        let s = try await StoringScenario(seed: 3)
+        let (other, otherIds) = try s.world.freshRegion(seed: 2)
+        let (empty, _) = try s.world.freshRegion(seed: 1)
+        #expect(try s.poll().status == 0)
+        try s.world.change(s.region, vanish: [s.ids[2]])
+
+        nextSecond()
+        let nowhere = "i-0fedcba9876543210"
+        let asked = [s.ids[0], otherIds[1], nowhere, s.ids[1]]
+        let result = try s.world.poll(["--region", "\(s.region),\(other),\(empty)", "--instance-ids", asked.joined(separator: ","),
+                                       "--format", "ndjson"], environment: s.env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.ids(result) == [s.ids[0], s.ids[1], otherIds[1]])
+        #expect(result.failureLines == ["inventory-poller: not found in any region polled: \(nowhere)"], "\(result.stderr)")
+
+        let snap = try s.mongo.snapshot()
+        let poll = try #require(snap.polls.last)
+        #expect(poll["Complete"] as? Bool == true, "\(poll)")
+        let slices = try #require(poll["Regions"] as? [[String: Any]])
+        #expect(slices.count == 3 && slices.allSatisfy { $0["Status"] as? String == "ok" }, "\(slices)")
+        #expect(Self.vanishedEvents(snap, s.region).isEmpty, "a selected poll marks nothing vanished")
+    }
+
+    /// `InvalidInstanceID.NotFound` messages, read totally: the ids, or nil.
+    @Test func notFoundMessagesAreReadTotally() {
+        #expect(InstanceLookup.unknownIds(inNotFound: "The instance ID 'i-0123456789abcdef0' does not exist") == ["i-0123456789abcdef0"])
+        #expect(InstanceLookup.unknownIds(inNotFound: "The instance IDs 'i-0123456789abcdef0, i-1234abcd' do not exist")
+                    == ["i-0123456789abcdef0", "i-1234abcd"])
+        for bad in ["", "no quotes", "'unterminated", "The instance ID '' does not exist", "The instance IDs 'i-1, i-2' do not exist",
+                    "The instance ID 'i-0123456789ABCDEF0' does not exist", "'i-1234abcd,,i-1234abcd'", "'sg-12345678'"] {
+            #expect(InstanceLookup.unknownIds(inNotFound: bad) == nil, "\(bad)")
+        }
     }
 
     @Test func aSpooledSelectedPollReplaysWithoutVanishingAnything() async throws {

@@ -125,3 +125,51 @@ def read_database(servers, database):
         return {c: list(db[c].find({})) for c in ("instances", "events", "polls")}
     finally:
         client.close()
+
+
+class SpoolWatch:
+    """Every name created in a directory while it is watched (inotify, through ctypes): a
+    poll's spool file appears (`<poll id>.seq<k>.ndjson.tmp`) before the poll writes
+    anything to the database, so the names say which writer made which poll, also when the
+    file is removed at the end of a poll the database took whole."""
+    IN_CREATE, IN_MOVED_TO, IN_NONBLOCK, IN_CLOEXEC = 0x100, 0x80, 0o4000, 0o2000000
+
+    def __init__(self, directory):
+        import ctypes
+        import ctypes.util
+        import threading
+        os.makedirs(directory, exist_ok=True)
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = self.libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        if self.fd < 0 or self.libc.inotify_add_watch(self.fd, directory.encode(), self.IN_CREATE | self.IN_MOVED_TO) < 0:
+            raise HarnessError("inotify on %s failed (errno %d)" % (directory, ctypes.get_errno()))
+        self.names, self.stopping = [], False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        import struct
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            at = 0
+            while at + 16 <= len(data):
+                _, _, _, length = struct.unpack_from("iIII", data, at)
+                self.names.append(data[at + 16:at + 16 + length].split(b"\0", 1)[0].decode(errors="replace"))
+                at += 16 + length
+
+    def _read(self):
+        import select
+        while not self.stopping:
+            select.select([self.fd], [], [], 0.05)
+            self._drain()
+
+    def stop(self):
+        """Stops watching; returns every name seen, in order."""
+        self.stopping = True
+        self.thread.join(5)
+        self._drain()
+        os.close(self.fd)
+        return list(self.names)

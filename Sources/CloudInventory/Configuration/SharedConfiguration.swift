@@ -75,22 +75,22 @@ public struct SharedConfiguration: Sendable {
     }
 
     /// The file's parsed contents; nil when it is absent, not a regular file, or unreadable.
+    /// Read through `SafeFile`: the type is checked on the descriptor opened without blocking,
+    /// so a FIFO swapped in after any check can never hold the run in `open`.
     private static func read(_ path: String, warnings: inout [String]) throws(SharedConfigError) -> SharedConfigFile? {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        guard info.st_size <= SharedConfigFile.maxBytes else { throw .tooLarge(path: path, limit: SharedConfigFile.maxBytes) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            warnings.append("AWS shared file \(path) exists but cannot be read; it is ignored, as the AWS CLI does")
-            return nil
-        }
-        defer { try? handle.close() }
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try handle.read(upToCount: SharedConfigFile.maxBytes + 1) ?? Data()
+            bytes = try SafeFile.read(path, maximumBytes: SharedConfigFile.maxBytes)
         } catch {
-            throw .unreadable(path: path, "\(error.localizedDescription)")
+            switch error.code {
+            case .missing, .notRegular: return nil
+            case .tooLarge: throw .tooLarge(path: path, limit: SharedConfigFile.maxBytes)
+            case .unreadable:
+                warnings.append("AWS shared file \(path) exists but cannot be read; it is ignored, as the AWS CLI does")
+                return nil
+            }
         }
-        return try SharedConfigFile.parse(Array(data), path: path)
+        return try SharedConfigFile.parse(bytes, path: path)
     }
 
     /// Python's `expanduser(expandvars(path))`: `$NAME` and `${NAME}` from the environment

@@ -16,8 +16,29 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
     /// Renew when this close to expiry. Five minutes leaves room for one slow page.
     public var refreshMargin: TimeInterval { cache.refreshMargin }
 
-    public init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
-                refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
+    /// Renewals through `sts`, one at a time (its HTTP client is shared).
+    public convenience init(roleArn: String, externalId: String?, sessionName: String, sts: AWSQueryClient,
+                            refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
+        try self.init(roleArn: roleArn, externalId: externalId, sessionName: sessionName, refreshMargin: refreshMargin) { request in
+            try STSClient(query: sts).assumeRole(request, source: "assume-role:\(request.roleArn)")
+        }
+    }
+
+    /// Renewals on a client borrowed from `clients` for the call, made into an STS client by
+    /// `sts`: the accounts of an organization renew side by side, never queued behind one
+    /// another on one connection.
+    public convenience init(roleArn: String, externalId: String?, sessionName: String, clients: HTTPClientPool,
+                            sts: @escaping @Sendable (HTTPClient) -> AWSQueryClient,
+                            refreshMargin: TimeInterval = CachingCredentialProvider.defaultRefreshMargin) throws(CredentialError) {
+        try self.init(roleArn: roleArn, externalId: externalId, sessionName: sessionName, refreshMargin: refreshMargin) { request in
+            try clients.withClient { http in
+                try STSClient(query: sts(http)).assumeRole(request, source: "assume-role:\(request.roleArn)")
+            }
+        }
+    }
+
+    private init(roleArn: String, externalId: String?, sessionName: String, refreshMargin: TimeInterval,
+                 assume: @escaping @Sendable (STSClient.RoleRequest) throws -> Credentials?) throws(CredentialError) {
         guard let arn = RoleARN(roleArn) else {
             throw CredentialError.invalidConfiguration(RoleARN.notARole(roleArn))
         }
@@ -25,8 +46,8 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
         self.externalId = externalId
         self.sessionName = sessionName
         self.account = arn.account
-        self.cache = CachingCredentialProvider(Fetcher(roleArn: roleArn, externalId: externalId, sessionName: sessionName, sts: sts),
-                                               refreshMargin: refreshMargin)
+        let request = STSClient.RoleRequest(roleArn: roleArn, sessionName: sessionName, externalId: externalId, durationSeconds: 3600)
+        self.cache = CachingCredentialProvider(Fetcher(request: request, assume: assume), refreshMargin: refreshMargin)
     }
 
     /// `inventory-poller-<host>`, trimmed to STS's 64 characters and allowed set.
@@ -41,14 +62,8 @@ public final class AssumeRoleCredentialProvider: CredentialProvider {
 
     /// One uncached AssumeRole call.
     private struct Fetcher: CredentialProvider {
-        let roleArn: String
-        let externalId: String?
-        let sessionName: String
-        let sts: AWSQueryClient
-        func credentials() throws -> Credentials? {
-            try STSClient(query: sts).assumeRole(STSClient.RoleRequest(roleArn: roleArn, sessionName: sessionName,
-                                                                        externalId: externalId, durationSeconds: 3600),
-                                                 source: "assume-role:\(roleArn)")
-        }
+        let request: STSClient.RoleRequest
+        let assume: @Sendable (STSClient.RoleRequest) throws -> Credentials?
+        func credentials() throws -> Credentials? { try assume(request) }
     }
 }

@@ -6,7 +6,9 @@ import Synchronization
 /// Credentials with an `expiration` are refreshed `refreshMargin` before it, so a long run
 /// never signs with a dead key; credentials without one are kept for the run. Concurrent
 /// callers share one refresh in flight: ten workers hitting an expired cache make one IMDS
-/// or STS call, not ten. When a refresh fails while the cached credentials still work, they
+/// or STS call, not ten, and while credentials due for renewal still work, only the caller
+/// renewing them waits (the others sign with the old ones meanwhile). Each cache has its own
+/// lock, so one account's renewal never holds another account's workers. When a refresh fails while the cached credentials still work, they
 /// are used until they expire (as the SDKs do), and the next call tries again.
 public final class CachingCredentialProvider: CredentialProvider, @unchecked Sendable {
     public static let defaultRefreshMargin: TimeInterval = 300
@@ -38,7 +40,13 @@ public final class CachingCredentialProvider: CredentialProvider, @unchecked Sen
             return usable
         }
         if refreshing {
-            // Someone else is fetching: wait for that fetch and share its outcome.
+            // Someone else is renewing credentials that still work: use them meanwhile, so
+            // a renewal makes one caller wait, not every worker of the account.
+            if let valid = stillValidCached() {
+                condition.unlock()
+                return valid
+            }
+            // Nothing usable: wait for that fetch and share its outcome.
             let awaited = generation
             while generation == awaited { condition.wait() }
             let outcome = lastOutcome

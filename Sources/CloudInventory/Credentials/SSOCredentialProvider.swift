@@ -128,8 +128,13 @@ final class SSOCredentialProvider: CredentialProvider {
         private func cachedToken() throws(CredentialError) -> String {
             let path = SSOCredentialProvider.cacheFile(sso, directory: settings.ssoCacheDirectory)
             let name = sso.session.map { "sso-session \($0)" } ?? "start URL \(sso.startURL)"
-            guard let text = try? TokenFile.read(path, limit: 1 << 20, what: "SSO token cache"),
-                  let object = try? JSONValue.parse(Array(text.utf8)) else {
+            let text: String?
+            do {
+                text = try TokenFile.readIfPresent(path, limit: 1 << 20, what: "SSO token cache")
+            } catch {
+                throw .unavailable("sso (profile \(profile)): \(error.message); \(loginHint)")
+            }
+            guard let text, let object = try? JSONValue.parse(Array(text.utf8)) else {
                 throw .unavailable("sso (profile \(profile)): no cached SSO token for \(name); \(loginHint)")
             }
             guard let token = object["accessToken"]?.stringValue, let expires = object["expiresAt"]?.stringValue else {
@@ -137,7 +142,12 @@ final class SSOCredentialProvider: CredentialProvider {
             }
             // The AWS CLI writes `...Z`; older versions wrote `...UTC`.
             let iso = expires.hasSuffix("UTC") ? expires.dropLast(3) + "Z" : expires
-            guard let expiry = UTCTime.parse(iso), expiry > Date() else {
+            // An `expiresAt` that is no time says so: "expired" would send the operator to log
+            // in again, which may not write a readable one either.
+            guard let expiry = UTCTime.parse(String(iso)) else {
+                throw .unavailable("sso (profile \(profile)): the cached SSO token for \(name) has an unreadable expiresAt; \(loginHint)")
+            }
+            guard expiry > Date() else {
                 throw .unavailable("sso (profile \(profile)): the cached SSO token for \(name) has expired; \(loginHint)")
             }
             return token

@@ -67,19 +67,27 @@ final class WebIdentityCredentialProvider: CredentialProvider {
     }
 }
 
-/// Small secret files (web identity tokens, container authorization tokens): read whole, with
-/// a cap, and never quoted in an error.
+/// Small secret files (web identity tokens, container authorization tokens, the SSO cache):
+/// read whole, with a cap, never blocking (a FIFO or device is refused: `SafeFile`), and never
+/// quoted in an error.
 enum TokenFile {
     static func read(_ path: String, limit: Int, what: String) throws(CredentialError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .unavailable("\(what) \(path) cannot be read")
+        guard let text = try readIfPresent(path, limit: limit, what: what) else {
+            throw .unavailable("\(what) \(path) does not exist")
         }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: limit + 1) else {
-            throw .unavailable("\(what) \(path) cannot be read")
+        return text
+    }
+
+    /// `read`, but nil when the file does not exist (the SSO cache before any login).
+    static func readIfPresent(_ path: String, limit: Int, what: String) throws(CredentialError) -> String? {
+        let data: [UInt8]
+        do {
+            data = try SafeFile.read(path, maximumBytes: limit)
+        } catch {
+            if error.isMissing { return nil }
+            throw .unavailable("\(what) \(error)")
         }
-        guard data.count <= limit else { throw .unavailable("\(what) \(path) is larger than \(limit) bytes") }
-        guard let text = String(data: data, encoding: .utf8) else { throw .unavailable("\(what) \(path) is not UTF-8 text") }
+        guard let text = String(validating: data, as: UTF8.self) else { throw .unavailable("\(what) \(path) is not UTF-8 text") }
         return text
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// The attempt loop of one AWS call, whatever its protocol: the request budget, the stop flag,
+/// The attempt loop of one AWS call, whatever its protocol: the request budget (the slice's,
+/// or STS's and Organizations' own), the stop flag,
 /// retries per `RetryPolicy` within the run's quota, and one free re-signing after a clock
 /// correction, and the adaptive mode's client-side rate limit. `AWSQueryClient` and
 /// `AWSJSONClient` both run their attempts through it, so the two protocols retry, count,
@@ -22,7 +23,7 @@ struct AWSCallLoop: Sendable {
 
     /// Runs `attempt` until it succeeds or the error is final; returns the verified body.
     func perform(_ operation: String, _ attempt: () throws(AWSError) -> Attempt) throws(AWSError) -> [UInt8] {
-        let bucket = run.budgets.bucket(slice)
+        let bucket = run.budgets.bucket(operation: operation, slice: slice)
         var number = 1
         var quotaSpent: Int?
         var clockCorrected = false

@@ -21,7 +21,8 @@ enum QueryResponse {
         let name = scanner.name(root)
         if name == expected {
             let attributes = scanner.bytes[root.upperBound..<(scanner.position - 1)]
-            if let found = xmlns(in: attributes), let namespace, trimmed(found) != trimmed(namespace) {
+            if let found = xmlns(in: attributes), let namespace, trimmed(found) != trimmed(namespace),
+               !EC2Namespace.sameFamily(found, namespace) {
                 throw AWSError.malformed(operation, "<\(expected)> in namespace \"\(found.prefix(100))\", expected \"\(namespace)\"")
             }
             if try leadsWithAnError(&scanner, root: root, operation: operation) {

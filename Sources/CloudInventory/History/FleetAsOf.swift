@@ -17,7 +17,7 @@ struct FleetAsOf {
     }
 
     /// Fields that describe the current document's bookkeeping, not the instance at `asOf`.
-    static let current: Set<String> = ["LastSeen", "LastChanged", "LastPollId", "ContentHash", "VanishedAt", "Present"]
+    static let current: Set<String> = ["LastSeen", "LastChanged", "LastPollId", "ContentHash", "VanishedAt", "Present", "Rev", "Pending"]
 
     /// EC2's state codes, for the `State.Code` beside a rebuilt `State.Name`.
     static let stateCodes: [String: Int32] = ["pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80]

@@ -40,10 +40,21 @@ public struct HistoryReader {
     }
 
     /// The events `selection` picks, in time order (`EventOrder` within one poll).
-    public func events(_ selection: EventSelection, _ body: (BSONValue) throws -> Void) throws {
+    /// With `last`, only the latest `last` of them (read newest first, at most `last` held),
+    /// still given in time order.
+    public func events(_ selection: EventSelection, last: Int? = nil, _ body: (BSONValue) throws -> Void) throws {
         var order = EventOrder()
+        guard let last else {
+            try client.stream(database, InventoryStore.events, filter: selection.filter,
+                              sort: .document([("Time", 1), ("Account", 1), ("Region", 1), ("InstanceId", 1)])) { try order.add($0, body) }
+            return try order.finish(body)
+        }
+        var latest: [BSONValue] = []
         try client.stream(database, InventoryStore.events, filter: selection.filter,
-                          sort: .document([("Time", 1), ("Account", 1), ("Region", 1), ("InstanceId", 1)])) { try order.add($0, body) }
+                          sort: .document([("Time", -1), ("Account", -1), ("Region", -1), ("InstanceId", -1)]), limit: last) {
+            latest.append($0)
+        }
+        for event in latest.reversed() { try order.add(event, body) }
         try order.finish(body)
     }
 
@@ -51,6 +62,17 @@ public struct HistoryReader {
     /// always one).
     public func instance(_ instanceId: String, _ body: (BSONValue) throws -> Void) throws {
         try client.stream(database, InventoryStore.instances, filter: ["InstanceId": .string(instanceId)], sort: Self.instanceOrder, body)
+    }
+
+    /// When the history begins: the earliest poll record's `StartedAt` (nil without one, or
+    /// when the earliest holds no date there).
+    public func firstPollStart() throws -> Date? {
+        var start: Date?
+        try client.stream(database, InventoryStore.polls, filter: ["StartedAt": ["$type": "date"]],
+                          projection: .document([("StartedAt", 1)]), sort: .document([("StartedAt", 1)]), limit: 1) {
+            start = $0["StartedAt"]?.dateValue
+        }
+        return start
     }
 
     /// Poll records, newest first. `StartedAt` is whole seconds, so two polls that started in

@@ -1,11 +1,16 @@
 import Foundation
 
-/// WHEN in the history subcommands: an ISO 8601 time (`2026-11-25T12:00:00Z`, with an offset,
-/// or a bare date `2026-11-25` meaning its midnight UTC), or a duration back from `now`: a
-/// positive whole number followed by `s`, `m`, `h`, `d` or `w` (`90m`, `24h`, `7d`).
+/// WHEN in the history subcommands: an ISO 8601 time or date, or a duration back from `now`:
+/// a positive whole number followed by `s`, `m`, `h`, `d` or `w` (`90m`, `24h`, `7d`).
+///
+/// Times: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS` (a space may stand for `T`,
+/// seconds may carry a fraction), each but the bare date optionally ending in `Z` or an offset
+/// (`+02:00`, `+0200`). Without a zone a time is local time in `TZ`, as `date` and `git log`
+/// read it; a bare date is local midnight.
 ///
 /// A time that names no instant of the calendar (`2026-02-30`, `24:00`, second 60) is refused,
-/// never normalised: a window that silently moved would show the wrong events.
+/// never normalised: a window that silently moved would show the wrong events. A text in no
+/// accepted shape is refused as such, so the refusal says which of the two is wrong.
 public enum TimeSpec {
     /// WHEN as written: an instant, or seconds back from a `now` given later, so that two
     /// durations of one command (`--since 1h --until 1h`) count back from the same instant.
@@ -26,20 +31,25 @@ public enum TimeSpec {
         public let description: String
 
         init(_ reason: String) {
-            description = reason + "; WHEN is an ISO 8601 time (2026-11-25T12:00:00Z, 2026-11-25T14:00:00+02:00) or date "
-                + "(2026-11-25, midnight UTC), or a duration back from now: a whole number and s, m, h, d or w (90m, 24h, 7d, 2w)"
+            description = reason + "; " + TimeSpec.forms
         }
     }
+
+    /// The accepted forms, for refusals and help.
+    public static let forms = "WHEN is an ISO 8601 time (2026-11-25T12:00:00Z, 2026-11-25T14:00:00+02:00; without a zone, "
+        + "local time in TZ: 2026-11-25T12:00, 2026-11-25 12:00:30) or date (2026-11-25, local midnight), "
+        + "or a duration back from now: a whole number and s, m, h, d or w (90m, 24h, 7d, 2w)"
 
     /// The largest duration taken: 100 years, so no arithmetic overflows.
     static let maximumSeconds = 100 * 366 * 86_400
 
-    public static func parse(_ text: String, now: Date) -> Date? {
-        (try? value(text))?.date(now: now)
+    public static func parse(_ text: String, now: Date, timeZone: TimeZone = TimeSpec.localZone) -> Date? {
+        (try? value(text, timeZone: timeZone))?.date(now: now)
     }
 
-    /// `text` as a WHEN, or an error that names what is accepted.
-    public static func value(_ text: String) throws(Error) -> Value {
+    /// `text` as a WHEN, or an error that names what is accepted. A time without a zone is
+    /// read in `timeZone` (the process's `TZ` by default).
+    public static func value(_ text: String, timeZone: TimeZone = TimeSpec.localZone) throws(Error) -> Value {
         if text.hasPrefix("-") {
             throw Error("\"\(shown(text))\" has a sign: durations count back from now, so write \(shown(String(text.dropFirst())))")
         }
@@ -49,12 +59,24 @@ public enum TimeSpec {
             guard n <= maximumSeconds / scale else { throw Error("\"\(shown(text))\" is more than 100 years") }
             return .ago(seconds: n * scale)
         }
-        let full = text.utf8.count == 10 ? text + "T00:00:00Z" : text
-        guard looksLikeTime(full) else { throw Error("\"\(shown(text))\" is not a time") }
-        guard let date = UTCTime.parse(full), isCalendarTime(full) else {
+        guard let fields = WrittenTime(text) else {
+            throw Error("\"\(shown(text))\" is not in an accepted format")
+        }
+        guard fields.isCalendarTime, let date = fields.date(in: timeZone) else {
             throw Error("\"\(shown(text))\" is no such date or time")
         }
         return .at(date)
+    }
+
+    /// The zone of a time written without one: `TZ` when it names a zone of the tz database
+    /// (`Europe/Berlin`, `:Europe/Berlin`, `UTC`), else the system's own, as for `date`.
+    public static var localZone: TimeZone {
+        if var name = ProcessInfo.processInfo.environment["TZ"] {
+            if name.hasPrefix(":") { name.removeFirst() }
+            if name.isEmpty { return TimeZone(identifier: "UTC")! }
+            if let zone = TimeZone(identifier: name) { return zone }
+        }
+        return TimeZone.current
     }
 
     private static func shown(_ text: String) -> String {
@@ -76,36 +98,6 @@ public enum TimeSpec {
         let digits = text.dropLast()
         guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else { return nil }
         return (n, unit)
-    }
-
-    /// `YYYY-MM-DD` followed by `T` or a space: meant as a time, so a refusal says it is no
-    /// such time rather than no time at all.
-    private static func looksLikeTime(_ text: String) -> Bool {
-        let b = Array(text.utf8.prefix(11))
-        guard b.count == 11, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return false }
-        return [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy { (48...57).contains(b[$0]) }
-    }
-
-    /// The written fields name a real calendar time: the day exists in its month (leap years
-    /// counted), the hour is below 24, minute and second below 60, an offset below 24:00.
-    /// `UTCTime.parse` has checked the shape; it lets second 60 and day 31 of any month pass
-    /// (AWS's own timestamps are trusted to be real).
-    static func isCalendarTime(_ text: String) -> Bool {
-        let b = Array(text.utf8)
-        func num(_ start: Int) -> Int { Int(b[start] - 48) * 10 + Int(b[start + 1] - 48) }
-        let year = num(0) * 100 + num(2)
-        let month = num(5), day = num(8), hour = num(11), minute = num(14), second = num(17)
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour < 24, minute < 60, second < 60 else { return false }
-        // An offset: `+HH:MM` or `+HHMM` at the end.
-        if let sign = b.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), sign > 18 {
-            let digits = b[(sign + 1)...].filter { $0 != UInt8(ascii: ":") }
-            guard digits.count == 4 else { return false }
-            let oh = Int(digits[digits.startIndex] - 48) * 10 + Int(digits[digits.startIndex + 1] - 48)
-            let om = Int(digits[digits.startIndex + 2] - 48) * 10 + Int(digits[digits.startIndex + 3] - 48)
-            guard oh < 24, om < 60 else { return false }
-        }
-        return true
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One poll: who am I (STS), which accounts (AssumeRole) and regions (DescribeRegions), then
-/// every page of DescribeInstances in every slice, with bounded parallelism.
+/// One poll: who am I (STS), which accounts (ListAccounts), then in a pool of workers each
+/// account's role (AssumeRole) and regions (DescribeRegions) and every page of
+/// DescribeInstances in every slice, with bounded parallelism.
 public struct Poller: Sendable {
     public struct Configuration: Sendable {
         /// Regions to poll. With `allRegions`, the first one is only where DescribeRegions is asked.
@@ -56,39 +57,84 @@ public struct Poller: Sendable {
     }
 
     /// Runs the poll into `sink`. Throws only when nothing could be polled at all (no
-    /// credentials, STS failed); a failing slice is reported in its outcome instead.
+    /// credentials, STS failed, ListAccounts failed); a failing slice is reported in its
+    /// outcome instead. GetCallerIdentity and ListAccounts come first; each account's
+    /// AssumeRole and DescribeRegions then run in the worker pool beside other accounts'
+    /// slices (`SliceScheduler`).
     public func run<Sink: PollSink>(into sink: inout Sink, http: HTTPClient) throws -> [SliceOutcome] {
         precondition(!configuration.regions.isEmpty, "at least one region")
         let polledAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        // AssumeRole providers refresh from the workers' threads through this client; it lives
+        // AssumeRole borrows clients from this pool, on the workers' threads too; they live
         // exactly as long as the poll.
-        let roleHTTP = HTTPClient(configuration: configuration.aws?.httpConfiguration ?? .init(environment: environment), logger: logger, run: run)
-        defer { roleHTTP.close() }
-        let plan = try SlicePlanner(poller: self, http: http, roleHTTP: roleHTTP).plan()
-        var metadata: Logger.Metadata = ["account": "\(plan.identity.account)", "arn": "\(plan.identity.arn)", "slices": "\(plan.slices.count)"]
+        let roleClients = HTTPClientPool(configuration: configuration.aws?.httpConfiguration ?? .init(environment: environment),
+                                         logger: logger, run: run)
+        defer { roleClients.close() }
+        let planner = SlicePlanner(poller: self, http: http, roleClients: roleClients)
+        var (identity, accounts) = try planner.start()
+        if accounts.count == 1 {
+            // One account: nothing to overlap, so prepare it now and the header names every slice.
+            let (account, regions, failure) = planner.prepare(accounts[0], http: http)
+            accounts[0] = account
+            accounts[0].failure = failure
+            return try poll(PreparedPlan(planner: planner, identity: identity, accounts: accounts, known: [0: regions]),
+                            polledAt: polledAt, into: &sink)
+        }
+        var known: [Int: [String]] = [:]
+        for (index, account) in accounts.enumerated() where !planner.needsPreparing(account) { known[index] = configuration.regions }
+        return try poll(PreparedPlan(planner: planner, identity: identity, accounts: accounts, known: known), polledAt: polledAt, into: &sink)
+    }
+
+    /// The accounts, and the regions of those that need no preparing.
+    private struct PreparedPlan: Sendable {
+        var planner: SlicePlanner
+        var identity: CallerIdentity
+        var accounts: [SlicePlan.Account]
+        var known: [Int: [String]]
+
+        /// Before any account is prepared: the known slices, and each other account in its
+        /// provisional regions (the configured ones; the home region with `--all-regions`).
+        var provisionalSlices: [SliceID] {
+            accounts.indices.flatMap { i in (known[i] ?? planner.provisionalRegions).map { SliceID(account: accounts[i].id, region: $0) } }
+        }
+
+        /// The plan handed to `outcome(of:plan:…)`: the caller and the accounts as listed.
+        var slicePlan: SlicePlan { SlicePlan(identity: identity, accounts: accounts, slices: provisionalSlices, failures: [:]) }
+    }
+
+    /// `PollHeader.slices` at `begin` holds the slices planned so far: every slice when each
+    /// account's regions are known up front, else each unprepared account in its
+    /// provisional regions, so an interrupted poll still records every account it meant to
+    /// poll. `end` gets the header with every slice planned.
+    private func poll<Sink: PollSink>(_ prepared: PreparedPlan, polledAt: Date, into sink: inout Sink) throws -> [SliceOutcome] {
+        let identity = prepared.identity
+        var metadata: Logger.Metadata = ["account": "\(identity.account)", "arn": "\(identity.arn)", "accounts": "\(prepared.accounts.count)",
+                                         "slices": "\(prepared.provisionalSlices.count)"]
         if !configuration.selection.isEmpty { metadata["selection"] = "\(configuration.selection.summary)" }
         logger.info("polling", metadata: metadata)
-        let header = PollHeader(pollId: PollContext.newPollId(account: plan.identity.account, at: polledAt), polledAt: polledAt,
-                                identity: plan.identity, slices: plan.slices,
+        var header = PollHeader(pollId: PollContext.newPollId(account: identity.account, at: polledAt), polledAt: polledAt,
+                                identity: identity, slices: prepared.provisionalSlices,
                                 selection: configuration.selection.isEmpty ? nil : configuration.selection)
-        run.statistics.planned(slices: plan.slices.count)
+        run.statistics.planned(slices: header.slices.count)
         try sink.begin(header)
         let shared = SharedSink(sink)
-        let outcomes = pollSlices(plan, into: shared)
+        let (outcomes, slices) = pollSlices(prepared, into: shared)
         sink = shared.take()
         if let error = shared.error { throw error }
+        header.slices = slices
         try sink.end(header, outcomes: outcomes)
         return outcomes
     }
 
-    /// Workers fetch and decode in parallel; the sink sees one page at a time, under a lock.
-    /// Returns the outcomes in the plan's order.
-    private func pollSlices(_ plan: SlicePlan, into shared: any PageDelivery) -> [SliceOutcome] {
-        let slices = plan.slices
+    /// Workers prepare accounts and fetch and decode slices in parallel; the sink sees one
+    /// page at a time, under a lock. Returns the outcomes and the slices in the plan's order.
+    private func pollSlices(_ prepared: PreparedPlan, into shared: any PageDelivery) -> ([SliceOutcome], [SliceID]) {
+        let accounts = prepared.accounts
+        let scheduler = SliceScheduler(accounts: accounts.count, prepared: { i in prepared.known[i].map { ($0, accounts[i].failure) } },
+                                       account: { accounts[$0].id })
+        let plan = prepared.slicePlan
         let outcomes = Mutex<[SliceID: SliceOutcome]>([:])
-        let next = Mutex(0)
-        let providers = Dictionary(plan.accounts.map { ($0.id, $0.provider) }, uniquingKeysWith: { a, _ in a })
-        let workerCount = max(1, min(configuration.concurrency, slices.count))
+        let providers = Mutex(accounts.map(\.provider))
+        let workerCount = max(1, min(configuration.concurrency, prepared.provisionalSlices.count + accounts.count))
         let group = DispatchGroup()
         for _ in 0..<workerCount {
             group.enter()
@@ -96,30 +142,40 @@ public struct Poller: Sendable {
                 defer { group.leave() }
                 let workerHTTP = HTTPClient(configuration: configuration.aws?.httpConfiguration ?? .init(environment: environment), logger: logger, run: run)
                 defer { workerHTTP.close() }
-                while true {
-                    let index: Int = next.withLock { i in defer { i += 1 }; return i }
-                    guard index < slices.count else { return }
-                    let slice = slices[index]
-                    let outcome = self.outcome(of: slice, plan: plan, credentials: providers[slice.account]!, http: workerHTTP, into: shared)
-                    outcomes.withLock { $0[slice] = outcome }
-                    run.statistics.sliceDone()
+                while let work = scheduler.next() {
+                    switch work {
+                    case let .prepare(index):
+                        let (account, regions, failure) = prepared.planner.prepare(accounts[index], http: workerHTTP)
+                        providers.withLock { $0[index] = account.provider }
+                        scheduler.prepared(index, id: account.id, regions: regions, failure: failure)
+                        run.statistics.planned(slices: scheduler.plannedCount(provisional: prepared.planner.provisionalRegions.count))
+                    case let .poll(ready):
+                        let credentials = providers.withLock { $0[ready.account] }
+                        let outcome = self.outcome(of: ready.slice, plan: plan, failure: ready.failure, credentials: credentials,
+                                                   http: workerHTTP, into: shared)
+                        outcomes.withLock { $0[ready.slice] = outcome }
+                        run.statistics.sliceDone()
+                    }
                 }
             }
             thread.stackSize = 1 << 20
             thread.start()
         }
         group.wait()
-        return outcomes.withLock { o in slices.compactMap { o[$0] } }
+        let slices = scheduler.slices
+        return (outcomes.withLock { o in slices.compactMap { o[$0] } }, slices)
     }
 
-    /// A slice planned as failed, or not started because the run was stopped, is not polled.
-    private func outcome(of slice: SliceID, plan: SlicePlan, credentials: any CredentialProvider, http: HTTPClient,
+    /// Every slice passes here on a worker's thread just before it is polled. One whose
+    /// account could not be prepared (`failure`), or not started because the run was
+    /// stopped, is not polled.
+    private func outcome(of slice: SliceID, plan: SlicePlan, failure: AWSError?, credentials: any CredentialProvider, http: HTTPClient,
                          into shared: any PageDelivery) -> SliceOutcome {
-        if let failure = plan.failures[slice] {
-            return SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: failure.errorCode, errorMessage: failure.description)
-        }
-        if run.cancellation.isCancelled {
+        if run.cancellation.isCancelled || failure?.isCancelled == true {
             return SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: "Interrupted", errorMessage: "not polled: the run was interrupted")
+        }
+        if let failure {
+            return SliceOutcome(slice: slice, status: .failed, instanceCount: 0, errorCode: failure.errorCode, errorMessage: failure.description)
         }
         let admission: SliceAdmission
         do {
@@ -141,21 +197,13 @@ public struct Poller: Sendable {
                                           credentials: credentials, account: slice.account, http: http))
         var count = 0
         do {
-            if configuration.renderJSON {
-                try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: configuration.selection,
-                                                  contents: configuration.pageContents) { page in
-                    count += page.count
-                    run.statistics.received(instances: page.count)
-                    try shared.deliver(rendered: page, slice: slice)
-                }
-            } else {
-                try ec2.describeInstances(pageSize: configuration.pageSize, selection: configuration.selection) { page in
-                    count += page.count
-                    run.statistics.received(instances: page.count)
-                    try shared.deliver(page, slice: slice)
-                }
+            let unknown = try describe(slice, ec2: ec2, count: &count, into: shared)
+            var metadata: Logger.Metadata = ["slice": "\(slice)", "instances": "\(count)"]
+            if !unknown.isEmpty {
+                run.statistics.unknown(instanceIds: unknown, slice: slice)
+                metadata["unknownInstanceIds"] = "\(unknown.joined(separator: ","))"
             }
-            logger.info("slice polled", metadata: ["slice": "\(slice)", "instances": "\(count)"])
+            logger.info("slice polled", metadata: metadata)
             return SliceOutcome(slice: slice, status: .complete, instanceCount: count)
         } catch let error as AWSError {
             logger.error("slice failed", metadata: ["slice": "\(slice)", "error": "\(error)"])
@@ -165,6 +213,23 @@ public struct Poller: Sendable {
             // The sink failed: nothing more can be delivered. (stdout failures never get here:
             // the formatting sink keeps them to itself, so storage goes on.)
             return SliceOutcome(slice: slice, status: .failed, instanceCount: count, errorCode: "Output", errorMessage: "\(error)")
+        }
+    }
+
+    /// Every page of one DescribeInstances (as many calls as `NextToken` asks) into `shared`.
+    func describePages(_ slice: SliceID, ec2: EC2Client, selection: PollSelection, count: inout Int, into shared: any PageDelivery) throws {
+        if configuration.renderJSON {
+            try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: selection, contents: configuration.pageContents) { page in
+                count += page.count
+                run.statistics.received(instances: page.count)
+                try shared.deliver(rendered: page, slice: slice)
+            }
+        } else {
+            try ec2.describeInstances(pageSize: configuration.pageSize, selection: selection) { page in
+                count += page.count
+                run.statistics.received(instances: page.count)
+                try shared.deliver(page, slice: slice)
+            }
         }
     }
 

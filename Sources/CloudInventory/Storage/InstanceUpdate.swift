@@ -147,8 +147,9 @@ enum StateTransitionTime {
     static func parse(_ reason: String) -> Date? {
         guard let open = reason.lastIndex(of: "("), let close = reason.lastIndex(of: ")"), open < close else { return nil }
         let inner = reason[reason.index(after: open)..<close]
-        guard inner.hasSuffix(" GMT"), inner.utf8.count == 23 else { return nil }
-        let stamp = inner.dropLast(4).replacingOccurrences(of: " ", with: "T") + "Z"
-        return UTCTime.parse(stamp)
+        let bytes = Array(inner.utf8)
+        // "YYYY-MM-DD HH:MM:SS GMT": the one form EC2 writes; anything else is no time.
+        guard bytes.count == 23, inner.hasSuffix(" GMT"), bytes[10] == UInt8(ascii: " ") else { return nil }
+        return UTCTime.parse(String(decoding: bytes[0..<10], as: UTF8.self) + "T" + String(decoding: bytes[11..<19], as: UTF8.self) + "Z")
     }
 }

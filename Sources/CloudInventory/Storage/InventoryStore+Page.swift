@@ -96,6 +96,7 @@ extension InventoryStore {
         while from < keys.count {
             let chunk = Array(keys[from..<min(from + Self.newPerBulk, keys.count)])
             var outboxes: [(key: String, events: [BSONValue])] = []
+            var inserted: [(key: String, id: String, hash: String, state: BSONValue)] = []
             // Filling writes nothing (libmongoc queues until execute): an instance that can be
             // neither encoded nor read back fails its bulk with nothing of it written.
             let result = try client.bulkWrite(database, Self.instances) { bulk throws(MongoError) in
@@ -113,10 +114,12 @@ extension InventoryStore {
                         throw MongoError.rejected("instance \(key) of the page is unreadable")
                     }
                     outboxes.append((key, [event]))
+                    inserted.append((key, id, hash, state))
                 }
             }
             let missed = result.upserted == chunk.count ? [] : try notWritten(chunk, by: write.order)
             try deliver(outboxes.filter { !missed.contains($0.key) })
+            try vanishBehindComplete(inserted.filter { !missed.contains($0.key) }, write)
             lost += missed
             from += chunk.count
         }

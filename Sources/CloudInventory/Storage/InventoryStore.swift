@@ -168,6 +168,9 @@ public final class InventoryStore {
     public func markVanished(slice: SliceID, poll: PollContext) throws(MongoError) {
         try ensureIndexes()
         let order = try sliceOrder(slice: slice, poll: poll)
+        // Recorded before looking: a first sighting older than this, inserted meanwhile, is
+        // vanished by its writer instead (`vanishBehindComplete`).
+        try recordComplete(slice, order: order)
         for _ in 0..<Self.contentionRounds {
             let gone = try client.find(database, Self.instances,
                                        filter: .document([("Account", .string(slice.account)), ("Region", .string(slice.region)),

@@ -33,7 +33,7 @@ public struct Spool: Sendable {
     public static func resolve(environment: Environment) -> Spool {
         if let dir = environment["CM_SPOOL_DIR"] { return Spool(directory: URL(fileURLWithPath: dir)) }
         let system = URL(fileURLWithPath: "/var/lib/inventory-poller/spool")
-        if (try? FileManager.default.createDirectory(at: system, withIntermediateDirectories: true)) != nil,
+        if (try? Spool(directory: system).makeDirectory()) != nil,
            access(system.path, W_OK) == 0 {
             return Spool(directory: system)
         }
@@ -158,7 +158,7 @@ public struct Spool: Sendable {
     /// directory is unusable: the poll still proceeds, it just has no safety net.
     public func begin(_ poll: PollContext, slices: [SliceID], database: String? = nil, logger: Logger) -> Writer? {
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try makeDirectory()
             let writer = try Writer(directory: directory, pollId: poll.pollId, sequence: nextSequence())
             do {
                 try writer.append(.object([
@@ -203,6 +203,18 @@ public struct Spool: Sendable {
             final = directory.appendingPathComponent(name)
             temporary = directory.appendingPathComponent(name + ".tmp")
             guard fd >= 0 else { throw Spool.Error.io("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+            // A root run's file goes to the spool directory's owner before it has its final
+            // name: the service user must be able to replay (and delete) it.
+            if let owner = DirectoryOwner.adopting(directory: directory.path) {
+                do {
+                    try owner.apply(to: fd, path: temporary.path)
+                } catch {
+                    Glibc.close(fd)
+                    fd = -1
+                    unlink(temporary.path)
+                    throw Spool.Error.io("\(error)")
+                }
+            }
             // Held until the file is committed or discarded, and dropped by the kernel when
             // the run dies: a later run recovers an unlocked `.tmp` as an interrupted poll.
             _ = flock(fd, LOCK_EX | LOCK_NB)

@@ -9,6 +9,8 @@ import Logging
 /// - A file the database refuses for its content is renamed with one more try in its name,
 ///   and set aside as `*.rejected` after `Spool.maximumTries`: it never blocks later polls.
 /// - A file that cannot be parsed is set aside as `*.corrupt`.
+/// - A file this user cannot open is left where it is and counted; the run then fails (exit 5)
+///   with one line naming it and its owner (`Spool.Census`).
 /// - A file meant for another database (by `MongoURI.databaseIdentities`) is left alone, and
 ///   the run warns how many wait and for which `hosts/database`.
 /// - A `.tmp` left by a killed run is replayed as an interrupted poll: its pages are
@@ -21,6 +23,8 @@ public enum SpoolReplay {
         public var rejected = 0
         public var corrupt = 0
         public var skipped = 0
+        /// Files this user could not open (`Spool.census()` names them and their owners).
+        public var unreadable = 0
         /// Files left for another database, by `Spool.Header.databaseName`.
         public var waiting: [String: Int] = [:]
         public var cancelled = false
@@ -74,7 +78,10 @@ public enum SpoolReplay {
                     return result
                 }
             } catch let error as Spool.Error where error.isIO {
-                logger.warning("spool file unreadable; left for the next run", metadata: ["file": "\(file.path)", "error": "\(error)"])
+                // Not skipped in silence: the caller's `Spool.census()` fails the run with one
+                // line naming the file and its owner.
+                result.unreadable += 1
+                logger.info("spool file unreadable; left for the next run", metadata: ["file": "\(file.path)", "error": "\(error)"])
             } catch let error as Spool.Error {
                 result.corrupt += 1
                 let moved = spool.quarantine(file)
@@ -113,12 +120,18 @@ public enum SpoolReplay {
             throw Spool.Error.malformed(line: 1, "no header")
         }
         if !isForThisDatabase(header, store: store) { return .otherDatabase(header.databaseName) }
-        if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
         var counts = InstanceCounts()
         var end: (finishedAt: Date?, outcomes: [SliceOutcome])?
         var seen: [SliceID] = []
+        var timed = Set<SliceID>(), readAhead = false
         func page(_ slice: SliceID, _ write: () throws -> Void) throws {
             guard end == nil else { throw Spool.Error.malformed(line: reader.number, "page after the end") }
+            // A slice with no recorded order (a file of an earlier version): its poll's end,
+            // read ahead once per file. Files written now record every slice's order.
+            if !timed.contains(slice), !readAhead {
+                readAhead = true
+                if let finished = try finishedAt(file) { store.noteSpooledPoll(header.poll, finishedAt: finished) }
+            }
             try write()
             if !seen.contains(slice) { seen.append(slice) }
         }
@@ -144,6 +157,7 @@ public enum SpoolReplay {
                 }
             case let .slice(slice, ms):
                 store.noteSpooledSlice(slice, poll: header.poll, milliseconds: ms)
+                timed.insert(slice)
             case let .end(finishedAt, outcomes):
                 end = (finishedAt, outcomes)
             }

@@ -65,6 +65,8 @@ public final class RunStatistics: Sendable {
         public var slicesPlanned = 0
         public var slicesDone = 0
         public var instances = 0
+        /// `--instance-ids` EC2 did not know, by the slice that asked (`InvalidInstanceID.NotFound`).
+        public var unknownInstanceIds: [SliceID: [String]] = [:]
     }
 
     private let state = Mutex(Snapshot())
@@ -81,6 +83,7 @@ public final class RunStatistics: Sendable {
     func planned(slices: Int) { state.withLock { $0.slicesPlanned = slices } }
     func sliceDone() { state.withLock { $0.slicesDone += 1 } }
     func received(instances: Int) { state.withLock { $0.instances += instances } }
+    func unknown(instanceIds: [String], slice: SliceID) { state.withLock { $0.unknownInstanceIds[slice, default: []] += instanceIds } }
     func throttle(slice: String) { state.withLock { $0.throttles += 1; $0.throttlesBySlice[slice, default: 0] += 1 } }
 }
 
@@ -147,22 +150,66 @@ public final class TokenBucket: Sendable {
     }
 }
 
-/// One budget per key, created on first use.
+/// One budget per key, created on first use: EC2's per (account, region); STS's and
+/// Organizations' per calling account and region, each at its own service's rate, so
+/// ListAccounts and a thousand AssumeRole calls never queue behind one slice's 10/s, nor
+/// one caller-account slice behind them.
 public final class RequestBudgets: Sendable {
+    /// A token bucket's size: `rate` tokens a second, at most `burst` saved up.
+    public struct Rate: Sendable, Equatable {
+        public var rate: Double
+        public var burst: Double
+
+        public init(rate: Double, burst: Double) {
+            self.rate = rate
+            self.burst = burst
+        }
+    }
+
+    /// The services with a budget of their own, below their published limits:
+    /// - `sts`: AWS STS allows 600 requests a second per account and Region, all STS
+    ///   operations together (IAM User Guide, "IAM and AWS STS quotas", request quotas;
+    ///   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html; the
+    ///   same 600 met in practice: awslabs/mountpoint-s3#1358). The caller's account shares
+    ///   that with whatever else it runs, so a poll takes a sixth.
+    /// - `organizations`: AWS publishes no request rate for Organizations ("Quotas for AWS
+    ///   Organizations" lists none; https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html,
+    ///   asked for in awsdocs/aws-organizations-docs#39) and answers TooManyRequestsException
+    ///   to bursts; ListAccounts is one chain of pages, one at a time, so 10 a second (200
+    ///   accounts a second) only caps what a fast endpoint would allow.
+    public static let serviceDefaults: [String: Rate] = [
+        "sts": Rate(rate: 100, burst: 100),
+        "organizations": Rate(rate: 10, burst: 10),
+    ]
+
     public let rate: Double
     public let burst: Double
+    public let services: [String: Rate]
     private let buckets = Mutex<[String: TokenBucket]>([:])
 
     /// Defaults well under EC2's non-mutating API bucket (100 burst, 20/s refill).
-    public init(rate: Double = 10, burst: Double = 20) {
+    public init(rate: Double = 10, burst: Double = 20, services: [String: Rate] = RequestBudgets.serviceDefaults) {
         self.rate = rate
         self.burst = burst
+        self.services = services
     }
 
     func bucket(_ key: String) -> TokenBucket {
+        bucket(key, rate: Rate(rate: rate, burst: burst))
+    }
+
+    /// The budget an `operation` (`sts:AssumeRole`) for `slice` (`account/region`) spends:
+    /// its service's own when it has one, else the slice's.
+    func bucket(operation: String, slice: String) -> TokenBucket {
+        let service = operation.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        guard let own = services[service] else { return bucket(slice) }
+        return bucket("\(service) \(slice)", rate: own)
+    }
+
+    private func bucket(_ key: String, rate: Rate) -> TokenBucket {
         buckets.withLock { b in
             if let existing = b[key] { return existing }
-            let new = TokenBucket(rate: rate, burst: burst)
+            let new = TokenBucket(rate: rate.rate, burst: rate.burst)
             b[key] = new
             return new
         }

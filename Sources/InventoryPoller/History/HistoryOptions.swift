@@ -6,6 +6,9 @@ import Foundation
 struct HistoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
     var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "csv cells exactly as stored: no leading ' before a cell that starts with =, +, -, @, tab or CR.")
+    var csvRaw = false
 }
 
 /// EC2's instance state names, for `--state`.
@@ -65,6 +68,11 @@ struct When: Sendable {
     /// "The value 'X' is invalid for '--since <when>': " before it).
     static func parse(_ text: String) throws -> When {
         When(value: try TimeSpec.value(text))
+    }
+
+    /// The help line of a WHEN option: what it means, then every form taken.
+    static func help(_ meaning: String) -> ArgumentHelp {
+        ArgumentHelp("\(meaning) \(TimeSpec.forms).", valueName: "when")
     }
 }
 

@@ -7,8 +7,12 @@ import Logging
 /// one line on stderr: 2 without the settings, 5 when the database cannot be read, 74 when
 /// stdout cannot be written, 129/130/143 when a signal stopped it (`HistoryStop`).
 enum HistoryRun {
-    /// `body` runs the query and returns how many documents it printed.
-    static func run(format: OutputFormat, _ body: (HistoryQuery, inout StandardOutput) throws -> Int) -> ExitStatus {
+    /// `body` runs the query and returns how many documents it printed. `times` are the WHENs
+    /// that say where the answer starts (`--since`, `--as-of`): one before the first poll or in
+    /// the future gets a warning first (`TimeWarning`).
+    static func run(_ options: HistoryOptions, times: [(String, Date)] = [],
+                    _ body: (HistoryQuery, inout StandardOutput) throws -> Int) -> ExitStatus {
+        let format = options.format
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: .warning) }
         let logger = Logger(label: "inventory-poller")
         // Before the client exists: from here on a signal ends the run with its line.
@@ -29,7 +33,9 @@ enum HistoryRun {
         let reader = HistoryReader(client: client, database: name)
         let printed: Int
         do {
-            printed = try body(HistoryQuery(reader: reader, format: format, cancellation: stop.cancellation), &out)
+            try TimeWarning.check(times, reader: reader, now: Date(), logger: logger)
+            let query = HistoryQuery(reader: reader, format: format, csvRaw: options.csvRaw, cancellation: stop.cancellation)
+            printed = try body(query, &out)
             if printed == 0 { try warnWithoutPolls(reader, logger: logger) }
         } catch {
             out.flush()
@@ -55,10 +61,11 @@ enum HistoryRun {
 struct HistoryQuery {
     let reader: HistoryReader
     let format: OutputFormat
+    let csvRaw: Bool
     let cancellation: CancellationFlag
 
     func output(_ columns: [String], format: OutputFormat? = nil) -> DocumentOutput {
-        DocumentOutput(format: format ?? self.format, columns: columns, cancellation: cancellation)
+        DocumentOutput(format: format ?? self.format, columns: columns, csvRaw: csvRaw, cancellation: cancellation)
     }
 }
 
@@ -74,10 +81,10 @@ struct DocumentOutput {
     private(set) var count = 0
     private var begun = false
 
-    init(format: OutputFormat, columns: [String], cancellation: CancellationFlag? = nil) {
+    init(format: OutputFormat, columns: [String], csvRaw: Bool = false, cancellation: CancellationFlag? = nil) {
         self.format = format
         self.cancellation = cancellation
-        if format == .text || format == .csv { table = TableWriter(columns: columns, format: format) }
+        if format == .text || format == .csv { table = TableWriter(columns: columns, format: format, raw: csvRaw) }
     }
 
     private mutating func begin(_ out: inout StandardOutput) {
@@ -90,14 +97,14 @@ struct DocumentOutput {
     /// `document` as stored, dates as ISO 8601 UTC strings (`BSONValue.json`). Throws once stdout
     /// has failed (`| head` closed it): the rest of the cursor is not worth reading; and once
     /// a signal came (`HistoryStop`): the cursor is left at this document.
-    mutating func write(_ document: JSONValue, cells: (JSONValue) -> [[String]], _ out: inout StandardOutput) throws {
+    mutating func write(_ document: BSONValue, cells: (BSONValue) -> [[String]], _ out: inout StandardOutput) throws {
         if cancellation?.isCancelled == true { throw HistoryStop.Stopped() }
         begin(&out)
         switch format {
-        case .ndjson: out.write(json: document, newline: true)
+        case .ndjson: out.write(json: document.json, newline: true)
         case .json:
             if count > 0 { out.write(",") }
-            out.write(json: document)
+            out.write(json: document.json)
         case .text, .csv:
             for row in cells(document) { table?.row(row, &out) }
         }

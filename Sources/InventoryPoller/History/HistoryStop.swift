@@ -48,6 +48,9 @@ final class HistoryStop: Sendable {
             done = true
             if let signal = signals.received { return Self.report(signal) }
             guard let error else { return .success }
+            // `changes | head -1`: the reader has what it wanted. A question answered ends
+            // quietly (the poll, whose output is a record, keeps its 74).
+            if let failure = error as? WriteFailure, failure.errno == EPIPE { return .success }
             StandardError.writeFailure("\(error)")
             return ExitStatus(for: error)
         }

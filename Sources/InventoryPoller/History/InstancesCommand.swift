@@ -11,12 +11,14 @@ struct InstancesCommand: StatusCommand {
         Reads CM_DB_URI and CM_DB_NAME (exit 2 without them, 5 when the database cannot be read).
         Filters combine: every --tag must match; repeated --state, --region, --account and \
         --instance-id values are alternatives.
+        \(TimeSpec.forms).
         --as-of rebuilds the fleet at that time from FirstSeen, VanishedAt and the events' old \
         values: the instances present then, each with the state and fields it had then.
 
         Examples:
           inventory-poller instances --state running --tag env=prod --format csv
           inventory-poller instances --as-of 2026-11-24T09:00:00Z --region eu-west-1
+          inventory-poller instances --as-of '2026-11-24 09:00'    # local time (TZ)
           inventory-poller instances --vanished --format ndjson
         """
     )
@@ -41,7 +43,7 @@ struct InstancesCommand: StatusCommand {
     @Flag var presence: Presence = .present
 
     @Option(name: .long, parsing: .unconditional,
-            help: ArgumentHelp("The fleet as it stood at this time (ISO 8601, or a duration back from now: 90m, 24h, 7d).", valueName: "time"),
+            help: When.help("The fleet as it stood at this time; before the first poll or in the future, a warning."),
             transform: When.parse)
     var asOf: When?
 
@@ -58,9 +60,10 @@ struct InstancesCommand: StatusCommand {
         selection.instanceIds = HistoryFilters.instanceIds(instanceId)
         selection.presence = presence.selection
         selection.asOf = asOf?.date(now: Date())
-        return HistoryRun.run(format: options.format) { query, out in
+        let times: [(String, Date)] = selection.asOf.map { [("--as-of", $0)] } ?? []
+        return HistoryRun.run(options, times: times) { query, out in
             var output = query.output(HistoryColumns.instances)
-            try query.reader.instances(selection) { try output.write($0.json, cells: HistoryColumns.instance, &out) }
+            try query.reader.instances(selection) { try output.write($0, cells: HistoryColumns.instance, &out) }
             output.end(&out)
             return output.count
         }

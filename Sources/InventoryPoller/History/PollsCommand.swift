@@ -9,6 +9,9 @@ struct PollsCommand: StatusCommand {
         abstract: "List the recorded polls, newest first: when, how long, slices ok or failed, counts, spooled or not.",
         discussion: """
         Reads CM_DB_URI and CM_DB_NAME (exit 2 without them, 5 when the database cannot be read).
+        A field a record lacks, or holds with another type (a record another program wrote), \
+        shows as - (empty in csv), never as a value it does not hold. The selection column shows \
+        a selected poll's --filter and --instance-ids.
 
         Examples:
           inventory-poller polls --last 5
@@ -30,9 +33,9 @@ struct PollsCommand: StatusCommand {
 
     func execute() -> ExitStatus {
         let selection = PollRecordSelection(last: last, failed: failed)
-        return HistoryRun.run(format: options.format) { query, out in
+        return HistoryRun.run(options) { query, out in
             var output = query.output(HistoryColumns.polls)
-            try query.reader.polls(selection) { try output.write($0.json, cells: HistoryColumns.poll, &out) }
+            try query.reader.polls(selection) { try output.write($0, cells: HistoryColumns.poll, &out) }
             output.end(&out)
             return output.count
         }

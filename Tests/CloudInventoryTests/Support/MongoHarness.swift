@@ -153,7 +153,9 @@ extension World {
 enum RegionPool {
     private static let regions = ["ca-central-1", "sa-east-1", "eu-north-1", "eu-west-2", "eu-west-3", "ap-northeast-1",
                                   "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "us-west-1", "us-west-2",
-                                  "us-east-2", "eu-central-1", "me-south-1", "af-south-1", "ap-east-1", "eu-south-1"]
+                                  "us-east-2", "eu-central-1", "me-south-1", "af-south-1", "ap-east-1", "eu-south-1",
+                                  "ap-south-2", "ap-southeast-3", "ap-southeast-4", "eu-central-2", "eu-south-2", "il-central-1",
+                                  "me-central-1", "ca-west-1", "ap-southeast-5", "mx-central-1"]
     private static let index = Mutex(0)
 
     static func next() -> String {
