@@ -7,7 +7,7 @@ SHARE         = .build/share
 MAN_PAGE      = $(SHARE)/man/man1/inventory-poller.1
 export CLOUD_INVENTORY_PYTHON := $(PYTHON)
 
-.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke deploy undeploy fuzz fuzz-build fuzz-smoke completions man
+.PHONY: help setup build release test test-deploy demo clean generate bench bench-smoke perf-gate perf-baseline deploy undeploy fuzz fuzz-build fuzz-smoke completions man
 
 help:
 	@echo "make demo     run the poller end to end against the bundled local AWS world"
@@ -18,6 +18,8 @@ help:
 	@echo "make undeploy TARGET='user@host[:port] ...' [PURGE=1]"
 	@echo "make test-deploy  deploy into a debootstrapped Debian root over SSH and check every step"
 	@echo "make bench    benchmark against the boto3 original and the AWS CLI; writes docs/benchmarks.md"
+	@echo "make perf-gate      instruction counts (callgrind) of every path against bench/perf-baseline.json; >5% more fails"
+	@echo "make perf-baseline  take those counts as the new baseline (commit it with the reason)"
 	@echo "make fuzz     libFuzzer on every parser, FUZZ_SECONDS (120) each; summary in .build-fuzz/fuzz-summary.md"
 	@echo "make setup    install build and test dependencies (apt, pip venv); idempotent"
 	@echo "make generate regenerate the EC2 model and endpoint tables from botocore"
@@ -52,6 +54,17 @@ bench: setup release
 bench-smoke: setup
 	$(SWIFT) build --product inventory-poller
 	$(PYTHON) bench/run.py --poller $$($(SWIFT) build --show-bin-path)/inventory-poller --out .build/bench-smoke.md --sizes 1000 --runs 1 --db-sizes 1000 --no-aws-cli --org-accounts 20
+
+# The performance gate (docs/benchmarks.md, "Performance gate"): the release binary's
+# instructions under callgrind on fixed inputs, each path against the committed baseline.
+# Instructions, not seconds, so a busy machine cannot fail it; more than 5% on a path does.
+PERF_BASELINE = bench/perf-baseline.json
+perf-gate: setup release
+	$(PYTHON) bench/perf_gate.py --poller .build/release/inventory-poller --baseline $(PERF_BASELINE)
+
+# A deliberate step: commit the file it writes, with the reason in the message.
+perf-baseline: setup release
+	$(PYTHON) bench/perf_gate.py --poller .build/release/inventory-poller --baseline $(PERF_BASELINE) --update
 
 # Fuzzing: one libFuzzer binary (Sources/InventoryFuzz), FUZZ_TARGET picks the parser.
 # Tests/Fuzz/run.sh runs each target in turn; FUZZ_TARGETS= limits the list. SwiftPM passes the

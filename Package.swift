@@ -49,9 +49,12 @@ let package = Package(
             name: "InventoryFuzz",
             dependencies: ["CloudInventory"]
         ),
+        // The tests run the built `inventory-poller` (`Harness.pollerBinary`): depending on its
+        // target makes `swift build --build-tests` and `swift test` rebuild it, so no test
+        // runs a stale binary.
         .testTarget(
             name: "CloudInventoryTests",
-            dependencies: ["CloudInventory"],
+            dependencies: ["CloudInventory", "InventoryPoller"],
             exclude: [],
         ),
     ],

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # gdb: the test hang guard (scripts/test-watch.py) prints the stuck threads with it.
-APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl faketime gdb)
+# valgrind: the performance gate counts instructions with its callgrind (`make perf-gate`).
+APT_PACKAGES=(libcurl4-openssl-dev libmongoc-dev libbson-dev pkg-config python3 python3-venv openssl faketime gdb valgrind)
 VENV=.build-venv
 REQUIREMENTS=Tests/Support/requirements.txt
 

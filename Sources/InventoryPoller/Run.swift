@@ -169,9 +169,9 @@ extension InventoryPollerCommand {
         configuration.maxResponseBytes = maxResponseMib << 20
         configuration.selection = selectionOptions.selection
         // Every format renders pages straight from the XML, storage included (it takes the
-        // rendered bytes and content hashes); `INVENTORY_POLLER_TREE_PATH` (for tests) takes
-        // the value tree, the reference the rendered output is held to.
-        configuration.renderJSON = Environment.process["INVENTORY_POLLER_TREE_PATH"] == nil
+        // rendered bytes and content hashes). The value tree, the reference the rendered
+        // output is held to, is reached by the tests in process (`FastPathTests`).
+        configuration.renderJSON = true
         // Text and csv print only the rows; without storage nothing needs the JSON. Storage
         // takes the JSON and the content hashes.
         configuration.pageContents = format == .text || format == .csv ? [.rows] : [.json]
