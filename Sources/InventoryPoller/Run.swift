@@ -85,6 +85,11 @@ extension InventoryPollerCommand {
         let regions: [String]
         let database: Database?
         do {
+            // `--once-per` is checked first: without a database to claim slices in, the run
+            // is the operator's to fix (exit 2), before credentials or the network are tried.
+            if schedule.oncePer != nil, try noStore || Database.settings(environment: context.environment) == nil {
+                throw UsageError("--once-per shares the schedule through the database: set CM_DB_URI and CM_DB_NAME (and not --no-store)")
+            }
             credentials = try credentialChain(context)
             // A region known without IMDS has its endpoints checked first (exit 2 for a variant
             // its partition lacks), as botocore builds its client before it fetches credentials.
@@ -103,9 +108,6 @@ extension InventoryPollerCommand {
             metadata["regions"] = "\(regions.joined(separator: ","))"
             context.logger.info("configuration", metadata: metadata)
             database = try openDatabase(context)
-            if schedule.oncePer != nil, database == nil {
-                throw UsageError("--once-per shares the schedule through the database: set CM_DB_URI and CM_DB_NAME")
-            }
         } catch {
             return context.fail(error)
         }
