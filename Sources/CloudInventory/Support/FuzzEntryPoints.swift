@@ -30,6 +30,7 @@
         Target(name: "spool-page", maxLength: 8192, run: spoolPage),
         Target(name: "mongo-uri", maxLength: 512, run: mongoURI),
         Target(name: "filter-shorthand", maxLength: 512, run: filterShorthand),
+        Target(name: "env-file", maxLength: 2048) { _ = try? EnvironmentFile.parse($0) },
     ]
 
     public static func target(named name: String) -> Target? {
