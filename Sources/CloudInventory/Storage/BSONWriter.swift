@@ -62,21 +62,20 @@ struct BSONWriter: ~Copyable {
     /// An element's type and key. A key as a C string: NUL bytes (which would end it early)
     /// are left out, without a copy of the key when it has none, as model names never do.
     mutating func key(_ type: ElementType, _ key: String) {
-        let utf8 = key.utf8
-        if !utf8.contains(0) {
-            self.key(type, plain: utf8.span)
+        let utf8 = key.utf8.span
+        if ByteCursor().firstIndex(of: 0, in: utf8) == nil {
+            self.key(type, plain: utf8)
         } else {
-            let kept = utf8.filter { $0 != 0 }
+            let kept = key.utf8.filter { $0 != 0 }
             self.key(type, plain: kept.span)
         }
     }
 
-    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text).
+    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text). Inlined: the
+    /// transcoder writes a million a poll, and the call cost as much as the write.
+    @inline(__always)
     mutating func key(_ type: ElementType, plain key: Span<UInt8>) {
-        out.reserve(key.count + 2)
-        out.append(type.rawValue)
-        out.append(key)
-        out.append(0)
+        out.append(type.rawValue, key, 0)
     }
 
     /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.
@@ -106,11 +105,9 @@ struct BSONWriter: ~Copyable {
         string(utf8: s.utf8.span)
     }
 
+    @inline(__always)
     mutating func string(utf8: Span<UInt8>) {
-        out.reserve(utf8.count + 5)
-        out.append(littleEndian: Int32(truncatingIfNeeded: utf8.count + 1))
-        out.append(utf8)
-        out.append(0)
+        out.appendLengthPrefixed(utf8)
     }
 
     /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.

@@ -18,10 +18,8 @@ struct CanonicalRecords {
     /// The members of the open objects as they came: where the key starts (its opening
     /// quote), its rank in its object's canonical order, and the first object opened after it.
     private var openMembers: [(start: Int, rank: UInt8, firstObject: Int)] = []
-    /// The keys being ranked (`rankKeys`) and the members by rank (`close`), kept to reuse
-    /// their storage.
+    /// The keys being ranked (`rankKeys`), kept to reuse their storage.
     private var keys: [Key] = []
-    private var byRank: [Int32] = []
 
     private struct Key {
         var prefix: UInt64, start: Int, count: Int, member: Int
@@ -116,8 +114,8 @@ struct CanonicalRecords {
             object.inOrder = false
             // Ranks are below 256 and distinct (a member is rendered once): placed by rank,
             // then read in order. A shared rank would be a model change: sorted instead.
-            byRank.removeAll(keepingCapacity: true)
-            byRank.append(contentsOf: repeatElement(-1, count: maxRank + 1))
+            // On the stack: ranks are below 256 (an EC2 structure has fewer than 128 members).
+            var byRank = InlineArray<256, Int32>(repeating: -1)
             var placed = true
             for i in first..<(first + count) where placed {
                 placed = byRank[Int(openMembers[i].rank)] < 0

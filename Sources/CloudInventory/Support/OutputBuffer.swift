@@ -80,6 +80,33 @@
         count += n
     }
 
+    /// `head`, `bytes`, then `tail`, in one reservation: a BSON element's type, key and NUL.
+    @inline(__always)
+    func append(_ head: UInt8, _ bytes: Span<UInt8>, _ tail: UInt8) {
+        let n = bytes.count
+        reserve(n + 2)
+        // A bounds-checked view of the whole allocation, which outlives this call.
+        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
+        target.storeBytes(of: head, toByteOffset: count, as: UInt8.self)
+        Self.auditedCopy(bytes, into: &target, at: count + 1)
+        target.storeBytes(of: tail, toByteOffset: count + 1 + n, as: UInt8.self)
+        count += n + 2
+    }
+
+    /// `bytes` after their length plus one as a little-endian `Int32`, and a NUL after them:
+    /// a BSON string, in one reservation.
+    @inline(__always)
+    func appendLengthPrefixed(_ bytes: Span<UInt8>) {
+        let n = bytes.count
+        reserve(n + 5)
+        // A bounds-checked view of the whole allocation, which outlives this call.
+        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
+        target.storeBytes(of: Int32(truncatingIfNeeded: n + 1).littleEndian, toByteOffset: count, as: Int32.self)
+        Self.auditedCopy(bytes, into: &target, at: count + 4)
+        target.storeBytes(of: 0, toByteOffset: count + 4 + n, as: UInt8.self)
+        count += n + 5
+    }
+
     /// A fixed-width integer, little-endian (BSON's lengths and numbers).
     @inline(__always)
     func append<T: FixedWidthInteger & BitwiseCopyable>(littleEndian value: T) {
