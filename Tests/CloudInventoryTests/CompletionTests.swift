@@ -15,7 +15,10 @@ import Testing
     /// What bash offers after `words` (the last one being completed), as bash would call it.
     /// The poll's options belong to `poll` once the command is a tree with `poll` as its
     /// default subcommand: then the words are completed after `poll`.
-    static func bashCompletes(_ words: [String]) throws -> String {
+    /// What bash completes for `words` with the generated script sourced: the one driver of
+    /// the completion tests (`PollOptionsTests` uses it too). The binary is on PATH, for the
+    /// completions that call it (profiles, regions); `extra` adds to the environment.
+    static func bashCompletes(_ words: [String], environment extra: [String: String] = [:]) throws -> String {
         let file = Harness.temporaryDirectory().appendingPathComponent("inventory-poller.bash")
         let text = try script("bash")
         try text.write(to: file, atomically: true, encoding: .utf8)
@@ -27,7 +30,10 @@ import Testing
         _inventory-poller inventory-poller "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
         echo "${COMPREPLY[*]}"
         """
-        let result = try runProcess("/bin/bash", ["-c", program], environment: Harness.baseEnvironment())
+        var env = Harness.baseEnvironment()
+        env["PATH"] = URL(fileURLWithPath: Harness.pollerBinary).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env.merge(extra) { $1 }
+        let result = try runProcess("/bin/bash", ["-c", program], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -89,21 +89,7 @@ import Testing
 
     /// What bash offers after `--profile` and `--region`, as the generated script asks the binary.
     func complete(_ words: [String], environment extra: [String: String] = [:]) throws -> String {
-        let file = Harness.temporaryDirectory().appendingPathComponent("inventory-poller.bash")
-        try (try CompletionTests.script("bash")).write(to: file, atomically: true, encoding: .utf8)
-        let words = ["inventory-poller", "poll"] + words
-        let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-        let program = """
-        source '\(file.path)'
-        COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
-        _inventory-poller inventory-poller "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-        echo "${COMPREPLY[*]}"
-        """
-        var env = Harness.baseEnvironment()
-        env["PATH"] = URL(fileURLWithPath: Harness.pollerBinary).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        env.merge(extra) { $1 }
-        let result = try runProcess("/bin/bash", ["-c", program], environment: env)
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try CompletionTests.bashCompletes(["inventory-poller"] + words, environment: extra)
     }
 
     @Test func profileAndRegionComplete() throws {

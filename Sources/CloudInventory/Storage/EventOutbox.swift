@@ -36,6 +36,25 @@ extension InventoryStore {
             update: ["$unset": ["Pending": ""]])])
     }
 
+    /// The tail every conditional write of instances shares: the bulk, then which of its
+    /// writes lost to another writer (`notWritten`, read again by `order`), then the events
+    /// of those that won delivered. Returns the keys that lost.
+    func writeAndDeliver(_ models: [MongoClient.WriteModel], _ outboxes: [(key: String, events: [BSONValue])],
+                         order: PollOrder) throws(MongoError) -> [String] {
+        let result = try client.bulkWrite(database, Self.instances, models)
+        let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: order)
+        try deliver(outboxes.filter { !missed.contains($0.key) && !$0.events.isEmpty })
+        return missed
+    }
+
+    /// The conditional write that stores `previous` (the version read) as vanished by
+    /// `order`, carrying its `vanished` event in its outbox.
+    static func vanishModel(key: String, previous: BSONValue, order: PollOrder, event: BSONValue) -> MongoClient.WriteModel {
+        .updateOne(filter: InstanceUpdate.versionFilter(key: key, previous), update: ["$set": [
+            "Present": false, "VanishedAt": order.bsonDate, "LastChanged": order.bsonDate, "Rev": .string(order.rev),
+            "Pending": [event]]], upsert: false)
+    }
+
     /// Stores events in `events` only (each `$setOnInsert` by its id); returns their ids.
     @discardableResult
     func store(_ events: [BSONValue]) throws(MongoError) -> [BSONValue] {

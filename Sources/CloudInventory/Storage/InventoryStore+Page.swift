@@ -151,10 +151,7 @@ extension InventoryStore {
         // An outbox about to be replaced is delivered first: its events are never lost.
         if !replaced.isEmpty { try store(replaced) }
         guard !models.isEmpty else { return lost }
-        let result = try client.bulkWrite(database, Self.instances, models)
-        let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: write.order)
-        try deliver(outboxes.filter { !missed.contains($0.key) && !$0.events.isEmpty })
-        return lost + missed
+        return lost + (try writeAndDeliver(models, outboxes, order: write.order))
     }
 
     /// New instances per bulk: a bulk's updates (about 4.7 KB each here) are held by libmongoc

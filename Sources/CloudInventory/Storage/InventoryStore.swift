@@ -192,16 +192,11 @@ public final class InventoryStore {
                 replaced += doc["Pending"]?.arrayValue ?? []
                 let event = Self.eventDocument(key: key, slice: slice, instanceId: id, type: "vanished", order: order, previous: doc,
                                                extra: [("LastState", doc["State"]?["Name"] ?? .null)])
-                models.append(.updateOne(filter: InstanceUpdate.versionFilter(key: key, doc), update: ["$set": [
-                    "Present": false, "VanishedAt": order.bsonDate, "LastChanged": order.bsonDate, "Rev": .string(order.rev),
-                    "Pending": [event]]], upsert: false))
+                models.append(Self.vanishModel(key: key, previous: doc, order: order, event: event))
                 outboxes.append((key, [event]))
             }
             if !replaced.isEmpty { try store(replaced) }
-            let result = try client.bulkWrite(database, Self.instances, models)
-            let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: order)
-            try deliver(outboxes.filter { !missed.contains($0.key) })
-            if missed.isEmpty { return }
+            if try writeAndDeliver(models, outboxes, order: order).isEmpty { return }
         }
         throw MongoError.contended("\(slice): vanished instances still changed by other writers after \(Self.contentionRounds) rounds")
     }

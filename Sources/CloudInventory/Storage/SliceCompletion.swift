@@ -43,16 +43,12 @@ extension InventoryStore {
                                          "LastPollId": .string(write.order.pollId), "Present": true, "ContentHash": .string(hash)]
             let event = Self.eventDocument(key: key, slice: write.slice, instanceId: id, type: "vanished", order: complete,
                                            previous: asInserted, extra: [("LastState", state)])
-            models.append(.updateOne(filter: InstanceUpdate.versionFilter(key: key, asInserted), update: ["$set": [
-                "Present": false, "VanishedAt": complete.bsonDate, "LastChanged": complete.bsonDate, "Rev": .string(complete.rev),
-                "Pending": [event]]], upsert: false))
+            models.append(Self.vanishModel(key: key, previous: asInserted, order: complete, event: event))
             outboxes.append((key, [event]))
         }
         logger.info("instances seen only by an older poll were gone when a newer one read the slice whole; stored as vanished",
                     metadata: ["slice": "\(write.slice)", "instances": "\(inserted.count)", "completePoll": "\(complete.pollId)"])
-        let result = try client.bulkWrite(database, Self.instances, models)
         // An instance another writer changed meanwhile is its to settle: only won writes deliver.
-        let missed = result.matched == models.count ? [] : try notWritten(outboxes.map(\.key), by: complete)
-        try deliver(outboxes.filter { !missed.contains($0.key) })
+        _ = try writeAndDeliver(models, outboxes, order: complete)
     }
 }
