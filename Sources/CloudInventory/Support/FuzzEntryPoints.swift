@@ -103,7 +103,7 @@
     /// page's instances: whatever it takes, the value path must take and agree with.
     static func spoolPage(_ bytes: [UInt8]) {
         for line in [bytes, Array("{\"Kind\":\"page\",\"Account\":\"1\",\"Region\":\"r\",\"Instances\":[".utf8) + bytes + Array("]}".utf8)] {
-            guard let (slice, page) = line.withUnsafeBufferPointer(SpoolPageReader.read) else { continue }
+            guard let (slice, page) = SpoolPageReader.read(line) else { continue }
             guard case let .page(expectedSlice, instances)? = try? Spool.parseRecord(line) else {
                 preconditionFailure("the page reader took a line the parser refuses")
             }
