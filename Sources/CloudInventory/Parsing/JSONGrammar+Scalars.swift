@@ -152,18 +152,12 @@ extension JSONGrammar {
     static func plainASCIIEnd(_ text: Span<UInt8>, from start: Int) -> Int {
         var i = start
         while i + 8 <= text.count {
-            let word = Self.load(text, at: i)
+            let word = SpanScan.load(text, at: i)
             let hit = word & Word.highs | Word.toEscapeInJSON(word)
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
         }
         while i < text.count, text[i] != UInt8(ascii: "\""), text[i] != UInt8(ascii: "\\"), text[i] &- 0x20 < 0x60 { i += 1 }
         return i
-    }
-
-    /// Until the foundation's `Word.load(span, at:)`: the eight bytes at `offset`, first lowest.
-    static func load(_ text: Span<UInt8>, at offset: Int) -> UInt64 {
-        // unsafe: `unsafeLoadUnaligned` checks `offset + 8 <= count` (it traps otherwise), and UInt64 has no invalid bit pattern.
-        UInt64(littleEndian: unsafe text.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }

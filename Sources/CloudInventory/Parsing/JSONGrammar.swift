@@ -94,9 +94,9 @@ struct JSONGrammar {
             let quote = position
             let (run, form, decoded) = try string(text)
             try visitor.string(text.extracting(run), form, decoded: decoded, at: quote, in: slot)
-        case UInt8(ascii: "t"): try expect(text, "true"); try visitor.literal(true, in: slot)
-        case UInt8(ascii: "f"): try expect(text, "false"); try visitor.literal(false, in: slot)
-        case UInt8(ascii: "n"): try expect(text, "null"); try visitor.literal(nil, in: slot)
+        case UInt8(ascii: "t"): try expect(text, (0x72, 0x75, 0x65)); try visitor.literal(true, in: slot)
+        case UInt8(ascii: "f"): try expect(text, (0x61, 0x6C, 0x73), 0x65); try visitor.literal(false, in: slot)
+        case UInt8(ascii: "n"): try expect(text, (0x75, 0x6C, 0x6C)); try visitor.literal(nil, in: slot)
         default:
             let start = position
             let number = try self.number(text)
@@ -160,15 +160,12 @@ struct JSONGrammar {
         }
     }
 
-    /// `true`, `false` or `null` exactly (a short literal: a small string, no allocation).
-    private mutating func expect(_ text: Span<UInt8>, _ literal: String) throws(JSONValue.ParseError) {
-        let n = literal.utf8.count
+    /// `true`, `false` or `null` exactly: its bytes after the first, which was matched.
+    private mutating func expect(_ text: Span<UInt8>, _ rest: (UInt8, UInt8, UInt8), _ last: UInt8? = nil) throws(JSONValue.ParseError) {
+        let n = last == nil ? 4 : 5
         guard n <= text.count - position else { throw fail("truncated") }
-        var k = position
-        for byte in literal.utf8 {
-            guard text[k] == byte else { throw fail("unexpected token") }
-            k += 1
-        }
+        guard text[position + 1] == rest.0, text[position + 2] == rest.1, text[position + 3] == rest.2,
+              n == 4 || text[position + 4] == last else { throw fail("unexpected token") }
         position += n
     }
 }

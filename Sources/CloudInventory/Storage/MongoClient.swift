@@ -197,6 +197,7 @@ public final class MongoClient {
         guard let data = bson_get_data(doc) else { return .document([]) }
         var length: Int32 = 0
         withUnsafeMutableBytes(of: &length) { $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 4)) }
-        return try BSONValue.decode(UnsafeRawBufferPointer(start: data, count: Int(Int32(littleEndian: length))))
+        // unsafe: libbson's document is `length` bytes at `data` (its own length prefix), alive until `doc` is destroyed after this call.
+        return try BSONValue.decode(unsafe UnsafeBufferPointer(start: data, count: Int(Int32(littleEndian: length))).span)
     }
 }

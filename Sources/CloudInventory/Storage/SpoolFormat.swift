@@ -206,11 +206,7 @@ extension Spool {
         public func next() throws(Error) -> ArraySlice<UInt8>? {
             while true {
                 let from = max(start, scanned)
-                let found = buffer.withUnsafeBytes { raw -> Int? in
-                    guard from < raw.count, let hit = memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), raw.count - from) else { return nil }
-                    return UnsafeRawPointer(hit) - raw.baseAddress!
-                }
-                if let nl = found {
+                if let nl = SpanScan.firstIndex(of: UInt8(ascii: "\n"), in: buffer.span, from: from) {
                     let line = buffer[start..<nl]
                     start = nl + 1
                     number += 1
@@ -234,7 +230,8 @@ extension Spool {
             buffer.append(contentsOf: repeatElement(0, count: chunk))
             var n: Int
             repeat {
-                n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + old, chunk) }
+                // unsafe: the OS writes at most `chunk` bytes at `old`, the room appended just above.
+                n = unsafe buffer.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + old, chunk) }
             } while n < 0 && errno == EINTR
             guard n >= 0 else { throw .io("read failed: \(String(cString: strerror(errno)))") }
             buffer.removeLast(chunk - n)

@@ -119,8 +119,8 @@
 
     /// A decoded document must encode and decode to itself.
     static func bson(_ bytes: [UInt8]) {
-        guard let value = bytes.withUnsafeBytes({ try? BSONValue.decode($0) }) else { return }
-        let again = value.encoded().withUnsafeBytes { try? BSONValue.decode($0) }
+        guard let value = try? BSONValue.decode(bytes) else { return }
+        let again = try? BSONValue.decode(value.encoded())
         precondition(again != nil, "re-encoded BSON does not decode")
     }
 }
