@@ -1,34 +1,52 @@
 /// Strings and numbers: the grammar's scalars.
 extension JSONGrammar {
     /// The string at `position` (its opening quote), consumed: the range of its bytes between
-    /// the quotes, their form, and the decoded text when it had an escape.
-    mutating func string(_ text: Span<UInt8>) throws(JSONValue.ParseError) -> (Range<Int>, JSONStringForm, String?) {
+    /// the quotes and their form. An escaped string's text is left in `decoded`.
+    mutating func string(_ text: Span<UInt8>) throws(JSONValue.ParseError) -> (Range<Int>, JSONStringForm) {
         position += 1  // opening quote
         let start = position
-        // Most strings have no escape: one scan, a word at a time, and no copy.
-        var end = start, ascii = true
-        while true {
-            end = Self.plainASCIIEnd(text, from: end)
-            guard end < text.count, text[end] >= 0x80 else { break }
-            ascii = false
+        // Most strings have no escape: one scan, a word at a time (`Word`), and no copy. The
+        // high bits of the bytes before the end tell ASCII from the rest.
+        var end = start, high: UInt64 = 0
+        while end + 8 <= text.count {
+            let word = SpanScan.load(text, at: end)
+            let hit = Word.toEscapeInJSON(word)
+            if hit != 0 {
+                let stop = hit.trailingZeroBitCount / 8
+                if stop > 0 { high |= word << (64 - 8 * UInt64(stop)) }
+                end += stop
+                break
+            }
+            high |= word
+            end += 8
+        }
+        while end < text.count, !Self.ends(text[end]) {
+            high |= UInt64(text[end])
             end += 1
         }
-        if end < text.count, text[end] == UInt8(ascii: "\"") {
-            position = end + 1
-            return (start..<end, ascii ? .ascii : .unescaped, nil)
-        }
-        return try escapedString(text, from: start)
+        guard end < text.count, text[end] == UInt8(ascii: "\"") else { return try escapedString(text, from: start) }
+        position = end + 1
+        return (start..<end, high & Word.highs == 0 ? .ascii : .unescaped)
     }
 
-    /// A string with an escape or a raw control byte, from its first byte: decoded.
-    private mutating func escapedString(_ text: Span<UInt8>, from start: Int) throws(JSONValue.ParseError) -> (Range<Int>, JSONStringForm, String?) {
+    /// Whether `byte` ends a plain run in a string: a quote, a backslash or a control byte.
+    private static func ends(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    /// A string with an escape or a raw control byte, from its first byte: decoded into
+    /// `decoded` when it has an escape.
+    @inline(never)
+    private mutating func escapedString(_ text: Span<UInt8>, from start: Int) throws(JSONValue.ParseError) -> (Range<Int>, JSONStringForm) {
         var out: [UInt8] = []
         var escaped = false
         while position < text.count {
             let c = text[position]
             if c == UInt8(ascii: "\"") {
                 position += 1
-                return escaped ? (start..<(position - 1), .escaped, String(decoding: out, as: UTF8.self)) : (start..<(position - 1), .unescaped, nil)
+                guard escaped else { return (start..<(position - 1), .unescaped) }
+                decoded = String(decoding: out, as: UTF8.self)
+                return (start..<(position - 1), .escaped)
             }
             guard c == UInt8(ascii: "\\") else {
                 out.append(c)
@@ -144,20 +162,5 @@ extension JSONGrammar {
         var bytes: [UInt8] = []
         for k in raw.indices { bytes.append(raw[k]) }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The first byte at or after `start` that ends a plain ASCII run in a JSON string: a
-    /// quote, a backslash, a control byte or a byte of a multi-byte character; or the end.
-    /// Eight bytes at a time (`Word`), each load checked against the span.
-    static func plainASCIIEnd(_ text: Span<UInt8>, from start: Int) -> Int {
-        var i = start
-        while i + 8 <= text.count {
-            let word = SpanScan.load(text, at: i)
-            let hit = word & Word.highs | Word.toEscapeInJSON(word)
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
-        }
-        while i < text.count, text[i] != UInt8(ascii: "\""), text[i] != UInt8(ascii: "\\"), text[i] &- 0x20 < 0x60 { i += 1 }
-        return i
     }
 }

@@ -5,7 +5,7 @@ enum JSONStringForm: Sendable {
     /// No escape, but a byte of a multi-byte character (possibly invalid UTF-8) or a raw
     /// control byte: the bytes are the string once repaired as UTF-8 (`JSONGrammar.text`).
     case unescaped
-    /// At least one escape: the grammar decoded it.
+    /// At least one escape: the grammar decoded it (`key(escaped:)`, `string(escaped:)`).
     case escaped
 }
 
@@ -28,17 +28,19 @@ protocol JSONVisitor: ~Copyable {
 
     func rootSlot() -> Slot
     mutating func beginObject(in slot: Slot, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Mark
-    /// A member's key, whose opening quote is at `offset`; `decoded` is nil unless escaped.
-    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int,
-                      in object: Mark) throws(JSONValue.ParseError) -> Slot
+    /// A member's key, whose opening quote is at `offset`, with no escape: `raw` is its bytes.
+    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot
+    /// A key with an escape, decoded. (Apart, so the plain path carries no optional text.)
+    mutating func key(escaped: String, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot
     /// The object's `}` is at `offset` in `text`, the whole text walked.
     mutating func endObject(_ object: Mark, in slot: Slot, at offset: Int, text: Span<UInt8>) throws(JSONValue.ParseError)
     mutating func beginArray(in slot: Slot, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Mark
     mutating func item(_ index: Int, in array: Mark) throws(JSONValue.ParseError) -> Slot
     mutating func endArray(_ array: Mark, in slot: Slot, at offset: Int, text: Span<UInt8>) throws(JSONValue.ParseError)
     /// A string value, as `key`.
-    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int,
-                         in slot: Slot) throws(JSONValue.ParseError)
+    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Slot) throws(JSONValue.ParseError)
+    /// A string with an escape: decoded, and its bytes as they stand.
+    mutating func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: Slot) throws(JSONValue.ParseError)
     /// A number: an integer that fits in Int64, or else a finite double. `raw` is its text.
     mutating func number(_ value: JSONNumber, raw: Span<UInt8>, in slot: Slot) throws(JSONValue.ParseError)
     /// `true`, `false`, or `null` (nil).
@@ -62,6 +64,8 @@ enum JSONNumber: Sendable, Equatable {
 /// in a string is taken as itself, and invalid UTF-8 is repaired, not refused.
 struct JSONGrammar {
     var position = 0
+    /// The text of the last string read, when it had an escape (`JSONStringForm.escaped`).
+    var decoded = ""
 
     /// Walks `text`, which must hold exactly one value (blanks around it if the visitor
     /// allows them).
@@ -77,8 +81,14 @@ struct JSONGrammar {
 
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
 
+    /// Blanks, for a visitor that allows them. The test before the loop is all that rendered
+    /// JSON (which has none) pays: it stays inline, the loop does not.
     private mutating func skipSpace<V: JSONVisitor & ~Copyable>(_ text: Span<UInt8>, _: V.Type) {
-        guard V.allowsWhitespace else { return }
+        guard V.allowsWhitespace, position < text.count, text[position] <= 0x20 else { return }
+        skipBlanks(text)
+    }
+
+    private mutating func skipBlanks(_ text: Span<UInt8>) {
         while position < text.count, Self.isSpace(text[position]) { position += 1 }
     }
 
@@ -92,8 +102,12 @@ struct JSONGrammar {
         case UInt8(ascii: "["): try array(text, into: &visitor, slot: slot, depth: depth)
         case UInt8(ascii: "\""):
             let quote = position
-            let (run, form, decoded) = try string(text)
-            try visitor.string(text.extracting(run), form, decoded: decoded, at: quote, in: slot)
+            let (run, form) = try string(text)
+            if form == .escaped {
+                try visitor.string(escaped: decoded, raw: text.extracting(run), at: quote, in: slot)
+            } else {
+                try visitor.string(text.extracting(run), form, at: quote, in: slot)
+            }
         case UInt8(ascii: "t"): try expect(text, (0x72, 0x75, 0x65)); try visitor.literal(true, in: slot)
         case UInt8(ascii: "f"): try expect(text, (0x61, 0x6C, 0x73), 0x65); try visitor.literal(false, in: slot)
         case UInt8(ascii: "n"): try expect(text, (0x75, 0x6C, 0x6C)); try visitor.literal(nil, in: slot)
@@ -118,8 +132,9 @@ struct JSONGrammar {
             skipSpace(text, V.self)
             guard at(text, UInt8(ascii: "\"")) else { throw fail("expected a key") }
             let quote = position
-            let (run, form, decoded) = try string(text)
-            let member = try visitor.key(text.extracting(run), form, decoded: decoded, at: quote, in: mark)
+            let (run, form) = try string(text)
+            let member = form == .escaped ? try visitor.key(escaped: decoded, at: quote, in: mark)
+                : try visitor.key(text.extracting(run), form, at: quote, in: mark)
             skipSpace(text, V.self)
             guard at(text, UInt8(ascii: ":")) else { throw fail("expected ':'") }
             position += 1

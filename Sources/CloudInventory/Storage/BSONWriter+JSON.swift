@@ -60,13 +60,19 @@ extension BSONWriter: JSONVisitor {
 
     mutating func endArray(_ array: Int, in slot: Int, at offset: Int, text: Span<UInt8>) { end(array) }
 
-    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int, in object: Int) -> Int {
+    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Int) -> Int {
         let typeAt = count
         if form == .ascii {
             raw.withUnsafeBufferPointer { key(.null, plain: $0) }
         } else {
-            key(.null, decoded ?? JSONGrammar.text(raw))
+            key(.null, JSONGrammar.text(raw))
         }
+        return typeAt
+    }
+
+    mutating func key(escaped: String, at offset: Int, in object: Int) -> Int {
+        let typeAt = count
+        key(.null, escaped)
         return typeAt
     }
 
@@ -76,14 +82,18 @@ extension BSONWriter: JSONVisitor {
         return typeAt
     }
 
-    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int,
-                         in slot: Int) throws(JSONValue.ParseError) {
+    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Int) throws(JSONValue.ParseError) {
         try setType(slot, .string)
         if form == .ascii {
             raw.withUnsafeBufferPointer { string(utf8: $0) }
         } else {
-            string(decoded ?? JSONGrammar.text(raw))
+            string(JSONGrammar.text(raw))
         }
+    }
+
+    mutating func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: Int) throws(JSONValue.ParseError) {
+        try setType(slot, .string)
+        string(escaped)
     }
 
     mutating func number(_ value: JSONNumber, raw: Span<UInt8>, in slot: Int) throws(JSONValue.ParseError) {

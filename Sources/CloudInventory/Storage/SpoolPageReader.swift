@@ -25,7 +25,15 @@ struct SpoolPageReader: JSONVisitor {
     /// What an open object or array is.
     enum Mark { case top, instances, instance, state, other }
 
-    private static let head = ["Kind", "Account", "Region", "Instances"]
+    /// A name the reader looks for, as bytes.
+    struct StaticName {
+        let bytes: [UInt8]
+        init(_ name: String) { bytes = Array(name.utf8) }
+    }
+
+    private static let head = [StaticName("Kind"), StaticName("Account"), StaticName("Region"), StaticName("Instances")]
+    private static let instanceIdKey = StaticName("InstanceId"), stateKey = StaticName("State"), nameKey = StaticName("Name")
+    private static let pageKind = StaticName("page")
     private static let headSlots: [Slot] = [.kind, .account, .region, .instances]
 
     private var records = CanonicalRecords()
@@ -75,8 +83,10 @@ struct SpoolPageReader: JSONVisitor {
         }
     }
 
-    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int,
-                      in object: Mark) throws(JSONValue.ParseError) -> Slot {
+    /// Keys with an escape are not the writer's (nor of any EC2 model name).
+    func key(escaped: String, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot { throw Self.refuse(offset) }
+
+    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot {
         if object == .top {
             guard headKeys < Self.head.count, form == .ascii, Self.run(raw, is: Self.head[headKeys]) else { throw Self.refuse(offset) }
             headKeys += 1
@@ -85,9 +95,9 @@ struct SpoolPageReader: JSONVisitor {
         guard Self.isPlain(raw, form) else { throw Self.refuse(offset) }
         // Keys are ranked by their bytes when the object closes (`CanonicalRecords`).
         records.member(at: offset - base, rank: 0)
-        if object == .instance, Self.run(raw, is: "InstanceId") { return .instanceId }
-        if object == .instance, Self.run(raw, is: "State") { return .state }
-        if object == .state, Self.run(raw, is: "Name") { return .stateName }
+        if object == .instance, Self.run(raw, is: Self.instanceIdKey) { return .instanceId }
+        if object == .instance, Self.run(raw, is: Self.stateKey) { return .state }
+        if object == .state, Self.run(raw, is: Self.nameKey) { return .stateName }
         return .plain
     }
 
@@ -127,11 +137,15 @@ struct SpoolPageReader: JSONVisitor {
         if array == .instances { instances = instances.lowerBound..<offset }
     }
 
-    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int,
-                         in slot: Slot) throws(JSONValue.ParseError) {
+    /// An escaped string: only where any string goes, and only in the writer's escapes.
+    func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: Slot) throws(JSONValue.ParseError) {
+        guard slot == .plain || slot == .state, Self.isWriterForm(raw, .escaped) else { throw Self.refuse(offset) }
+    }
+
+    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Slot) throws(JSONValue.ParseError) {
         switch slot {
         case .kind:
-            guard form == .ascii, Self.run(raw, is: "page") else { throw Self.refuse(offset) }
+            guard form == .ascii, Self.run(raw, is: Self.pageKind) else { throw Self.refuse(offset) }
         case .account, .region, .instanceId, .stateName:
             guard Self.isPlain(raw, form) else { throw Self.refuse(offset) }
             let text = JSONGrammar.text(raw)

@@ -41,9 +41,8 @@ extension JSONValue {
         mutating func beginObject(in slot: String?, at offset: Int, depth: Int) -> Void { frames.append(([], [])) }
         mutating func beginArray(in slot: String?, at offset: Int, depth: Int) -> Void { frames.append(([], [])) }
 
-        mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int, in object: Void) -> String? {
-            decoded ?? JSONGrammar.text(raw)
-        }
+        mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Void) -> String? { JSONGrammar.text(raw) }
+        mutating func key(escaped: String, at offset: Int, in object: Void) -> String? { escaped }
 
         mutating func item(_ index: Int, in array: Void) -> String? { nil }
 
@@ -55,9 +54,11 @@ extension JSONValue {
             deliver(.array(frames.removeLast().items), to: slot)
         }
 
-        mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, decoded: String?, at offset: Int, in slot: String?) {
-            deliver(.string(decoded ?? JSONGrammar.text(raw)), to: slot)
+        mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: String?) {
+            deliver(.string(JSONGrammar.text(raw)), to: slot)
         }
+
+        mutating func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: String?) { deliver(.string(escaped), to: slot) }
 
         mutating func number(_ value: JSONNumber, raw: Span<UInt8>, in slot: String?) {
             switch value {

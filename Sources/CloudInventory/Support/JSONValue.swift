@@ -79,16 +79,11 @@ public enum JSONValue: Sendable, Equatable {
     /// A key's first eight UTF-8 bytes, big-endian and zero-padded: ordered as the bytes are,
     /// up to ties (a key with a NUL, or eight equal bytes), which the caller settles.
     static func sortPrefix(_ key: String) -> UInt64 {
-        func prefix<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
-            var value: UInt64 = 0
-            var count = 0
-            for byte in bytes.prefix(8) {
-                value = value << 8 | UInt64(byte)
-                count += 1
-            }
-            return count == 0 ? 0 : value << (8 * UInt64(8 - count))
-        }
-        return key.utf8.withContiguousStorageIfAvailable { prefix($0) } ?? prefix(key.utf8)
+        let bytes = key.utf8.span
+        let count = min(bytes.count, 8)
+        var value: UInt64 = 0
+        for k in 0..<count { value = value << 8 | UInt64(bytes[k]) }
+        return count == 0 ? 0 : value << (8 * UInt64(8 - count))
     }
 
     /// Compact UTF-8 JSON.
