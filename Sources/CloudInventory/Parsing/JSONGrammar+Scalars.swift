@@ -8,21 +8,24 @@ extension JSONGrammar {
         // Most strings have no escape: one scan, a word at a time (`Word`), and no copy. The
         // high bits of the bytes before the end tell ASCII from the rest.
         var end = start, high: UInt64 = 0
-        while end + 8 <= text.count {
-            let word = SpanScan.load(text, at: end)
-            let hit = Word.toEscapeInJSON(word)
-            if hit != 0 {
-                let stop = hit.trailingZeroBitCount / 8
-                if stop > 0 { high |= word << (64 - 8 * UInt64(stop)) }
-                end += stop
-                break
+        scan: do {
+            while end + 8 <= text.count {
+                let word = SpanScan.load(text, at: end)
+                let hit = Word.toEscapeInJSON(word)
+                if hit != 0 {
+                    // The lowest hit is exact: the run ends there.
+                    let stop = hit.trailingZeroBitCount / 8
+                    if stop > 0 { high |= word << (64 - 8 * UInt64(stop)) }
+                    end += stop
+                    break scan
+                }
+                high |= word
+                end += 8
             }
-            high |= word
-            end += 8
-        }
-        while end < text.count, !Self.ends(text[end]) {
-            high |= UInt64(text[end])
-            end += 1
+            while end < text.count, !Self.ends(text[end]) {
+                high |= UInt64(text[end])
+                end += 1
+            }
         }
         guard end < text.count, text[end] == UInt8(ascii: "\"") else { return try escapedString(text, from: start) }
         position = end + 1

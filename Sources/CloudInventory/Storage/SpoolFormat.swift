@@ -206,7 +206,7 @@ extension Spool {
         public func next() throws(Error) -> ArraySlice<UInt8>? {
             while true {
                 let from = max(start, scanned)
-                if let nl = SpanScan.firstIndex(of: UInt8(ascii: "\n"), in: buffer.span, from: from) {
+                if let nl = Self.newline(in: buffer, from: from) {
                     let line = buffer[start..<nl]
                     start = nl + 1
                     number += 1
@@ -221,6 +221,17 @@ extension Spool {
                     start = 0
                 }
                 try fill()
+            }
+        }
+
+        /// The first newline in `buffer` at or after `from`. `memchr` is a measured need: a
+        /// checked word scan (`SpanScan.firstIndex`) cost 67 M more instructions on the gated
+        /// replay (2% of it) than libc's vector search.
+        private static func newline(in buffer: [UInt8], from: Int) -> Int? {
+            buffer.withUnsafeBytes { raw -> Int? in
+                // unsafe: searches raw[from..<raw.count] only (from < raw.count checked), and the hit lies in it.
+                guard from >= 0, from < raw.count, let hit = unsafe memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), raw.count - from) else { return nil }
+                return unsafe UnsafeRawPointer(hit) - raw.baseAddress!
             }
         }
 
