@@ -95,7 +95,7 @@ extension ShapeDecoder {
                 try scanner.skipElement(startName: child)
             }
         }
-        var scratch: [UInt8] = []
+        let scratch = OutputBuffer(capacity: 4096)
         for (var buffer, empty) in pending {
             buffer.row.region = region
             if keepsRows { page.rows.append(buffer.row) }
@@ -114,7 +114,7 @@ extension ShapeDecoder {
             let start = page.json.count
             buffer.out.withUnsafeBufferPointer { page.json.append(contentsOf: $0) }
             page.spans.append(start..<page.json.count)
-            if hashing { page.hashes.append(buffer.contentHash(scratch: &scratch)) }
+            if hashing { page.hashes.append(buffer.contentHash(scratch: scratch)) }
         }
     }
 

@@ -10,7 +10,7 @@ extension JSONGrammar {
         var end = start, high: UInt64 = 0
         scan: do {
             while end + 8 <= text.count {
-                let word = SpanScan.load(text, at: end)
+                let word = Word.load(text, at: end)
                 let hit = Word.toEscapeInJSON(word)
                 if hit != 0 {
                     // The lowest hit is exact: the run ends there.

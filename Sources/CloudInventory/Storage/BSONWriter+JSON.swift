@@ -63,7 +63,7 @@ extension BSONWriter: JSONVisitor {
     mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Int) -> Int {
         let typeAt = count
         if form == .ascii {
-            raw.withUnsafeBufferPointer { key(.null, plain: $0) }
+            key(.null, plain: raw)
         } else {
             key(.null, JSONGrammar.text(raw))
         }
@@ -85,7 +85,7 @@ extension BSONWriter: JSONVisitor {
     mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Int) throws(JSONValue.ParseError) {
         try setType(slot, .string)
         if form == .ascii {
-            raw.withUnsafeBufferPointer { string(utf8: $0) }
+            string(utf8: raw)
         } else {
             string(JSONGrammar.text(raw))
         }

@@ -225,7 +225,7 @@ extension Spool {
         }
 
         /// The first newline in `buffer` at or after `from`. `memchr` is a measured need: a
-        /// checked word scan (`SpanScan.firstIndex`) cost 67 M more instructions on the gated
+        /// checked word scan (as `Word.firstIndex(of:in:from:)`) cost 67 M more instructions on the gated
         /// replay (2% of it) than libc's vector search.
         private static func newline(in buffer: [UInt8], from: Int) -> Int? {
             buffer.withUnsafeBytes { raw -> Int? in

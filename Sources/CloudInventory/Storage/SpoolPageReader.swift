@@ -37,7 +37,7 @@ struct SpoolPageReader: JSONVisitor {
     private static let headSlots: [Slot] = [.kind, .account, .region, .instances]
 
     private var records = CanonicalRecords()
-    private var scratch: [UInt8] = []
+    private let scratch = OutputBuffer(capacity: 4096)
     private var headKeys = 0
     private var account = "", region = ""
     private var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
@@ -109,11 +109,9 @@ struct SpoolPageReader: JSONVisitor {
             guard headKeys == Self.head.count else { throw Self.refuse(offset) }
             return
         }
-        let keys = text.extracting(base..<text.count)
-        guard keys.withUnsafeBufferPointer({ records.closeObject(at: offset - base, keysIn: $0) }) else { throw Self.refuse(offset) }
+        guard records.closeObject(at: offset - base, rankingKeysIn: text.extracting(base..<text.count)) else { throw Self.refuse(offset) }
         guard object == .instance else { return }
-        let document = text.extracting(base..<(offset + 1))
-        guard let id = instanceId, document.withUnsafeBufferPointer({ records.canonical(of: $0, into: &scratch) }) else {
+        guard let id = instanceId, records.canonical(of: text.extracting(base..<(offset + 1)), into: scratch) else {
             throw Self.refuse(offset)
         }
         page.count += 1
