@@ -141,9 +141,7 @@ struct JSONGrammar {
             skipSpace(text, V.self)
             try value(text, into: &visitor, slot: member, depth: depth + 1)
             skipSpace(text, V.self)
-            guard position < text.count else { throw fail("truncated object") }
-            if text[position] == UInt8(ascii: ",") { position += 1; continue }
-            guard text[position] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+            guard try closes(text, UInt8(ascii: "}")) else { continue }
             try visitor.endObject(mark, in: slot, at: position, text: text)
             position += 1
             return
@@ -166,13 +164,24 @@ struct JSONGrammar {
             try value(text, into: &visitor, slot: visitor.item(index, in: mark), depth: depth + 1)
             index += 1
             skipSpace(text, V.self)
-            guard position < text.count else { throw fail("truncated array") }
-            if text[position] == UInt8(ascii: ",") { position += 1; continue }
-            guard text[position] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+            guard try closes(text, UInt8(ascii: "]")) else { continue }
             try visitor.endArray(mark, in: slot, at: position, text: text)
             position += 1
             return
         }
+    }
+
+    /// After a member or an item: false past a comma (another follows), true at `close`
+    /// (`}` or `]`), which the caller consumes.
+    private mutating func closes(_ text: Span<UInt8>, _ close: UInt8) throws(JSONValue.ParseError) -> Bool {
+        let object = close == UInt8(ascii: "}")
+        guard position < text.count else { throw fail(object ? "truncated object" : "truncated array") }
+        if text[position] == UInt8(ascii: ",") {
+            position += 1
+            return false
+        }
+        guard text[position] == close else { throw fail(object ? "expected ',' or '}'" : "expected ',' or ']'") }
+        return true
     }
 
     /// `true`, `false` or `null` exactly: its bytes after the first, which was matched.
