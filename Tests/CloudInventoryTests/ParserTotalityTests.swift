@@ -125,7 +125,7 @@ import Testing
             let bytes = reused.bytes
             #expect(bytes == document.encoded(), "\(n) members")
             #expect(reused.count == bytes.count)
-            let decoded = try bytes.withUnsafeBytes { raw in try BSONValue.decode(raw) }
+            let decoded = try BSONValue.decode(bytes)
             #expect(decoded == document, "decodes back")
         }
     }
@@ -161,7 +161,7 @@ import Testing
     }
 
     static func bson(_ bytes: [UInt8]) throws(BSONError) -> BSONValue {
-        try bytes.withUnsafeBytes { raw in Result { () throws(BSONError) in try BSONValue.decode(raw) } }.get()
+        try BSONValue.decode(bytes)
     }
 
     static let sample = BSONValue.document([("_id", "i-1"), ("n", .int32(3)), ("big", .int64(1 << 40)), ("at", .date(1)),

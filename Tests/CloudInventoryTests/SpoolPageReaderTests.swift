@@ -48,7 +48,7 @@ import Testing
     /// The reader's answer for `line`, held to the value path's; whether it took the line.
     @discardableResult
     static func expectAgreement(_ line: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard let (slice, page) = line.withUnsafeBufferPointer(SpoolPageReader.read) else { return false }
+        guard let (slice, page) = SpoolPageReader.read(line) else { return false }
         guard case let .page(expectedSlice, instances)? = try? Spool.parseRecord(line) else {
             Issue.record("the reader took a line the value path refuses: \(String(decoding: line, as: UTF8.self))", sourceLocation: sourceLocation)
             return true
@@ -99,9 +99,9 @@ import Testing
     @Test func deepNestingAndManyKeysAreLeftToTheValuePath() {
         let deep = JSONValue.object([JSONMember("InstanceId", "i-1"),
                                      JSONMember("Deep", (0..<80).reduce(JSONValue.int(1)) { inner, _ in .array([inner]) })])
-        #expect(Self.line([deep]).withUnsafeBufferPointer(SpoolPageReader.read) == nil)
+        #expect(SpoolPageReader.read(Self.line([deep])) == nil)
         let wide = JSONValue.object([JSONMember("InstanceId", "i-1")] + (0..<300).map { JSONMember("k\($0)", .int(Int64($0))) })
-        #expect(Self.line([wide]).withUnsafeBufferPointer(SpoolPageReader.read) == nil)
+        #expect(SpoolPageReader.read(Self.line([wide])) == nil)
         #expect(Self.expectAgreement(Self.line([JSONValue.object([JSONMember("InstanceId", "i-1")] + (0..<200).map { JSONMember("k\($0)", .int(Int64($0))) })])))
     }
 
@@ -112,7 +112,7 @@ import Testing
         for bad in [good + [UInt8(ascii: " ")], Array(good.dropLast()), [UInt8(ascii: " ")] + good,
                     Self.line([.string("i-1")]), Self.line([.object([])]), Self.line([.object([JSONMember("InstanceId", .null)])]),
                     Self.line([Self.instance(&rng)], account: "a\"b"), Self.line([Self.instance(&rng)], region: "\u{1}")] {
-            #expect(bad.withUnsafeBufferPointer(SpoolPageReader.read) == nil, "\(String(decoding: bad, as: UTF8.self))")
+            #expect(SpoolPageReader.read(bad) == nil, "\(String(decoding: bad, as: UTF8.self))")
         }
     }
 }

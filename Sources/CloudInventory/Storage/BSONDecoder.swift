@@ -37,24 +37,40 @@ extension BSONValue {
     /// Decodes a document from raw BSON. Types the poller never writes (ObjectId, binary,
     /// decimal, ...) come back as their nearest readable form or as null; it only reads back
     /// what it stored. Total: every length is checked against its enclosing document before
-    /// it is used, so no input can move the reader backwards or past the end.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(BSONError) -> BSONValue {
-        var reader = Reader(bytes: bytes, position: 0)
-        let members = try reader.document(end: bytes.count, depth: 1)
+    /// it is used, so no input can move the reader backwards or past the end, and every byte
+    /// is read through the span's checked subscript.
+    static func decode(_ bytes: Span<UInt8>) throws(BSONError) -> BSONValue {
+        var reader = Reader(position: 0)
+        let members = try reader.document(bytes, end: bytes.count, depth: 1)
         return .document(members)
     }
 
+    /// A document in an array's bytes (tests, the fuzzer).
+    public static func decode(_ bytes: [UInt8]) throws(BSONError) -> BSONValue { try decode(bytes.span) }
+
+    /// A cursor over the document's span, which each read takes as a parameter.
     private struct Reader {
-        let bytes: UnsafeRawBufferPointer
         var position: Int
 
-        mutating func read<T: FixedWidthInteger>(_: T.Type, end: Int) throws(BSONError) -> T {
-            let size = MemoryLayout<T>.size
+        /// A little-endian integer of `size` bytes (at most eight) that must end by `end`.
+        private mutating func read(_ bytes: Span<UInt8>, size: Int, end: Int) throws(BSONError) -> UInt64 {
             guard size <= end - position else { throw BSONError.truncated(at: position) }
-            var v: T = 0
-            withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + size)])) }
+            var v: UInt64 = 0
+            for k in 0..<size { v |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
             position += size
-            return T(littleEndian: v)
+            return v
+        }
+
+        mutating func int32(_ bytes: Span<UInt8>, end: Int) throws(BSONError) -> Int32 {
+            Int32(truncatingIfNeeded: try read(bytes, size: 4, end: end))
+        }
+
+        mutating func int64(_ bytes: Span<UInt8>, end: Int) throws(BSONError) -> Int64 {
+            Int64(bitPattern: try read(bytes, size: 8, end: end))
+        }
+
+        mutating func byte(_ bytes: Span<UInt8>, end: Int) throws(BSONError) -> UInt8 {
+            UInt8(truncatingIfNeeded: try read(bytes, size: 1, end: end))
         }
 
         /// Moves past `count` bytes, which must lie before `end`.
@@ -63,56 +79,59 @@ extension BSONValue {
             position += count
         }
 
-        mutating func cstring(end: Int) throws(BSONError) -> String {
-            guard position < end, let nul = bytes[position..<end].firstIndex(of: 0) else { throw BSONError.unterminated(at: position) }
-            let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<nul]), as: UTF8.self)
+        mutating func cstring(_ bytes: Span<UInt8>, end: Int) throws(BSONError) -> String {
+            var nul = position
+            while nul < end, bytes[nul] != 0 { nul += 1 }
+            guard nul < end else { throw BSONError.unterminated(at: position) }
+            let s = JSONGrammar.text(bytes.extracting(position..<nul))
             position = nul + 1
             return s
         }
 
         /// A document whose length prefix starts here and which must end by `end`.
-        mutating func document(end: Int, depth: Int) throws(BSONError) -> [(String, BSONValue)] {
+        mutating func document(_ bytes: Span<UInt8>, end: Int, depth: Int) throws(BSONError) -> [(String, BSONValue)] {
             guard depth <= BSONValue.maximumDepth else { throw BSONError.tooDeep(at: position) }
             let start = position
-            let length = Int(try read(Int32.self, end: end))
+            let length = Int(try int32(bytes, end: end))
             guard length >= 5, length <= end - start else { throw BSONError.badLength(at: start) }
             let documentEnd = start + length
             var members: [(String, BSONValue)] = []
             while true {
-                let type = try read(UInt8.self, end: documentEnd)
+                let type = try byte(bytes, end: documentEnd)
                 if type == 0 { break }
-                let key = try cstring(end: documentEnd - 1)
-                members.append((key, try value(type, end: documentEnd - 1, depth: depth)))
+                let key = try cstring(bytes, end: documentEnd - 1)
+                members.append((key, try value(bytes, type, end: documentEnd - 1, depth: depth)))
             }
             guard position == documentEnd else { throw BSONError.badLength(at: position) }
             return members
         }
 
-        mutating func value(_ type: UInt8, end: Int, depth: Int) throws(BSONError) -> BSONValue {
+        mutating func value(_ bytes: Span<UInt8>, _ type: UInt8, end: Int, depth: Int) throws(BSONError) -> BSONValue {
             switch type {
-            case 0x01: return .double(Double(bitPattern: try read(UInt64.self, end: end)))
-            case 0x02, 0x0D, 0x0E: return .string(try string(end: end))
-            case 0x03: return .document(try document(end: end, depth: depth + 1))
-            case 0x04: return .array(try document(end: end, depth: depth + 1).map(\.1))
+            case 0x01: return .double(Double(bitPattern: try read(bytes, size: 8, end: end)))
+            case 0x02, 0x0D, 0x0E: return .string(try string(bytes, end: end))
+            case 0x03: return .document(try document(bytes, end: end, depth: depth + 1))
+            case 0x04: return .array(try document(bytes, end: end, depth: depth + 1).map(\.1))
             case 0x05:
-                let n = Int(try read(Int32.self, end: end))
+                let n = Int(try int32(bytes, end: end))
                 guard n >= 0 else { throw BSONError.badLength(at: position - 4) }
                 try skip(1 + n, end: end)  // subtype byte, then n bytes
                 return .null
             case 0x07:
                 let start = position
                 try skip(12, end: end)
-                return .string(Hex.encode(UnsafeRawBufferPointer(rebasing: bytes[start..<position])))
-            case 0x08: return .bool(try read(UInt8.self, end: end) != 0)
-            case 0x09: return .date(try read(Int64.self, end: end))
+                var id: [UInt8] = []
+                for k in start..<position { id.append(bytes[k]) }
+                return .string(Hex.encode(id))
+            case 0x08: return .bool(try byte(bytes, end: end) != 0)
+            case 0x09: return .date(try int64(bytes, end: end))
             case 0x0A, 0x06, 0x7F, 0xFF: return .null
             case 0x0B:
-                _ = try cstring(end: end)  // pattern
-                _ = try cstring(end: end)  // options
+                _ = try cstring(bytes, end: end)  // pattern
+                _ = try cstring(bytes, end: end)  // options
                 return .null
-            case 0x10: return .int32(try read(Int32.self, end: end))
-            case 0x11: return .int64(Int64(bitPattern: try read(UInt64.self, end: end)))
-            case 0x12: return .int64(try read(Int64.self, end: end))
+            case 0x10: return .int32(try int32(bytes, end: end))
+            case 0x11, 0x12: return .int64(try int64(bytes, end: end))
             case 0x13:
                 try skip(16, end: end)
                 return .null
@@ -121,10 +140,10 @@ extension BSONValue {
         }
 
         /// A length-prefixed string: the length counts the trailing NUL, which must be there.
-        mutating func string(end: Int) throws(BSONError) -> String {
-            let n = Int(try read(Int32.self, end: end))
+        mutating func string(_ bytes: Span<UInt8>, end: Int) throws(BSONError) -> String {
+            let n = Int(try int32(bytes, end: end))
             guard n >= 1, n <= end - position, bytes[position + n - 1] == 0 else { throw BSONError.badLength(at: position) }
-            let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + n - 1)]), as: UTF8.self)
+            let s = JSONGrammar.text(bytes.extracting(position..<(position + n - 1)))
             position += n
             return s
         }

@@ -1,117 +1,121 @@
 /// JSON straight to BSON, for instance documents the storage fast path writes from rendered
 /// JSON: the same elements `BSONValue(JSONValue.parse(json))` would encode (integers that fit
 /// in 32 bits as int32, others as int64, key order kept), with no value tree in between.
-/// Total: the parser's own rules, depth cap and errors; anything it refuses throws here too.
+/// Total: the one grammar (`JSONGrammar`), its rules, depth cap and errors; anything the
+/// parser refuses throws here too.
 extension BSONWriter {
     /// The members of the JSON object in `bytes[range]`, appended as elements of the document
-    /// being written (the caller opened it).
+    /// being written (the caller opened it). Error offsets are into `bytes`.
     mutating func appendMembers(ofJSONObject bytes: [UInt8], in range: Range<Int>) throws(JSONValue.ParseError) {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else {
             throw JSONValue.ParseError(offset: 0, reason: "range outside the text")
         }
-        var parser = JSONValue.Parser(bytes: bytes, position: range.lowerBound)
-        parser.skipSpace()
-        guard parser.position < range.upperBound, bytes[parser.position] == UInt8(ascii: "{") else {
-            throw parser.fail("expected an object")
+        try appendMembers(ofJSONObject: bytes.span.extracting(range), offsetBy: range.lowerBound)
+    }
+
+    mutating func appendMembers(ofJSONObject text: Span<UInt8>, offsetBy base: Int = 0) throws(JSONValue.ParseError) {
+        var start = 0
+        while start < text.count, JSONGrammar.isSpace(text[start]) { start += 1 }
+        guard start < text.count, text[start] == UInt8(ascii: "{") else {
+            throw JSONValue.ParseError(offset: base + start, reason: "expected an object")
         }
-        try parser.members(into: &self, depth: 0)
-        // Blanks after the object count only inside the range, as for `parse(bytes[range])`.
-        while parser.position < range.upperBound, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[parser.position]) { parser.position += 1 }
-        guard parser.position == range.upperBound else { throw parser.fail("trailing characters") }
+        do {
+            try JSONGrammar.walk(text, into: &self)
+        } catch {
+            throw JSONValue.ParseError(offset: base + error.offset, reason: error.reason)
+        }
     }
 }
 
-extension JSONValue.Parser {
-    /// An object's members as BSON elements; `position` is at its `{`.
-    mutating func members(into writer: inout BSONWriter, depth: Int) throws(JSONValue.ParseError) {
-        guard depth < 200 else { throw fail("nested too deeply") }
-        position += 1
-        skipSpace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return }
-        while true {
-            skipSpace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let typeAt = writer.count
-            if let run = plainASCIIString() {
-                bytes.withUnsafeBufferPointer { writer.key(.null, plain: UnsafeBufferPointer(rebasing: $0[run])) }
+/// As a JSON visitor, a writer appends the members of the top object to the document its
+/// caller opened. A slot is where its element's type byte is, set once the value is read (a
+/// JSON number is an int32, an int64 or a double only then); a mark is where an inner
+/// document or array began, or -1 for the top object, which is not written.
+extension BSONWriter: JSONVisitor {
+    static var maximumDepth: Int { JSONValue.maximumDepth }
+    static var allowsWhitespace: Bool { true }
+
+    func rootSlot() -> Int { -1 }
+
+    /// The value's type byte; only the top has no element, and the top must be an object.
+    private mutating func setType(_ slot: Int, _ type: ElementType) throws(JSONValue.ParseError) {
+        guard slot >= 0 else { throw JSONValue.ParseError(offset: 0, reason: "expected an object") }
+        retype(at: slot, type)
+    }
+
+    mutating func beginObject(in slot: Int, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Int {
+        guard depth > 0 else { return -1 }
+        try setType(slot, .document)
+        return begin()
+    }
+
+    mutating func beginArray(in slot: Int, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Int {
+        try setType(slot, .array)
+        return begin()
+    }
+
+    mutating func endObject(_ object: Int, in slot: Int, at offset: Int, text: Span<UInt8>) {
+        if object >= 0 { end(object) }
+    }
+
+    mutating func endArray(_ array: Int, in slot: Int, at offset: Int, text: Span<UInt8>) { end(array) }
+
+    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Int) -> Int {
+        let typeAt = count
+        if form == .ascii {
+            key(.null, plain: raw)
+        } else {
+            key(.null, JSONGrammar.text(raw))
+        }
+        return typeAt
+    }
+
+    mutating func key(escaped: String, at offset: Int, in object: Int) -> Int {
+        let typeAt = count
+        key(.null, escaped)
+        return typeAt
+    }
+
+    mutating func item(_ index: Int, in array: Int) -> Int {
+        let typeAt = count
+        self.index(.null, index)
+        return typeAt
+    }
+
+    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Int) throws(JSONValue.ParseError) {
+        try setType(slot, .string)
+        if form == .ascii {
+            string(utf8: raw)
+        } else {
+            string(JSONGrammar.text(raw))
+        }
+    }
+
+    mutating func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: Int) throws(JSONValue.ParseError) {
+        try setType(slot, .string)
+        string(escaped)
+    }
+
+    mutating func number(_ value: JSONNumber, raw: Span<UInt8>, in slot: Int) throws(JSONValue.ParseError) {
+        switch value {
+        case let .int(i):
+            if let small = Int32(exactly: i) {
+                try setType(slot, .int32)
+                int32(small)
             } else {
-                writer.key(.null, try string())
+                try setType(slot, .int64)
+                int64(i)
             }
-            skipSpace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            position += 1
-            skipSpace()
-            try element(into: &writer, typeAt: typeAt, depth: depth + 1)
-            skipSpace()
-            guard position < bytes.count else { throw fail("truncated object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return }
-            throw fail("expected ',' or '}'")
+        case let .double(d):
+            try setType(slot, .double)
+            double(d)
         }
     }
 
-    /// One value's payload; its element's type byte (at `typeAt`) is set once the value is read.
-    mutating func element(into writer: inout BSONWriter, typeAt: Int, depth: Int) throws(JSONValue.ParseError) {
-        guard depth < 200 else { throw fail("nested too deeply") }
-        guard position < bytes.count else { throw fail("truncated") }
-        switch bytes[position] {
-        case UInt8(ascii: "{"):
-            writer.retype(at: typeAt, .document)
-            let start = writer.begin()
-            try members(into: &writer, depth: depth)
-            writer.end(start)
-        case UInt8(ascii: "["):
-            writer.retype(at: typeAt, .array)
-            let start = writer.begin()
-            try items(into: &writer, depth: depth)
-            writer.end(start)
-        case UInt8(ascii: "\""):
-            writer.retype(at: typeAt, .string)
-            if let run = plainASCIIString() {
-                bytes.withUnsafeBufferPointer { writer.string(utf8: UnsafeBufferPointer(rebasing: $0[run])) }
-            } else {
-                writer.string(try string())
-            }
-        case UInt8(ascii: "t"): _ = try expect("true", .null); writer.retype(at: typeAt, .bool); writer.bool(true)
-        case UInt8(ascii: "f"): _ = try expect("false", .null); writer.retype(at: typeAt, .bool); writer.bool(false)
-        case UInt8(ascii: "n"): _ = try expect("null", .null); writer.retype(at: typeAt, .null)
-        default:
-            switch try number() {
-            case let .int(i):
-                if let small = Int32(exactly: i) { writer.retype(at: typeAt, .int32); writer.int32(small) } else { writer.retype(at: typeAt, .int64); writer.int64(i) }
-            case let .double(d): writer.retype(at: typeAt, .double); writer.double(d)
-            default: throw fail("bad number")
-            }
-        }
-    }
-
-    /// An array's items as elements keyed "0", "1", ...; `position` is at its `[`.
-    private mutating func items(into writer: inout BSONWriter, depth: Int) throws(JSONValue.ParseError) {
-        position += 1
-        skipSpace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return }
-        var index = 0
-        while true {
-            skipSpace()
-            let typeAt = writer.count
-            writer.index(.null, index)
-            try element(into: &writer, typeAt: typeAt, depth: depth + 1)
-            index += 1
-            skipSpace()
-            guard position < bytes.count else { throw fail("truncated array") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return }
-            throw fail("expected ',' or ']'")
-        }
-    }
-
-    /// The bytes of a string at `position` that is one run of printable ASCII with no escape
-    /// (nearly every string EC2 sends), consumed; nil, with nothing consumed, for any other.
-    private mutating func plainASCIIString() -> Range<Int>? {
-        let end = bytes.withUnsafeBufferPointer { Word.firstNotPlainASCII($0, from: position + 1) }
-        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
-        defer { position = end + 1 }
-        return (position + 1)..<end
+    mutating func literal(_ value: Bool?, in slot: Int) throws(JSONValue.ParseError) {
+        guard let value else { return try setType(slot, .null) }
+        try setType(slot, .bool)
+        bool(value)
     }
 }
 

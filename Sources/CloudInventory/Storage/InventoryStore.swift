@@ -113,17 +113,26 @@ public final class InventoryStore {
         "\(account):\(region):\(instanceId)"
     }
 
-    /// 16 bytes of SHA-256 over the instance's canonical JSON (`JSONValue.canonical`): the
-    /// same instance with its elements in another order has the same hash. (Hashes stored
-    /// before the canonical form differ once: the next poll rewrites such an instance, with
-    /// no event, since its fields compare equal.)
+    /// 16 bytes of SHA-256 over the instance's canonical JSON: the same instance with its
+    /// elements in another order has the same hash. (Hashes stored before the canonical form
+    /// differ once: the next poll rewrites such an instance, with no event, since its fields
+    /// compare equal.)
+    ///
+    /// The one definition of the content hash: the value tree's canonical form,
+    /// `JSONValue.writeCanonical` (every object's members sorted by their keys' bytes, at
+    /// every depth). There is one other way in, `contentHash(ofCanonical:)`, for the same bytes
+    /// copied out of a document by `CanonicalRecords` (the renderer's, and replay's through
+    /// the one JSON grammar, `SpoolPageReader`); it is held equal to this one by
+    /// `CanonicalHashTests`, `FastPathTests`, `SpoolPageReaderTests` and the `spool-page` fuzz
+    /// target, and gives up (records that do not fit) rather than hash anything else.
     static func contentHash(_ instance: JSONValue) -> String {
         var bytes: [UInt8] = []
         instance.writeCanonical(to: &bytes)
         return contentHash(ofCanonical: bytes)
     }
 
-    /// The hash of bytes already in canonical form (`CanonicalRecords` copies them out).
+    /// The hash of bytes already in canonical form: `writeCanonical`'s, or the same bytes
+    /// from `CanonicalRecords`. Never raw JSON in another order (that would hash otherwise).
     static func contentHash(ofCanonical bytes: [UInt8]) -> String {
         Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
@@ -131,7 +140,7 @@ public final class InventoryStore {
     /// The same hash of bytes in an `OutputBuffer`, read in place.
     static func contentHash(ofCanonical buffer: OutputBuffer) -> String {
         // The buffer's written bytes, for the hash's duration only.
-        Hex.encode(buffer.withUnsafeBytes { unsafe SHA256.hash(data: $0) }.prefix(16))
+        unsafe Hex.encode(buffer.withUnsafeBytes { unsafe SHA256.hash(data: $0) }.prefix(16))
     }
 
     static func eventId(_ pollId: String, _ key: String, _ type: String) -> String {

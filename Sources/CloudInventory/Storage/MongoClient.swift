@@ -201,6 +201,7 @@ import Synchronization
         // libbson keeps a document contiguous: its first 4 bytes are its whole length.
         var length: Int32 = 0
         unsafe withUnsafeMutableBytes(of: &length) { unsafe $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 4)) }
-        return try unsafe BSONValue.decode(UnsafeRawBufferPointer(start: data, count: Int(Int32(littleEndian: length))))
+        // unsafe: libbson's document is `length` bytes at `data` (its own length prefix), alive until `doc` is destroyed after this call.
+        return try BSONValue.decode(unsafe UnsafeBufferPointer(start: data, count: Int(Int32(littleEndian: length))).span)
     }
 }

@@ -1,241 +1,175 @@
-import Glibc
-
 /// A spooled page line read straight into a `RenderedPage`, for replay: each instance stays
 /// a span of the line, its content hash is copied out of its bytes in canonical order
 /// (`CanonicalRecords`), and only new or changed instances are ever read into values, as on a
 /// live poll. Parsing the line into a value tree and hashing the tree cost more than the whole
 /// first poll it replays.
 ///
-/// It takes only what the spool writer itself writes: no whitespace, strings as
-/// `JSONValue.writeString` escapes them (valid UTF-8, no other escape), integers within Int64
-/// (no `-0`, no leading zero, fraction or exponent), plain distinct keys, every instance an object
-/// with a plain `InstanceId`, and `State.Name`, when there is one, plain. Those bytes are
-/// exactly what `JSONValue.write` gives back for the value they parse to, so the hash, id and
-/// state equal the value path's. Anything else returns nil, and the line takes the value path
-/// (`Spool.parseRecord`), which decides. Nesting is capped (`maximumDepth`), never taken
-/// from the input.
-struct SpoolPageReader {
-    /// Far deeper than an EC2 instance (about a dozen levels); deeper lines take the value path.
-    static let maximumDepth = 64
+/// The grammar is `JSONGrammar`'s; this visitor takes only what the spool writer itself
+/// writes: no whitespace, strings as `JSONValue.writeString` escapes them (valid UTF-8, no
+/// other escape, no raw control byte), integers (no `-0`, fraction or exponent; the grammar
+/// refuses leading zeros and reads past Int64 as a double), plain distinct keys, every
+/// instance an object with a plain `InstanceId`, and `State.Name`, when there is one, plain.
+/// Those bytes are exactly what `JSONValue.write` gives back for the value they parse to, so
+/// the hash, id and state equal the value path's. Anything else returns nil, and the line
+/// takes the value path (`Spool.parseRecord`), which decides. Nesting is capped
+/// (`maximumDepth`), never taken from the input.
+struct SpoolPageReader: JSONVisitor {
+    /// 64 levels below an instance (which is at depth 2 of its line): far deeper than an EC2
+    /// instance (about a dozen levels); deeper lines take the value path.
+    static var maximumDepth: Int { 66 }
+    static var allowsWhitespace: Bool { false }
 
-    private let line: UnsafeBufferPointer<UInt8>
-    private var i = 0
+    /// Where a value goes: the line's head (`Kind`, `Account`, `Region`, `Instances`), an
+    /// instance, the instance's id or state, the state's name, or anywhere else in an instance.
+    enum Slot { case top, kind, account, region, instances, instance, instanceId, state, stateName, plain }
+    /// What an open object or array is.
+    enum Mark { case top, instances, instance, state, other }
+
+    /// A name the reader looks for, as bytes.
+    struct StaticName {
+        let bytes: [UInt8]
+        init(_ name: String) { bytes = Array(name.utf8) }
+    }
+
+    private static let head = [StaticName("Kind"), StaticName("Account"), StaticName("Region"), StaticName("Instances")]
+    private static let instanceIdKey = StaticName("InstanceId"), stateKey = StaticName("State"), nameKey = StaticName("Name")
+    private static let pageKind = StaticName("page")
+    private static let headSlots: [Slot] = [.kind, .account, .region, .instances]
+
     private var records = CanonicalRecords()
-    /// The instance being read: where it starts in `line`, and its id and state as found.
+    private let scratch = OutputBuffer(capacity: 4096)
+    private var headKeys = 0
+    private var account = "", region = ""
+    private var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
+    /// The instances' bytes in the line: between the brackets of `Instances`.
+    private var instances = 0..<0
+    /// The instance being read: where it starts in the line, and its id and state as found.
     private var base = 0
     private var instanceId: String?
     private var stateName: String?
 
-    /// What a string value is, for the instance's row: nothing, its id, or its state.
-    private enum Capture { case none, instanceId, state, stateName }
-
-    private init(_ line: UnsafeBufferPointer<UInt8>) {
-        self.line = line
-    }
-
     /// The slice and page of a page line (without its newline) in the writer's form; nil for
     /// any other line.
-    static func read(_ line: UnsafeBufferPointer<UInt8>) -> (slice: SliceID, page: RenderedPage)? {
-        var reader = SpoolPageReader(line)
-        guard reader.literal("{\"Kind\":\"page\",\"Account\":"), let account = reader.plainString(),
-              reader.literal(",\"Region\":"), let region = reader.plainString(),
-              reader.literal(",\"Instances\":["), let page = reader.instances(), reader.literal("]}"),
-              reader.i == line.count else { return nil }
-        return (SliceID(account: account, region: region), page)
+    static func read(_ line: ArraySlice<UInt8>) -> (slice: SliceID, page: RenderedPage)? {
+        var reader = SpoolPageReader()
+        do { try JSONGrammar.walk(line.span, into: &reader) } catch { return nil }
+        let start = line.startIndex
+        reader.page.json = Array(line[(start + reader.instances.lowerBound)..<(start + reader.instances.upperBound)])
+        return (SliceID(account: reader.account, region: reader.region), reader.page)
     }
 
-    private mutating func instances() -> RenderedPage? {
-        let start = i
-        var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
-        let scratch = OutputBuffer(capacity: 4096)
-        while i < line.count, line[i] != UInt8(ascii: "]") {
-            if page.count > 0 {
-                guard line[i] == UInt8(ascii: ","), i + 1 < line.count else { return nil }
-                i += 1
-            }
-            guard line[i] == UInt8(ascii: "{") else { return nil }
-            base = i
+    static func read(_ line: [UInt8]) -> (slice: SliceID, page: RenderedPage)? { read(line[...]) }
+
+    /// Not the writer's form: the line takes the value path.
+    private static func refuse(_ offset: Int = 0) -> JSONValue.ParseError {
+        JSONValue.ParseError(offset: offset, reason: "not the spool writer's form")
+    }
+
+    func rootSlot() -> Slot { .top }
+
+    mutating func beginObject(in slot: Slot, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Mark {
+        switch slot {
+        case .top: return .top
+        case .instance:
+            base = offset
             records.reset()
             (instanceId, stateName) = (nil, nil)
-            guard value(depth: 0, capture: .none), let id = instanceId,
-                  records.canonical(of: unsafe UnsafeBufferPointer(rebasing: line[base..<i]).span, into: scratch) else { return nil }
-            page.count += 1
-            page.spans.append((base - start)..<(i - start))
-            page.instanceIds.append(id)
-            page.stateNames.append(stateName)
-            page.states[stateName ?? "unknown", default: 0] += 1
-            page.hashes.append(InventoryStore.contentHash(ofCanonical: scratch))
+            records.openObject(at: 0)
+            return .instance
+        case .state, .plain:
+            records.openObject(at: offset - base)
+            return slot == .state ? .state : .other
+        default: throw Self.refuse(offset)
         }
-        page.json = Array(line[start..<i])
-        return page
     }
 
-    /// One value at `i`, in the writer's form; its objects go into `records`.
-    private mutating func value(depth: Int, capture: Capture) -> Bool {
-        guard depth < Self.maximumDepth, i < line.count else { return false }
-        // An id or a state is a string, or the line takes the value path.
-        if capture == .instanceId || capture == .stateName, line[i] != UInt8(ascii: "\"") { return false }
-        switch line[i] {
-        case UInt8(ascii: "{"): return object(depth: depth, capture: capture)
-        case UInt8(ascii: "["):
-            i += 1
-            var first = true
-            while i < line.count, line[i] != UInt8(ascii: "]") {
-                if !first {
-                    guard line[i] == UInt8(ascii: ",") else { return false }
-                    i += 1
-                }
-                first = false
-                guard value(depth: depth + 1, capture: .none) else { return false }
+    /// Keys with an escape are not the writer's (nor of any EC2 model name).
+    func key(escaped: String, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot { throw Self.refuse(offset) }
+
+    mutating func key(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in object: Mark) throws(JSONValue.ParseError) -> Slot {
+        if object == .top {
+            guard headKeys < Self.head.count, form == .ascii, Self.run(raw, is: Self.head[headKeys]) else { throw Self.refuse(offset) }
+            headKeys += 1
+            return Self.headSlots[headKeys - 1]
+        }
+        guard Self.isPlain(raw, form) else { throw Self.refuse(offset) }
+        // Keys are ranked by their bytes when the object closes (`CanonicalRecords`).
+        records.member(at: offset - base, rank: 0)
+        // The lengths first (10, 5, 4): nearly every key is settled without a byte compared.
+        switch (object, raw.count) {
+        case (.instance, 10): return Self.run(raw, is: Self.instanceIdKey) ? .instanceId : .plain
+        case (.instance, 5): return Self.run(raw, is: Self.stateKey) ? .state : .plain
+        case (.state, 4): return Self.run(raw, is: Self.nameKey) ? .stateName : .plain
+        default: return .plain
+        }
+    }
+
+    mutating func endObject(_ object: Mark, in slot: Slot, at offset: Int, text: Span<UInt8>) throws(JSONValue.ParseError) {
+        if object == .top {
+            guard headKeys == Self.head.count else { throw Self.refuse(offset) }
+            return
+        }
+        guard records.closeObject(at: offset - base, rankingKeysIn: text.extracting(base..<text.count)) else { throw Self.refuse(offset) }
+        guard object == .instance else { return }
+        guard let id = instanceId, records.canonical(of: text.extracting(base..<(offset + 1)), into: scratch) else {
+            throw Self.refuse(offset)
+        }
+        page.count += 1
+        page.spans.append((base - instances.lowerBound)..<(offset + 1 - instances.lowerBound))
+        page.instanceIds.append(id)
+        page.stateNames.append(stateName)
+        page.states[stateName ?? "unknown", default: 0] += 1
+        page.hashes.append(InventoryStore.contentHash(ofCanonical: scratch))
+    }
+
+    mutating func beginArray(in slot: Slot, at offset: Int, depth: Int) throws(JSONValue.ParseError) -> Mark {
+        switch slot {
+        case .instances:
+            instances = (offset + 1)..<(offset + 1)
+            return .instances
+        case .state, .plain: return .other
+        default: throw Self.refuse(offset)
+        }
+    }
+
+    mutating func item(_ index: Int, in array: Mark) -> Slot { array == .instances ? .instance : .plain }
+
+    mutating func endArray(_ array: Mark, in slot: Slot, at offset: Int, text: Span<UInt8>) {
+        if array == .instances { instances = instances.lowerBound..<offset }
+    }
+
+    /// An escaped string: only where any string goes, and only in the writer's escapes.
+    func string(escaped: String, raw: Span<UInt8>, at offset: Int, in slot: Slot) throws(JSONValue.ParseError) {
+        guard slot == .plain || slot == .state, Self.isWriterForm(raw, .escaped) else { throw Self.refuse(offset) }
+    }
+
+    mutating func string(_ raw: Span<UInt8>, _ form: JSONStringForm, at offset: Int, in slot: Slot) throws(JSONValue.ParseError) {
+        switch slot {
+        case .kind:
+            guard form == .ascii, Self.run(raw, is: Self.pageKind) else { throw Self.refuse(offset) }
+        case .account, .region, .instanceId, .stateName:
+            guard Self.isPlain(raw, form) else { throw Self.refuse(offset) }
+            let text = JSONGrammar.text(raw)
+            switch slot {
+            case .account: account = text
+            case .region: region = text
+            case .instanceId: instanceId = text
+            default: stateName = text
             }
-            guard i < line.count else { return false }
-            i += 1
-            return true
-        case UInt8(ascii: "\""):
-            switch capture {
-            case .instanceId:
-                instanceId = plainString()
-                return instanceId != nil
-            case .stateName:
-                stateName = plainString()
-                return stateName != nil
-            case .none, .state:
-                return string()
-            }
-        case UInt8(ascii: "t"): return literal("true")
-        case UInt8(ascii: "f"): return literal("false")
-        case UInt8(ascii: "n"): return literal("null")
-        default: return integer()
+        case .plain, .state:
+            guard Self.isWriterForm(raw, form) else { throw Self.refuse(offset) }
+        default: throw Self.refuse(offset)
         }
     }
 
-    private mutating func object(depth: Int, capture: Capture) -> Bool {
-        records.openObject(at: i - base)
-        i += 1
-        var first = true
-        while i < line.count, line[i] != UInt8(ascii: "}") {
-            if !first {
-                guard line[i] == UInt8(ascii: ",") else { return false }
-                i += 1
-            }
-            first = false
-            let keyStart = i
-            guard let key = plainRun(), i < line.count, line[i] == UInt8(ascii: ":") else { return false }
-            i += 1
-            // Keys are ranked by their bytes when the object closes (`CanonicalRecords`).
-            records.member(at: keyStart - base, rank: 0)
-            var inner = Capture.none
-            if depth == 0, capture == .none {
-                inner = Self.run(key, is: "InstanceId") ? .instanceId : Self.run(key, is: "State") ? .state : .none
-            } else if capture == .state, Self.run(key, is: "Name") {
-                inner = .stateName
-            }
-            guard value(depth: depth + 1, capture: inner) else { return false }
-        }
-        guard i < line.count else { return false }
-        let closed = records.closeObject(at: i - base, rankingKeysIn: unsafe UnsafeBufferPointer(rebasing: line[base...]).span)
-        i += 1
-        return closed
-    }
-
-    /// `literal` exactly at `i`.
-    private mutating func literal(_ text: StaticString) -> Bool {
-        let n = text.utf8CodeUnitCount
-        guard line.count - i >= n, memcmp(line.baseAddress! + i, text.utf8Start, n) == 0 else { return false }
-        i += n
-        return true
-    }
-
-    /// `-?(0|[1-9][0-9]*)` within Int64, not `-0`, followed by no fraction or exponent: an
-    /// integer that `JSONValue.write` writes back the same.
-    private mutating func integer() -> Bool {
-        let start = i
-        if line[i] == UInt8(ascii: "-") { i += 1 }
-        let digits = i
-        while i < line.count, line[i] &- UInt8(ascii: "0") < 10 { i += 1 }
-        let n = i - digits
-        guard (1...19).contains(n), line[digits] != UInt8(ascii: "0") || (n == 1 && digits == start) else { return false }
-        if n == 19 {
-            // Past Int64 it parses as a double and is written back otherwise.
-            let limit: StaticString = digits == start ? "9223372036854775807" : "9223372036854775808"
-            guard memcmp(line.baseAddress! + digits, limit.utf8Start, 19) <= 0 else { return false }
-        }
-        return i == line.count || (line[i] != UInt8(ascii: ".") && line[i] != UInt8(ascii: "e") && line[i] != UInt8(ascii: "E"))
-    }
-
-    /// A string with no escape, as text: ids, states, the head's account and region.
-    private mutating func plainString() -> String? {
-        guard let run = plainRun() else { return nil }
-        return String(decoding: run, as: UTF8.self)
-    }
-
-    /// Whether `run` is `name`'s bytes.
-    private static func run(_ run: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
-        run.count == name.utf8CodeUnitCount && memcmp(run.baseAddress!, name.utf8Start, run.count) == 0
-    }
-
-    /// `"…"` at `i` with no escape and valid UTF-8: its bytes.
-    private mutating func plainRun() -> UnsafeBufferPointer<UInt8>? {
-        guard i < line.count, line[i] == UInt8(ascii: "\"") else { return nil }
-        let start = i + 1
-        var p = start, ascii = true
-        while true {
-            p = Word.firstNotPlainASCII(line, from: p)
-            guard p < line.count else { return nil }
-            if line[p] >= 0x80 {
-                ascii = false
-                p += 1
-                continue
-            }
-            guard line[p] == UInt8(ascii: "\"") else { return nil }
-            let run = UnsafeBufferPointer(rebasing: line[start..<p])
-            guard ascii || String(validating: run, as: UTF8.self) != nil else { return nil }
-            i = p + 1
-            return run
+    /// An integer that `JSONValue.write` writes back the same: not a double, not `-0`.
+    mutating func number(_ value: JSONNumber, raw: Span<UInt8>, in slot: Slot) throws(JSONValue.ParseError) {
+        guard slot == .plain || slot == .state, case let .int(i) = value, i != 0 || raw[0] != UInt8(ascii: "-") else {
+            throw Self.refuse()
         }
     }
 
-    /// Any string value as `JSONValue.writeString` writes it: `\"`, `\\`, `\n`, `\r`, `\t`, and
-    /// `\u00xx` (lower-case hex) for the other control characters; no other escape.
-    private mutating func string() -> Bool {
-        let start = i + 1
-        var p = start, ascii = true
-        while true {
-            p = Word.firstNotPlainASCII(line, from: p)
-            guard p < line.count else { return false }
-            switch line[p] {
-            case 0x80...:
-                ascii = false
-                p += 1
-            case UInt8(ascii: "\""):
-                guard ascii || String(validating: UnsafeBufferPointer(rebasing: line[start..<p]), as: UTF8.self) != nil else { return false }
-                i = p + 1
-                return true
-            case UInt8(ascii: "\\"):
-                guard let next = escape(at: p) else { return false }
-                p = next
-            default:
-                return false  // a raw control character: the writer escapes them all
-            }
-        }
-    }
-
-    /// The end of the escape at `p`, if the writer writes it.
-    private func escape(at p: Int) -> Int? {
-        guard p + 1 < line.count else { return nil }
-        switch line[p + 1] {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            return p + 2
-        case UInt8(ascii: "u"):
-            guard line.count - p >= 6, line[p + 2] == UInt8(ascii: "0"), line[p + 3] == UInt8(ascii: "0"),
-                  line[p + 4] == UInt8(ascii: "0") || line[p + 4] == UInt8(ascii: "1") else { return nil }
-            let low = line[p + 5]
-            let nibble = low &- UInt8(ascii: "0") < 10 ? low &- UInt8(ascii: "0") : low &- UInt8(ascii: "a") < 6 ? low &- UInt8(ascii: "a") + 10 : 255
-            guard nibble < 16 else { return nil }
-            let control = (line[p + 4] &- UInt8(ascii: "0")) << 4 | nibble
-            return control == 0x0A || control == 0x0D || control == 0x09 ? nil : p + 6
-        default:
-            return nil
-        }
+    mutating func literal(_ value: Bool?, in slot: Slot) throws(JSONValue.ParseError) {
+        guard slot == .plain || slot == .state else { throw Self.refuse() }
     }
 }

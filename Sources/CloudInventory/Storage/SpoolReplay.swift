@@ -140,7 +140,7 @@ public enum SpoolReplay {
             if cancellation?.isCancelled == true { return .cancelled }
             // A page in the writer's own form is written as a rendered page, with no value
             // tree (`SpoolPageReader`); any other line is parsed, and decides.
-            if let (slice, rendered) = line.withUnsafeBufferPointer(SpoolPageReader.read) {
+            if let (slice, rendered) = SpoolPageReader.read(line) {
                 try page(slice) {
                     try store.write(rendered: rendered, slice: slice, poll: header.poll)
                     counts.add(states: rendered.states, slice: slice)

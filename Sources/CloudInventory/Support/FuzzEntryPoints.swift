@@ -103,7 +103,7 @@
     /// page's instances: whatever it takes, the value path must take and agree with.
     static func spoolPage(_ bytes: [UInt8]) {
         for line in [bytes, Array("{\"Kind\":\"page\",\"Account\":\"1\",\"Region\":\"r\",\"Instances\":[".utf8) + bytes + Array("]}".utf8)] {
-            guard let (slice, page) = line.withUnsafeBufferPointer(SpoolPageReader.read) else { continue }
+            guard let (slice, page) = SpoolPageReader.read(line) else { continue }
             guard case let .page(expectedSlice, instances)? = try? Spool.parseRecord(line) else {
                 preconditionFailure("the page reader took a line the parser refuses")
             }
@@ -119,8 +119,8 @@
 
     /// A decoded document must encode and decode to itself.
     static func bson(_ bytes: [UInt8]) {
-        guard let value = bytes.withUnsafeBytes({ try? BSONValue.decode($0) }) else { return }
-        let again = value.encoded().withUnsafeBytes { try? BSONValue.decode($0) }
+        guard let value = try? BSONValue.decode(bytes) else { return }
+        let again = try? BSONValue.decode(value.encoded())
         precondition(again != nil, "re-encoded BSON does not decode")
     }
 }

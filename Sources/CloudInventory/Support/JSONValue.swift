@@ -79,16 +79,11 @@ public enum JSONValue: Sendable, Equatable {
     /// A key's first eight UTF-8 bytes, big-endian and zero-padded: ordered as the bytes are,
     /// up to ties (a key with a NUL, or eight equal bytes), which the caller settles.
     static func sortPrefix(_ key: String) -> UInt64 {
-        func prefix<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
-            var value: UInt64 = 0
-            var count = 0
-            for byte in bytes.prefix(8) {
-                value = value << 8 | UInt64(byte)
-                count += 1
-            }
-            return count == 0 ? 0 : value << (8 * UInt64(8 - count))
-        }
-        return key.utf8.withContiguousStorageIfAvailable { prefix($0) } ?? prefix(key.utf8)
+        let bytes = key.utf8.span
+        let count = min(bytes.count, 8)
+        var value: UInt64 = 0
+        for k in 0..<count { value = value << 8 | UInt64(bytes[k]) }
+        return count == 0 ? 0 : value << (8 * UInt64(8 - count))
     }
 
     /// Compact UTF-8 JSON.
@@ -108,14 +103,14 @@ public enum JSONValue: Sendable, Equatable {
 
     private func write<Out: ByteOutput>(to out: inout Out, canonical: Bool) {
         switch self {
-        case .null: out.append(ascii: "null")
-        case let .bool(b): out.append(ascii: b ? "true" : "false")
+        case .null: out.append("null" as ByteLiteral)
+        case let .bool(b): out.append(b ? "true" as ByteLiteral : "false")
         case let .int(i): Self.append(String(i), to: &out)
         case let .double(d):
             if d.isFinite {
                 Self.append(String(d), to: &out)
             } else {
-                out.append(ascii: "null")
+                out.append("null" as ByteLiteral)
             }
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):
@@ -139,8 +134,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     private static func append<Out: ByteOutput>(_ text: String, to out: inout Out) {
-        var text = text
-        text.withUTF8 { out.append(bytes: $0) }
+        out.append(text.utf8.span)
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
@@ -154,17 +148,21 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     static func writeString<Out: ByteOutput>(_ s: String, to out: inout Out) {
-        var copy = s
-        copy.withUTF8 { writeString(utf8: $0, to: &out) }
+        writeString(utf8: s.utf8.span, to: &out)
+    }
+
+    /// TRANSITIONAL (issue 24): for the renderer until it passes spans.
+    static func writeString<Out: ByteOutput>(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout Out) {
+        writeString(utf8: unsafe buffer.span, to: &out)
     }
 
     /// Copies runs that need no escaping in one go (`ByteOutput.appendPlainJSON`): most
     /// strings are one run, copied whole.
-    static func writeString<Out: ByteOutput>(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout Out) {
+    static func writeString<Out: ByteOutput>(utf8 bytes: Span<UInt8>, to out: inout Out) {
         out.append(UInt8(ascii: "\""))
-        var i = out.appendPlainJSON(buffer, from: 0)
-        while i < buffer.count {
-            let b = buffer[i]
+        var i = out.appendPlainJSON(bytes, from: 0)
+        while i < bytes.count {
+            let b = bytes[i]
             switch b {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -172,37 +170,16 @@ public enum JSONValue: Sendable, Equatable {
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
             default:
-                out.append(ascii: "\\u00")
+                out.append("\\u00" as ByteLiteral)
                 out.append(hex[Int(b >> 4)])
                 out.append(hex[Int(b & 0x0F)])
             }
-            i = out.appendPlainJSON(buffer, from: i + 1)
+            i = out.appendPlainJSON(bytes, from: i + 1)
         }
         out.append(UInt8(ascii: "\""))
     }
 
-    /// The first byte at or after `start` that JSON must escape (a control byte, `"` or `\\`),
-    /// or the end. Eight bytes at a time with the classic "has byte less than" / "has zero
-    /// byte" word tricks: their lowest set bit is exact, so it names the first such byte.
-    @inline(__always)
-    static func firstToEscape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        let raw = UnsafeRawPointer(base)
-        var i = start
-        while i + 8 <= buffer.count {
-            let hit = Word.toEscapeInJSON(Word.load(raw, at: i))
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
-        }
-        while i < buffer.count {
-            if escapes(base[i]) { return i }
-            i += 1
-        }
-        return i
-    }
-
     /// Whether JSON must escape `byte` in a string: a control byte, `"` or `\\`.
-    @inline(__always)
     static func escapes(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
