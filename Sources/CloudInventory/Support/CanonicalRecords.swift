@@ -150,6 +150,11 @@ struct CanonicalRecords {
             }
             return a.count < b.count
         }
+        // The reused storage, held locally while ranking so that it is uniquely owned: the
+        // sort then writes through one mutable span, with no uniqueness check per write.
+        var keys: [Key] = []
+        swap(&keys, &self.keys)
+        defer { swap(&keys, &self.keys) }
         keys.removeAll(keepingCapacity: true)
         for k in 0..<n {
             let start = openMembers[range.lowerBound + k].start + 1
@@ -165,20 +170,21 @@ struct CanonicalRecords {
             }
             keys.append(Key(prefix: prefix, start: start, count: count, member: k))
         }
+        var sorted = keys.mutableSpan
         // Objects are small (an EC2 instance has about sixty members): insertion sort.
         for k in 1..<max(n, 1) {
-            let key = keys[k]
+            let key = sorted[k]
             var j = k
-            while j > 0, less(key, keys[j - 1]) {
-                keys[j] = keys[j - 1]
+            while j > 0, less(key, sorted[j - 1]) {
+                sorted[j] = sorted[j - 1]
                 j -= 1
             }
-            keys[j] = key
+            sorted[j] = key
         }
         for place in 0..<n {
             // Neither key before the other: the same key twice.
-            if place > 0, !less(keys[place - 1], keys[place]) { return false }
-            openMembers[range.lowerBound + keys[place].member].rank = UInt8(place)
+            if place > 0, !less(sorted[place - 1], sorted[place]) { return false }
+            openMembers[range.lowerBound + sorted[place].member].rank = UInt8(place)
         }
         return true
     }
