@@ -84,15 +84,14 @@ public struct EC2Client: Sendable {
                                    contents: RenderedPage.Contents) throws(AWSError) -> RenderedPage {
         var body = try query.call("DescribeInstances", parameters)
         defer { ByteBufferPool.shared.recycle(&body) }
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, contents: contents), page.instanceIds.count == page.count,
-           seen.insertAllNew(page.instanceIds) {
-            return page
+        var page: RenderedPage
+        do {
+            page = try ShapeDecoder.renderInstancesPage(body, region: region, contents: contents)
+        } catch {
+            throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }
-        // Anything unusual (a repeated element or instance, an instance without an id,
-        // malformed XML) takes the exact path, which either handles it or reports the error.
-        var values = try Self.decodeInstancesPage(body, region: region)
-        values.instances = dropRepeats(values.instances, seen: &seen)
-        return RenderedPage(values: values.instances, nextToken: values.nextToken, hashing: contents.contains(.hashes))
+        noteRepeats(page.dropRepeats(seen: &seen))
+        return page
     }
 
     /// One page, decoded. The response body dies here, before the page goes to the sink.
@@ -108,11 +107,13 @@ public struct EC2Client: Sendable {
             guard let id = instance["InstanceId"]?.stringValue else { return true }
             return seen.insert(id)
         }
-        if kept.count < instances.count {
-            query.logger.notice("EC2 listed instances twice; each is kept once",
-                                metadata: ["region": "\(region)", "repeats": "\(instances.count - kept.count)"])
-        }
+        noteRepeats(instances.count - kept.count)
         return kept
+    }
+
+    private func noteRepeats(_ repeats: Int) {
+        guard repeats > 0 else { return }
+        query.logger.notice("EC2 listed instances twice; each is kept once", metadata: ["region": "\(region)", "repeats": "\(repeats)"])
     }
 
     struct InstancesPage {
@@ -127,30 +128,17 @@ public struct EC2Client: Sendable {
         XMLError.malformed("no <reservationSet> in the response", at: offset)
     }
 
-    /// Decodes one reservation at a time and flattens it at once, so a page never exists
-    /// twice in memory (as reservations and as instances).
+    /// One page as values, by the same walk as the rendered page (`TreeVisitor`): the
+    /// reference the rendered page is held to.
     static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
-        var instances: [JSONValue] = []
-        var token: String?
         var decoder = ShapeDecoder(body)
+        var tree = TreeVisitor(region: region)
         do throws(XMLError) {
-            let sawReservations = try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
-                                    scalar: { name, value in if name == "NextToken" { token = value } }) { reservation in
-                let extra = [
-                    JSONMember("Region", .string(region)),
-                    JSONMember("ReservationId", reservation["ReservationId"] ?? .null),
-                    JSONMember("OwnerId", reservation["OwnerId"] ?? .null),
-                ]
-                for instance in reservation["Instances"]?.arrayValue ?? [] {
-                    guard case let .object(members) = instance else { continue }
-                    instances.append(.object(members + extra))
-                }
-            }
-            guard sawReservations else { throw missingReservations(at: decoder.scanner.position) }
+            let token = try decoder.walkPage(into: &tree)
+            return InstancesPage(instances: tree.instances, nextToken: token)
         } catch {
             throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }
-        return InstancesPage(instances: instances, nextToken: token?.isEmpty == false ? token : nil)
     }
 
     /// Asks EC2 whether DescribeInstances would be allowed, without doing it (`DryRun`).
