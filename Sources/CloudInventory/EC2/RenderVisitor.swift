@@ -49,16 +49,29 @@ struct RenderVisitor: PageVisitor {
             buffer.fill(cell, text)
             return
         }
-        let (range, text) = try scanner.readTextOrRange(startName: element)
         if kind == .string {
-            // Nearly every string is one plain ASCII run: escaped straight from the body.
-            if let range {
-                scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &buffer.out) }
-            } else {
-                JSONValue.writeString(text, to: &buffer.out)
-            }
-            return
+            try string(&scanner, element: element)
+        } else {
+            try nonString(kind, &scanner, element: element)
         }
+    }
+
+    /// Nearly every string is one plain ASCII run: escaped straight from the body. Each
+    /// path reads the value itself, so that the ASCII answer's empty String is known empty
+    /// where it is inlined and costs no release.
+    @inline(__always)
+    private mutating func string(_ scanner: inout XMLScanner, element: Range<Int>) throws(XMLError) {
+        let (range, text) = try scanner.readTextOrRange(startName: element)
+        if let range {
+            scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &buffer.out) }
+        } else {
+            JSONValue.writeString(text, to: &buffer.out)
+        }
+    }
+
+    @inline(__always)
+    private mutating func nonString(_ kind: EC2Model.Scalar, _ scanner: inout XMLScanner, element: Range<Int>) throws(XMLError) {
+        let (range, text) = try scanner.readTextOrRange(startName: element)
         if let range, scanner.bytes.withUnsafeBufferPointer({ ShapeDecoder.writeScalar(kind, UnsafeBufferPointer(rebasing: $0[range]), to: &buffer.out) }) {
             return
         }

@@ -57,7 +57,7 @@ extension ShapeDecoder {
                                               open: Bool = false, into v: inout V) throws(XMLError) -> Bool {
         guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
         let base = memberTable.first(shape)
-        var counts: [Int] = careful ? try countMembers(members, of: element) : []
+        var counts: [Int]? = careful ? try countMembers(members, of: element) : nil
         var first = true
         var seen: (UInt64, UInt64) = (0, 0)
         var previous = -1
@@ -68,15 +68,14 @@ extension ShapeDecoder {
                 continue
             }
             previous = m
-            if careful {
-                if counts[m] < 0 {  // a repeat, already read at its first occurrence
+            if let times = counts?[m] {
+                if times < 0 {  // a repeat, already read at its first occurrence
                     try scanner.skipElement(startName: child)
                     continue
                 }
-                if counts[m] > 1 {
-                    let repeats = counts[m]
-                    counts[m] = -1
-                    if try readRepeated(members[m], times: repeats, element: child, entry: base &+ m, shape: shape, m: m, first: first, into: &v) {
+                if times > 1 {
+                    counts?[m] = -1
+                    if try readRepeated(members[m], times: times, element: child, entry: base &+ m, shape: shape, m: m, first: first, into: &v) {
                         first = false
                         continue
                     }
