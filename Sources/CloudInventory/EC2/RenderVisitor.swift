@@ -41,6 +41,7 @@ struct RenderVisitor: PageVisitor {
 
     mutating func boolean(_ value: Bool) { buffer.out.append(ascii: value ? "true" : "false") }
 
+    @inline(__always)
     mutating func scalar(_ kind: EC2Model.Scalar, _ scanner: inout XMLScanner, element: Range<Int>, cell: RowPlan.Slot) throws(XMLError) {
         if cell != .none {
             // A string cell of the row: the same bytes as any other string.

@@ -85,8 +85,13 @@ extension ShapeDecoder {
             }
             v.key(shape: shape, member: m, entry: base &+ m, first: first)
             first = false
-            try walkValue(shape: members[m].shape, element: child, role: rowPlan.role(role, m), cell: rowPlan.slot(role, m),
-                          careful: careful, into: &v)
+            // Most members are scalars: read here, one call fewer than through `walkValue`.
+            let memberShape = members[m].shape
+            if case let .scalar(kind) = shapes[memberShape] {
+                try v.scalar(kind, &scanner, element: child, cell: rowPlan.slot(role, m))
+            } else {
+                try walkValue(shape: memberShape, element: child, role: rowPlan.role(role, m), cell: .none, careful: careful, into: &v)
+            }
         }
         if !open { v.closeObject(role: role) }
         return first
