@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -34,6 +34,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+            // Not yet `swiftSettings: [.strictMemorySafety()]`: the parsers and writers here
+            // (XML, JSON, BSON, spool) are being moved onto `Span` (issue 24) and still warn;
+            // it is turned on when they reach 0, as on the other targets.
         ),
         .executableTarget(
             name: "InventoryPoller",
@@ -42,12 +45,14 @@ let package = Package(
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.strictMemorySafety()]
         ),
         // libFuzzer harness for the parsers (`make fuzz`); an ordinary build makes a replayer.
         .executableTarget(
             name: "InventoryFuzz",
-            dependencies: ["CloudInventory"]
+            dependencies: ["CloudInventory"],
+            swiftSettings: [.strictMemorySafety()]
         ),
         // The tests run the built `inventory-poller` (`Harness.pollerBinary`): depending on its
         // target makes `swift build --build-tests` and `swift test` rebuild it, so no test
@@ -56,6 +61,9 @@ let package = Package(
             name: "CloudInventoryTests",
             dependencies: ["CloudInventory", "InventoryPoller"],
             exclude: [],
+            // Not yet `swiftSettings: [.strictMemorySafety()]`: the tests of `Word`, the spool
+            // page reader and parser totality still call the pointer APIs being replaced by
+            // `Span` (issue 24); every other test file is marked and clean.
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -13,7 +13,7 @@ nonisolated(unsafe) private var selected: FuzzEntryPoints.Target?
 
 private func complain(_ message: String) {
     var line = "inventory-fuzz: \(message)\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    line.withUTF8 { _ = unsafe write(2, $0.baseAddress, $0.count) }
 }
 
 private func select(_ name: String?) -> FuzzEntryPoints.Target {
@@ -51,14 +51,14 @@ struct Replay {
         let arguments = CommandLine.arguments.dropFirst()
         let target = select(arguments.first)
         for path in arguments.dropFirst() {
-            guard let file = fopen(path, "rb") else {
+            guard let file = unsafe fopen(path, "rb") else {
                 complain("cannot open \(path)")
                 exit(1)
             }
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
-            while case let n = fread(&chunk, 1, chunk.count, file), n > 0 { bytes.append(contentsOf: chunk[..<n]) }
-            fclose(file)
+            while case let n = unsafe fread(&chunk, 1, chunk.count, file), n > 0 { bytes.append(contentsOf: chunk[..<n]) }
+            unsafe fclose(file)
             target.run(bytes)
             print("\(path): ok")
         }

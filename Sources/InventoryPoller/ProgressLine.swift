@@ -38,7 +38,7 @@ final class ProgressLine: Sendable {
 
     private static func sameFile(_ a: Int32, _ b: Int32) -> Bool {
         var sa = stat(), sb = stat()
-        guard fstat(a, &sa) == 0, fstat(b, &sb) == 0 else { return false }
+        guard unsafe fstat(a, &sa) == 0, unsafe fstat(b, &sb) == 0 else { return false }
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev
     }
 

@@ -39,8 +39,8 @@ final class RunLock {
     /// `/run/lock/inventory-poller.lock` when that directory is writable (root, or the
     /// deployed service user), else `$XDG_RUNTIME_DIR/inventory-poller.lock`, else `/tmp`.
     static func defaultPath(environment: Environment) -> String {
-        if access("/run/lock", W_OK) == 0 { return "/run/lock/inventory-poller.lock" }
-        if let runtime = environment["XDG_RUNTIME_DIR"], access(runtime, W_OK) == 0 { return runtime + "/inventory-poller.lock" }
+        if unsafe access("/run/lock", W_OK) == 0 { return "/run/lock/inventory-poller.lock" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], unsafe access(runtime, W_OK) == 0 { return runtime + "/inventory-poller.lock" }
         return "/tmp/inventory-poller-\(getuid()).lock"
     }
 
@@ -51,7 +51,7 @@ final class RunLock {
         let deadline = Date().addingTimeInterval(wait)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                let reason = String(cString: strerror(errno))
+                let reason = unsafe String(cString: strerror(errno))
                 closeDescriptor()
                 throw Failure(description: "cannot lock \(path): \(reason)")
             }
@@ -69,7 +69,7 @@ final class RunLock {
         guard writable else { return }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
-        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+        _ = unsafe pid.withCString { unsafe pwrite(fd, $0, strlen($0), 0) }
     }
 
     /// Read-write (creating it 0644) when possible, else read-only. Never through a symlink
@@ -79,18 +79,18 @@ final class RunLock {
     /// with no other name (`writable`).
     private func open() throws {
         let flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
-        fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | flags, 0o644)
+        fd = unsafe Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | flags, 0o644)
         let created = fd >= 0
-        if fd < 0, errno == EEXIST { fd = Glibc.open(path, O_RDWR | flags) }
+        if fd < 0, errno == EEXIST { fd = unsafe Glibc.open(path, O_RDWR | flags) }
         if fd < 0, errno == EACCES || errno == EPERM || errno == EROFS {
-            fd = Glibc.open(path, O_RDONLY | flags)
+            fd = unsafe Glibc.open(path, O_RDONLY | flags)
         }
         guard fd >= 0 else {
-            let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            let reason = unsafe errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
             throw Failure(description: "cannot open lock file \(path): \(reason)")
         }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        guard unsafe fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             closeDescriptor()
             throw Failure(description: "cannot use lock file \(path): it is not a regular file")
         }

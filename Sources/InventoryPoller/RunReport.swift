@@ -121,9 +121,9 @@ struct RunReport {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         func failure(_ step: String) -> MetricsError {
-            MetricsError(description: "\(path): \(step): \(String(cString: strerror(errno)))")
+            MetricsError(description: unsafe "\(path): \(step): \(String(cString: strerror(errno)))")
         }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = unsafe open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }
         // Root's run writing into the service's directory leaves a file the service owns.
         if let owner = DirectoryOwner.adopting(file: path) {
@@ -131,7 +131,7 @@ struct RunReport {
                 try owner.apply(to: fd, path: temporary)
             } catch {
                 close(fd)
-                unlink(temporary)
+                unsafe unlink(temporary)
                 throw MetricsError(description: "\(path): \(error)")
             }
         }
@@ -139,13 +139,13 @@ struct RunReport {
             try writeAll(fd: fd, bytes: Array(text.utf8))
         } catch {
             close(fd)
-            unlink(temporary)
+            unsafe unlink(temporary)
             throw MetricsError(description: "\(path): cannot write \(temporary): \(error)")
         }
         close(fd)
-        guard rename(temporary, path) == 0 else {
+        guard unsafe rename(temporary, path) == 0 else {
             let error = failure("cannot rename \(temporary) over it")
-            unlink(temporary)
+            unsafe unlink(temporary)
             throw error
         }
     }

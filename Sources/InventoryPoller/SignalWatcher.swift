@@ -35,34 +35,34 @@ final class SignalWatcher: Sendable {
     init(cancellation: CancellationFlag, logger: Logger) {
         // Every global the handler reads is initialized here, outside any handler.
         _ = SignalTarget.received.load(ordering: .relaxed)
-        SignalTarget.pipe = -1
-        SignalTarget.cancellation = Unmanaged.passRetained(cancellation)  // lives for the process
+        unsafe SignalTarget.pipe = -1
+        unsafe SignalTarget.cancellation = unsafe Unmanaged.passRetained(cancellation)  // lives for the process
         var ends: [Int32] = [-1, -1]
-        let piped = pipe(&ends) == 0
+        let piped = unsafe pipe(&ends) == 0
         if piped {
             for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
-            SignalTarget.pipe = ends[1]
+            unsafe SignalTarget.pipe = ends[1]
         } else {
             logger.error("no pipe for the signal watcher; a signal stops the run without its warning line")
         }
         for sig in Self.signals {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
+            unsafe action.__sigaction_handler.sa_handler = { number in
                 let saved = errno  // the interrupted code may be about to read it
                 // Recorded before the flag is set (`cancel` releases), so whoever sees the flag
                 // sees the signal too.
                 _ = SignalTarget.received.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
-                SignalTarget.cancellation?._withUnsafeGuaranteedRef { $0.cancel() }
-                if SignalTarget.pipe >= 0 {
+                unsafe SignalTarget.cancellation?._withUnsafeGuaranteedRef { $0.cancel() }
+                if unsafe SignalTarget.pipe >= 0 {
                     var byte = UInt8(truncatingIfNeeded: number)
-                    _ = write(SignalTarget.pipe, &byte, 1)
+                    _ = unsafe write(SignalTarget.pipe, &byte, 1)
                 }
                 errno = saved
             }
-            sigemptyset(&action.sa_mask)
+            unsafe sigemptyset(&action.sa_mask)
             action.sa_flags = SA_RESTART
-            sigaction(sig, &action, nil)
+            unsafe sigaction(sig, &action, nil)
         }
         // Once the handlers are in place: the logging thread unblocks the signals for itself,
         // so some thread always takes them, whatever masks the others carry.
@@ -72,9 +72,9 @@ final class SignalWatcher: Sendable {
 
     private static func unblockSignals() {
         var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for sig in signals { sigaddset(&unblock, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        unsafe sigemptyset(&unblock)
+        for sig in signals { unsafe sigaddset(&unblock, sig) }
+        unsafe pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// One warning line for the first signal. The stop does not wait for it: a run that ends
@@ -85,7 +85,7 @@ final class SignalWatcher: Sendable {
             var byte: UInt8 = 0
             var logged = false
             while true {
-                let n = read(readEnd, &byte, 1)
+                let n = unsafe read(readEnd, &byte, 1)
                 if n < 0, errno == EINTR { continue }
                 guard n == 1 else { return }
                 guard !logged else { continue }

@@ -17,8 +17,8 @@ enum StaleCounters {
             guard let pid = pid_t(name.dropFirst("mongoc-".count)), pid > 0, pid != getpid() else { continue }
             var info = stat()
             let path = "\(directory)/\(name)"
-            guard lstat(path, &info) == 0, info.st_uid == uid, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            if kill(pid, 0) != 0, errno == ESRCH { unlink(path) }
+            guard unsafe lstat(path, &info) == 0, info.st_uid == uid, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { unsafe unlink(path) }
         }
     }
 }

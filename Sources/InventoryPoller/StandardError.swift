@@ -22,7 +22,7 @@ enum StandardError {
         let line = UTCTime.iso8601(date) + " " + ControlCharacters.escape(text) + "\n"
         lock.lock()
         defer { lock.unlock() }
-        let bytes = progress.map { erase + line + $0 } ?? line
+        let bytes = unsafe progress.map { erase + line + $0 } ?? line
         try? writeAll(fd: 2, bytes: Array(bytes.utf8))
     }
 
@@ -30,11 +30,11 @@ enum StandardError {
     /// never wraps (a wrapped line could not be redrawn with `\r`).
     static func showProgress(_ text: String) {
         var size = winsize()
-        let columns = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 1 ? Int(size.ws_col) - 1 : 79
+        let columns = unsafe ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 1 ? Int(size.ws_col) - 1 : 79
         let shown = String(text.prefix(columns))
         lock.lock()
         defer { lock.unlock() }
-        progress = shown
+        unsafe progress = shown
         try? writeAll(fd: 2, bytes: Array((erase + shown).utf8))
     }
 
@@ -42,8 +42,8 @@ enum StandardError {
     static func clearProgress() {
         lock.lock()
         defer { lock.unlock() }
-        guard progress != nil else { return }
-        progress = nil
+        guard unsafe progress != nil else { return }
+        unsafe progress = nil
         try? writeAll(fd: 2, bytes: Array(erase.utf8))
     }
 

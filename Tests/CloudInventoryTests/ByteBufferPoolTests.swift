@@ -6,7 +6,7 @@ import Testing
 /// holds it, and the pool keeps no more than it says.
 @Suite struct ByteBufferPoolTests {
     static func address(_ buffer: [UInt8]) -> UnsafeRawPointer? {
-        buffer.withUnsafeBytes { $0.baseAddress }
+        unsafe buffer.withUnsafeBytes { $0.baseAddress }
     }
 
     @Test func aRecycledBufferIsTakenAgainEmptyWithItsStorage() {
@@ -14,19 +14,19 @@ import Testing
         var first = pool.take(minimumCapacity: 5000)
         #expect(first.isEmpty && first.capacity >= 5000)
         first.append(contentsOf: repeatElement(7, count: 5000))
-        let storage = Self.address(first)
+        let storage = unsafe Self.address(first)
         pool.recycle(&first)
         #expect(first.isEmpty)
         let second = pool.take(minimumCapacity: 4000)
         #expect(second.isEmpty && second.capacity >= 4000)
-        #expect(Self.address(second) == storage)
+        #expect(unsafe Self.address(second) == storage)
     }
 
     @Test func aBufferTooSmallForTheRequestIsNotHandedOut() {
         let pool = ByteBufferPool(minimumSize: 1024, keeping: 2)
         var small = pool.take(minimumCapacity: 2000)
         small.append(1)
-        let storage = Self.address(small)
+        let storage = unsafe Self.address(small)
         pool.recycle(&small)
         let big = pool.take(minimumCapacity: 8 << 20)
         #expect(big.capacity >= 8 << 20 && Self.address(big) != storage)

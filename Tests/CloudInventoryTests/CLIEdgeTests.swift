@@ -91,7 +91,7 @@ import Testing
     @Test func sigtermDuringTheLockWaitIs143() async throws {
         let world = try await World.shared()
         let lock = Harness.temporaryDirectory().appendingPathComponent("poller.lock").path
-        let fd = open(lock, O_RDWR | O_CREAT, 0o644)
+        let fd = unsafe open(lock, O_RDWR | O_CREAT, 0o644)
         try #require(fd >= 0)
         defer { close(fd) }
         try #require(flock(fd, LOCK_EX) == 0)
@@ -127,7 +127,7 @@ import Testing
         let world = try await World.shared()
         try #require(getuid() == 0, "needs root to make a lock file another user cannot write")
         let dir = Harness.temporaryDirectory()
-        chmod(dir.path, 0o755)
+        unsafe chmod(dir.path, 0o755)
         let lock = dir.appendingPathComponent("poller.lock").path
         try #require(FileManager.default.createFile(atPath: lock, contents: Data("1\n".utf8), attributes: [.posixPermissions: 0o644]))
         let result = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Harness.pollerBinary,

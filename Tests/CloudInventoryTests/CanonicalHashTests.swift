@@ -49,7 +49,7 @@ import Testing
     @Test(arguments: [1, 2, 3, 4])
     func theHashOfTheRenderedBytesIsTheTreesHash(seed: UInt64) {
         var rng = SeededGenerator(state: seed)
-        var scratch: [UInt8] = []
+        let scratch = OutputBuffer()
         for _ in 0..<500 {
             let document = Self.object(depth: 0, &rng)
             var buffer = RenderBuffer(capacity: 0, hashing: true)
@@ -57,7 +57,7 @@ import Testing
             var plain: [UInt8] = []
             document.write(to: &plain)
             #expect(buffer.out.bytes == plain)
-            #expect(buffer.contentHash(scratch: &scratch) == InventoryStore.contentHash(document))
+            #expect(buffer.contentHash(scratch: scratch) == InventoryStore.contentHash(document))
         }
     }
 }

@@ -22,7 +22,7 @@ import Testing
 
     func fifo(in files: AWSFiles, _ name: String) throws -> String {
         let path = files.directory.appendingPathComponent(name).path
-        #expect(mkfifo(path, 0o600) == 0, "mkfifo \(path): \(errno)")
+        #expect(unsafe mkfifo(path, 0o600) == 0, "mkfifo \(path): \(errno)")
         return path
     }
 
@@ -81,7 +81,7 @@ import Testing
     @Test func aFIFOAtTheSSOTokenCacheIsACredentialError() throws {
         let files = try AWSFiles(config: Self.ssoConfig)
         let path = try ssoCacheFile(files)
-        #expect(mkfifo(path, 0o600) == 0)
+        #expect(unsafe mkfifo(path, 0o600) == 0)
         let r = try poll(files.environment(), ["--profile", "p"])
         #expect(r.status == 3, "\(r.status) \(r.stderr)")
         #expect(r.failureLines.contains { $0.contains("SSO token cache \(path) is not a regular file (a FIFO)") }, "\(r.stderr)")

@@ -187,7 +187,7 @@ import Testing
         defer { http.close() }
         let files = try AWSFiles()
         let marker = files.directory.appendingPathComponent("held-open-marker").path
-        let held = open(marker, O_WRONLY | O_CREAT, 0o600)  // no O_CLOEXEC, on purpose
+        let held = unsafe open(marker, O_WRONLY | O_CREAT, 0o600)  // no O_CLOEXEC, on purpose
         try #require(held >= 0)
         defer { close(held) }
         let seen = files.directory.appendingPathComponent("fds").path

@@ -78,14 +78,14 @@ import Testing
                 return error.description
             }
         }
-        chmod(file.path, 0o646)
+        unsafe chmod(file.path, 0o646)
         #expect(refusal(file)?.contains("writable by others") == true)
-        chmod(file.path, 0o640)
+        unsafe chmod(file.path, 0o640)
         let link = dir.appendingPathComponent("link")
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: file.path)
         #expect(refusal(link)?.contains("symbolic link") == true)
         let fifo = dir.appendingPathComponent("fifo")
-        #expect(mkfifo(fifo.path, 0o640) == 0)
+        #expect(unsafe mkfifo(fifo.path, 0o640) == 0)
         #expect(refusal(fifo)?.contains("not a regular file") == true)
         #expect(refusal(dir)?.contains("not a regular file") == true)
     }

@@ -125,15 +125,15 @@ final class SilentListener {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = unsafe inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let bound = unsafe withUnsafePointer(to: &address) {
+            unsafe $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { unsafe bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard fd >= 0, bound == 0, listen(fd, 8) == 0 else { throw ScenarioError("listener: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        _ = unsafe withUnsafeMutablePointer(to: &address) {
+            unsafe $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { unsafe getsockname(fd, $0, &length) }
         }
         self.fd = fd
         port = UInt16(bigEndian: address.sin_port)
@@ -142,7 +142,7 @@ final class SilentListener {
     /// The next connection, or nil when none came within the bound.
     func accept(waitingUpTo seconds: Int32) -> Int32? {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&entry, 1, seconds * 1000) == 1 else { return nil }
+        guard unsafe poll(&entry, 1, seconds * 1000) == 1 else { return nil }
         let connection = Glibc.accept(fd, nil, nil)
         return connection >= 0 ? connection : nil
     }

@@ -13,9 +13,9 @@ import Testing
         let victim = dir.appendingPathComponent("victim")
         try Data("precious\n".utf8).write(to: victim)
         let link = dir.appendingPathComponent("link.lock").path
-        try #require(symlink(victim.path, link) == 0)
+        try #require(unsafe symlink(victim.path, link) == 0)
         let fifo = dir.appendingPathComponent("fifo.lock").path
-        try #require(mkfifo(fifo, 0o644) == 0)
+        try #require(unsafe mkfifo(fifo, 0o644) == 0)
         for lock in [link, fifo] {
             let result = try runProcess(Harness.pollerBinary, ["--region", "eu-west-1", "--lock-file", lock],
                                         environment: Harness.baseEnvironment(), timeout: 60)
@@ -30,9 +30,9 @@ import Testing
     @Test func aSpoolNameThatIsAFIFOOrALinkIsMalformed() throws {
         let dir = Harness.temporaryDirectory()
         let fifo = dir.appendingPathComponent("20261125T100003Z-123456789012-cccccccc.ndjson").path
-        try #require(mkfifo(fifo, 0o600) == 0)
+        try #require(unsafe mkfifo(fifo, 0o600) == 0)
         let link = dir.appendingPathComponent("20261125T100004Z-123456789012-dddddddd.ndjson").path
-        try #require(symlink("/etc/passwd", link) == 0)
+        try #require(unsafe symlink("/etc/passwd", link) == 0)
         for path in [fifo, link] {
             let error = #expect(throws: Spool.Error.self) { _ = try Spool.LineReader(path: path) }
             #expect(error?.isIO == false, "set aside, not retried forever: \(String(describing: error))")

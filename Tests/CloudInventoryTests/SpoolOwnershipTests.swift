@@ -16,8 +16,8 @@ import Testing
     static func serviceDirectory(_ name: String, in parent: URL) throws -> URL {
         let dir = parent.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        #expect(chown(dir.path, service.uid, service.gid) == 0)
-        #expect(chmod(dir.path, 0o750) == 0)
+        #expect(unsafe chown(dir.path, service.uid, service.gid) == 0)
+        #expect(unsafe chmod(dir.path, 0o750) == 0)
         return dir
     }
 
@@ -33,7 +33,7 @@ import Testing
         let world = try await World.shared()
         let mongo = try TestMongo(.mock)
         let base = Harness.temporaryDirectory()
-        chmod(base.path, 0o755)
+        unsafe chmod(base.path, 0o755)
         let state = try serviceDirectory("state", in: base)
         let spool = try serviceDirectory("spool", in: state)
         return (world, mongo, state, spool, world.storingEnvironment(mongo, spool: spool))
@@ -41,7 +41,7 @@ import Testing
 
     static func owner(_ path: String) -> uid_t? {
         var info = stat()
-        return lstat(path, &info) == 0 ? info.st_uid : nil
+        return unsafe lstat(path, &info) == 0 ? info.st_uid : nil
     }
 
     @Test func aPollSpooledByRootIsReplayedByTheServiceUser() async throws {
@@ -102,7 +102,7 @@ import Testing
                 "\(check.stdout)")
 
         // Given to the service user, it is replayed like any other (a corrupt one is set aside).
-        #expect(chown(planted, Self.service.uid, Self.service.gid) == 0)
+        #expect(unsafe chown(planted, Self.service.uid, Self.service.gid) == 0)
         let after = try Self.runAsService(["--region", Self.region, "--lock-file", state.appendingPathComponent("svc.lock").path,
                                            "--metrics-file", metricsFile.path], environment: env, home: state)
         #expect(after.status == 0, "\(after.stderr)")

@@ -37,8 +37,8 @@ import Testing
         let writer = try #require(spool.begin(poll, slices: [slice], database: database, logger: logger))
         for page in pages { try writer.appendPage(rendered: RenderedPage(values: page, nextToken: nil, hashing: false), slice: slice) }
         if !tail.isEmpty {
-            let fd = open(writer.temporary.path, O_WRONLY | O_APPEND)
-            _ = tail.withCString { write(fd, $0, strlen($0)) }
+            let fd = unsafe open(writer.temporary.path, O_WRONLY | O_APPEND)
+            _ = unsafe tail.withCString { unsafe write(fd, $0, strlen($0)) }
             close(fd)
         }
         if interrupted { return writer }

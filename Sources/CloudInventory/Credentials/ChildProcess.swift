@@ -53,12 +53,12 @@ enum ChildProcess {
         var terminatedAt: ContinuousClock.Instant?
         if terminate { kill(pid, SIGTERM); terminatedAt = .now }
         while true {
-            let r = waitpid(pid, &status, WNOHANG)
+            let r = unsafe waitpid(pid, &status, WNOHANG)
             if r == pid || (r < 0 && errno != EINTR) { return status }
             if terminatedAt == nil, cancellation.isCancelled { kill(pid, SIGTERM); terminatedAt = .now }
             if let t = terminatedAt, ContinuousClock.now - t > .seconds(2) {
                 kill(pid, SIGKILL)
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 return status
             }
             usleep(10_000)
@@ -73,10 +73,10 @@ enum ChildProcess {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while fds.contains(where: { $0.fd >= 0 }) {
             if cancellation.isCancelled { return false }
-            let ready = poll(&fds, nfds_t(fds.count), 100)
+            let ready = unsafe poll(&fds, nfds_t(fds.count), 100)
             if ready < 0 && errno != EINTR { return false }
             for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
-                let n = read(fds[i].fd, &buffer, buffer.count)
+                let n = unsafe read(fds[i].fd, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { fds[i].fd = -1; continue }
                 if i == 0 {

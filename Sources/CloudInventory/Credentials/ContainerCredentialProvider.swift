@@ -65,10 +65,10 @@ final class ContainerCredentialProvider: CredentialProvider {
     /// 127.0.0.0/8 or ::1, written as an address (not a name).
     static func isLoopback(_ host: String) -> Bool {
         var v4 = in_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        if unsafe inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
         var v6 = in6_addr()
-        if inet_pton(AF_INET6, host, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        if unsafe inet_pton(AF_INET6, host, &v6) == 1 {
+            return unsafe withUnsafeBytes(of: &v6) { bytes in unsafe bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
         }
         return false
     }

@@ -31,14 +31,14 @@ package enum SafeFile {
     }
 
     package static func read(_ path: String, maximumBytes: Int) throws(Error) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let fd = unsafe open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
-            throw Error(code: code == ENOENT ? .missing : .unreadable, path: path, detail: String(cString: strerror(code)))
+            throw unsafe Error(code: code == ENOENT ? .missing : .unreadable, path: path, detail: String(cString: strerror(code)))
         }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw Error(code: .unreadable, path: path, detail: String(cString: strerror(errno))) }
+        guard unsafe fstat(fd, &info) == 0 else { throw unsafe Error(code: .unreadable, path: path, detail: String(cString: strerror(errno))) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw Error(code: .notRegular, path: path, detail: kind(info.st_mode))
         }
@@ -46,10 +46,10 @@ package enum SafeFile {
         var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
         var total = 0
         while total <= maximumBytes {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, maximumBytes + 1 - total) }
+            let n = unsafe bytes.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + total, maximumBytes + 1 - total) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw Error(code: .unreadable, path: path, detail: String(cString: strerror(errno)))
+                throw unsafe Error(code: .unreadable, path: path, detail: String(cString: strerror(errno)))
             }
             if n == 0 { break }
             total += n

@@ -50,8 +50,8 @@ struct RenderBuffer {
 
     /// The content hash of the canonical form (`InventoryStore.contentHash`). `scratch` is
     /// where the canonical bytes are put together; the caller keeps it to reuse its storage.
-    func contentHash(scratch: inout [UInt8]) -> String {
-        let complete = out.withUnsafeBufferPointer { records.canonical(of: $0, into: &scratch) }
+    func contentHash(scratch: OutputBuffer) -> String {
+        let complete = out.withBytes { records.canonical(of: $0, into: scratch) }
         // Never reached while the records and `out` agree; the tree's hash is the definition.
         guard complete else {
             let bytes = out.bytes

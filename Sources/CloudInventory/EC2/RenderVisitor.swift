@@ -6,7 +6,8 @@ struct RenderVisitor: PageVisitor {
     private var buffer: RenderBuffer
     /// The reservation's instances, until its id and owner are known.
     private var pending: [(buffer: RenderBuffer, empty: Bool)] = []
-    private var scratch: [UInt8] = []
+    /// Where the canonical bytes are put together for each hash; its storage is reused.
+    private let scratch = OutputBuffer(capacity: 4096)
     private let region: String
     private let keepsRows: Bool
     private let hashing: Bool
@@ -108,7 +109,7 @@ struct RenderVisitor: PageVisitor {
             let start = page.json.count
             buffer.out.withUnsafeBufferPointer { page.json.append(contentsOf: $0) }
             page.spans.append(start..<page.json.count)
-            if hashing { page.hashes.append(buffer.contentHash(scratch: &scratch)) }
+            if hashing { page.hashes.append(buffer.contentHash(scratch: scratch)) }
         }
         pending.removeAll(keepingCapacity: true)
     }

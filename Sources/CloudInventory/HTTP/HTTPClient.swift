@@ -37,7 +37,7 @@ public final class HTTPClient: Sendable {
         public func validate() throws(HTTPError) {
             guard let caBundle else { return }
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: caBundle, isDirectory: &isDirectory), !isDirectory.boolValue,
+            guard unsafe FileManager.default.fileExists(atPath: caBundle, isDirectory: &isDirectory), !isDirectory.boolValue,
                   FileManager.default.isReadableFile(atPath: caBundle) else {
                 throw HTTPError(.configuration, host: "",
                                 detail: "\(caBundleSource ?? "AWS_CA_BUNDLE") names \(caBundle), which is not a readable file")
@@ -45,7 +45,8 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private struct State: ~Copyable {
+    /// `@safe`: the easy handle is created and cleaned up only by this client, under its mutex.
+    @safe private struct State: ~Copyable {
         var handle: UnsafeMutableRawPointer?
     }
 
@@ -74,7 +75,7 @@ public final class HTTPClient: Sendable {
         self.logger = logger
         self.cancellation = cancellation
         self.statistics = statistics
-        self.state = Mutex(State(handle: curl_easy_init()))
+        self.state = unsafe Mutex(State(handle: curl_easy_init()))
     }
 
     /// A client of `run`: it stops with the run and counts into the run's statistics.
@@ -83,16 +84,16 @@ public final class HTTPClient: Sendable {
     }
 
     deinit {
-        assert(state.withLock { $0.handle == nil }, "HTTPClient released without close()")
+        assert(state.withLock { unsafe $0.handle == nil }, "HTTPClient released without close()")
         close()
     }
 
     /// Frees the libcurl handle and its connections. Safe to call twice.
     public func close() {
         state.withLock { state in
-            if let h = state.handle {
-                curl_easy_cleanup(h)
-                state.handle = nil
+            if let h = unsafe state.handle {
+                unsafe curl_easy_cleanup(h)
+                unsafe state.handle = nil
             }
         }
     }
@@ -105,13 +106,13 @@ public final class HTTPClient: Sendable {
             throw HTTPError(.other, host: host, detail: "header \(ControlCharacters.escape(bad.0)) holds a control character; not sent")
         }
         let (result, connects): (Result<HTTPResponse, HTTPError>, Int) = state.withLock { state in
-            guard let h = state.handle else {
+            guard let h = unsafe state.handle else {
                 return (.failure(HTTPError(.other, host: host, detail: "HTTP client used after close()")), 0)
             }
             let transfer = HTTPTransfer(request: request, host: host, configuration: configuration, cancellation: cancellation)
-            let result = transfer.perform(handle: h)
+            let result = unsafe transfer.perform(handle: h)
             var connects = 0
-            ccurl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects)
+            unsafe ccurl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects)
             return (result, connects)
         }
         statistics.transfer(bytes: (try? result.get())?.body.count ?? 0, connections: connects)

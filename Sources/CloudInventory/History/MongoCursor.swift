@@ -6,7 +6,10 @@ import Foundation
 /// `MongoClient.find` would hold them all, and `instances --as-of` walks two cursors side by side.
 ///
 /// Owns C resources: `close()` it (deinit keeps the cleanup, but a debug build stops there).
-public final class MongoCursor {
+///
+/// `@safe`: it owns its cursor and collection (destroyed once in `close()`), and hands out
+/// decoded `BSONValue`s, never the borrowed `bson_t` libmongoc returns.
+@safe public final class MongoCursor {
     private var collection: OpaquePointer?
     private var cursor: OpaquePointer?
     private let name: String
@@ -27,14 +30,14 @@ public final class MongoCursor {
         if let projection { opts.append(("projection", projection)) }
         if let sort { opts.append(("sort", sort)) }
         if let limit { opts.append(("limit", .int64(Int64(limit)))) }
-        guard let coll = mongoc_client_get_collection(try client.handle(), database, name) else {
+        guard let coll = unsafe mongoc_client_get_collection(try client.handle(), database, name) else {
             throw MongoError.rejected("no collection \(name)")
         }
-        collection = coll
-        cursor = try MongoClient.withDocument(filter) { f throws(MongoError) in
-            try MongoClient.withDocument(.document(opts)) { o in mongoc_collection_find_with_opts(coll, f, o, nil) }
+        unsafe collection = unsafe coll
+        unsafe cursor = try unsafe MongoClient.withDocument(filter) { f throws(MongoError) in
+            try unsafe MongoClient.withDocument(.document(opts)) { o in unsafe mongoc_collection_find_with_opts(coll, f, o, nil) }
         }
-        guard cursor != nil else {
+        guard unsafe cursor != nil else {
             close()
             throw MongoError.rejected("find on \(name) could not start")
         }
@@ -43,33 +46,33 @@ public final class MongoCursor {
     /// The next document, or nil at the end. A document that cannot be decoded is an error,
     /// never a skip: a reader must not show less than is stored without saying so.
     public func next() throws(MongoError) -> BSONValue? {
-        guard let cursor, !exhausted else { return nil }
+        guard let cursor = unsafe cursor, !exhausted else { return nil }
         var doc: OpaquePointer?
-        while mongoc_cursor_next(cursor, &doc) {
-            guard let doc else { continue }
+        while unsafe mongoc_cursor_next(cursor, &doc) {
+            guard let doc = unsafe doc else { continue }
             count += 1
             do {
-                return try MongoClient.decode(doc)
+                return try unsafe MongoClient.decode(doc)
             } catch {
                 throw MongoError.unreadable("document \(count) of a find on \(name): \(error)")
             }
         }
         exhausted = true
         var error = bson_error_t()
-        if mongoc_cursor_error(cursor, &error) { throw MongoError(error, redactor: redactor) }
+        if unsafe mongoc_cursor_error(cursor, &error) { throw MongoError(error, redactor: redactor) }
         return nil
     }
 
     /// Frees the cursor and its collection handle. Idempotent.
     public func close() {
-        if let cursor { mongoc_cursor_destroy(cursor) }
-        if let collection { mongoc_collection_destroy(collection) }
-        cursor = nil
-        collection = nil
+        if let cursor = unsafe cursor { unsafe mongoc_cursor_destroy(cursor) }
+        if let collection = unsafe collection { unsafe mongoc_collection_destroy(collection) }
+        unsafe cursor = nil
+        unsafe collection = nil
     }
 
     deinit {
-        assert(cursor == nil && collection == nil, "MongoCursor deinitialized without close()")
+        unsafe assert(cursor == nil && collection == nil, "MongoCursor deinitialized without close()")
         close()
     }
 }

@@ -1,66 +1,42 @@
-import Foundation
-
 /// BSON bytes, appended element by element: the one encoder of the library. `BSONValue`
 /// encodes through it, and the storage fast path writes instance documents with it straight
 /// from rendered JSON (`appendMembers(ofJSONObject:)`), with no value tree in between.
 ///
-/// The bytes live in memory the writer owns and writes through a pointer: each element is one
-/// capacity check and a few stores. (Appending to an `Array` paid a uniqueness and capacity
-/// check and a call for every piece of every element: a quarter of the first poll's BSON.)
-/// It cannot be copied, so two writers never share, and it frees its memory when it ends.
+/// The bytes live in an `OutputBuffer` (8-byte aligned, as libbson reads them in place):
+/// each element is one capacity check and a few bounds-checked stores. (Appending to an
+/// `Array` paid a uniqueness and capacity check and a call for every piece of every element:
+/// a quarter of the first poll's BSON.) It cannot be copied, so two writers never share.
 struct BSONWriter: ~Copyable {
     enum ElementType: UInt8 {
         case double = 0x01, string = 0x02, document = 0x03, array = 0x04, bool = 0x08, date = 0x09, null = 0x0A
         case int32 = 0x10, int64 = 0x12
     }
 
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
-    /// How many bytes are written.
-    private(set) var count = 0
+    private let out: OutputBuffer
 
     init(capacity: Int = 256) {
-        self.capacity = max(capacity, 64)
-        base = .allocate(byteCount: self.capacity, alignment: 8)
+        out = OutputBuffer(capacity: capacity)
     }
 
-    deinit { base.deallocate() }
+    /// How many bytes are written.
+    var count: Int { out.count }
 
     /// A copy of the bytes written.
-    var bytes: [UInt8] {
-        Array(unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { buffer.baseAddress!.initialize(from: base.assumingMemoryBound(to: UInt8.self), count: count) }
-            initialized = count
-        }
-    }
+    var bytes: [UInt8] { out.bytes }
 
     /// `body` with the bytes written, in place.
+    func withBytes<T, E: Error>(_ body: (Span<UInt8>) throws(E) -> T) throws(E) -> T {
+        try out.withBytes(body)
+    }
+
+    /// `body` with the bytes written as a C pointer, for libbson (`bson_init_static`), which
+    /// reads them during the call only.
     func withUnsafeBytes<T, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
-        try body(UnsafeRawBufferPointer(start: base, count: count))
+        try unsafe out.withUnsafeBytes(body)
     }
 
     /// Empties the writer and keeps its storage, for a writer reused document after document.
-    mutating func reset() { count = 0 }
-
-    /// Room for `n` more bytes, counted as written: the caller stores all of them.
-    @inline(__always)
-    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
-        if n > capacity &- count { grow(to: count + n) }
-        let at = base + count
-        count += n
-        return at
-    }
-
-    @inline(never)
-    private mutating func grow(to needed: Int) {
-        var room = capacity * 2
-        while room < needed { room *= 2 }
-        let larger = UnsafeMutableRawPointer.allocate(byteCount: room, alignment: 8)
-        larger.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = larger
-        capacity = room
-    }
+    mutating func reset() { out.reset() }
 
     /// The document `{_id: id}`: the filter of every upsert by id.
     mutating func idDocument(_ id: String) {
@@ -73,72 +49,74 @@ struct BSONWriter: ~Copyable {
     /// Opens a document (or array); `end(_:)` with the returned mark closes it.
     mutating func begin() -> Int {
         let start = count
-        claim(4).storeBytes(of: 0, as: Int32.self)
+        int32(0)
         return start
     }
 
     /// Closes the document opened at `start`: its trailing NUL and its length.
     mutating func end(_ start: Int) {
-        claim(1).storeBytes(of: 0, as: UInt8.self)
-        (base + start).storeBytes(of: Int32(truncatingIfNeeded: count - start).littleEndian, as: Int32.self)
+        out.append(0)
+        out.store(Int32(truncatingIfNeeded: count - start).littleEndian, at: start)
     }
 
     /// An element's type and key. A key as a C string: NUL bytes (which would end it early)
     /// are left out, without a copy of the key when it has none, as model names never do.
     mutating func key(_ type: ElementType, _ key: String) {
-        var key = key
-        key.withUTF8 { utf8 in
-            if utf8.isEmpty || memchr(utf8.baseAddress!, 0, utf8.count) == nil {
-                self.key(type, plain: utf8)
-            } else {
-                let kept = utf8.filter { $0 != 0 }
-                kept.withUnsafeBufferPointer { self.key(type, plain: $0) }
-            }
+        let utf8 = key.utf8.span
+        if ByteCursor().firstIndex(of: 0, in: utf8) == nil {
+            self.key(type, plain: utf8)
+        } else {
+            let kept = key.utf8.filter { $0 != 0 }
+            self.key(type, plain: kept.span)
         }
     }
 
-    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text).
+    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text). Inlined: the
+    /// transcoder writes a million a poll, and the call cost as much as the write.
+    @inline(__always)
+    mutating func key(_ type: ElementType, plain key: Span<UInt8>) {
+        out.append(type.rawValue, key, 0)
+    }
+
+    /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.
     mutating func key(_ type: ElementType, plain key: UnsafeBufferPointer<UInt8>) {
-        let at = claim(key.count + 2)
-        at.storeBytes(of: type.rawValue, as: UInt8.self)
-        if key.count > 0 { (at + 1).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-        (at + 1 + key.count).storeBytes(of: 0, as: UInt8.self)
+        self.key(type, plain: unsafe key.span)
     }
 
     /// An array element's key, "0", "1", ...: written without a String per index.
     mutating func index(_ type: ElementType, _ i: Int) {
         if i < 10 {
-            let at = claim(3)
-            at.storeBytes(of: type.rawValue, as: UInt8.self)
-            (at + 1).storeBytes(of: UInt8(ascii: "0") + UInt8(i), as: UInt8.self)
-            (at + 2).storeBytes(of: 0, as: UInt8.self)
+            out.reserve(3)
+            out.append(type.rawValue)
+            out.append(UInt8(ascii: "0") + UInt8(i))
+            out.append(0)
         } else {
-            var digits = String(i)
-            digits.withUTF8 { key(type, plain: $0) }
+            key(type, String(i))
         }
     }
 
     /// Where the last element's type byte is, for a writer that learns the type after the
     /// key (a JSON number is an int32, an int64 or a double only once it is read).
     mutating func retype(at position: Int, _ type: ElementType) {
-        precondition(position >= 0 && position < count, "retype outside the written bytes")
-        (base + position).storeBytes(of: type.rawValue, as: UInt8.self)
+        out.store(type.rawValue, at: position)
     }
 
     mutating func string(_ s: String) {
-        var s = s
-        s.withUTF8 { string(utf8: $0) }
+        string(utf8: s.utf8.span)
     }
 
+    @inline(__always)
+    mutating func string(utf8: Span<UInt8>) {
+        out.appendLengthPrefixed(utf8)
+    }
+
+    /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.
     mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
-        let at = claim(utf8.count + 5)
-        at.storeBytes(of: Int32(truncatingIfNeeded: utf8.count + 1).littleEndian, as: Int32.self)
-        if utf8.count > 0 { (at + 4).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
-        (at + 4 + utf8.count).storeBytes(of: 0, as: UInt8.self)
+        string(utf8: unsafe utf8.span)
     }
 
-    mutating func int32(_ i: Int32) { claim(4).storeBytes(of: i.littleEndian, as: Int32.self) }
-    mutating func int64(_ i: Int64) { claim(8).storeBytes(of: i.littleEndian, as: Int64.self) }
-    mutating func double(_ d: Double) { claim(8).storeBytes(of: d.bitPattern.littleEndian, as: UInt64.self) }
-    mutating func bool(_ b: Bool) { claim(1).storeBytes(of: b ? 1 : 0, as: UInt8.self) }
+    mutating func int32(_ i: Int32) { out.append(littleEndian: i) }
+    mutating func int64(_ i: Int64) { out.append(littleEndian: i) }
+    mutating func double(_ d: Double) { out.append(littleEndian: d.bitPattern) }
+    mutating func bool(_ b: Bool) { out.append(b ? 1 : 0) }
 }

@@ -128,6 +128,12 @@ public final class InventoryStore {
         Hex.encode(SHA256.hash(data: bytes).prefix(16))
     }
 
+    /// The same hash of bytes in an `OutputBuffer`, read in place.
+    static func contentHash(ofCanonical buffer: OutputBuffer) -> String {
+        // The buffer's written bytes, for the hash's duration only.
+        Hex.encode(buffer.withUnsafeBytes { unsafe SHA256.hash(data: $0) }.prefix(16))
+    }
+
     static func eventId(_ pollId: String, _ key: String, _ type: String) -> String {
         Hex.encode(SHA256.hash(data: Array("\(pollId)|\(key)|\(type)".utf8)).prefix(12))
     }

@@ -67,8 +67,8 @@ public struct MongoError: Error, Sendable, CustomStringConvertible {
     /// libmongoc's error, classified, with its message passed through `redactor`.
     init(_ error: bson_error_t, redactor: MongoURI.Redactor) {
         var e = error
-        let message = withUnsafeBytes(of: &e.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        let message = unsafe withUnsafeBytes(of: &e.message) { raw in
+            unsafe String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         let category: Category
         switch error.domain {

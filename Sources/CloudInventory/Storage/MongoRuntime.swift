@@ -40,9 +40,9 @@ enum MongoRuntime {
         initialized.withLock { done in
             guard !done else { return }
             // Before mongoc_init: libmongoc's default handler writes to stdout, which carries results.
-            mongoc_log_set_handler({ level, domain, message, _ in
-                guard let message else { return }
-                MongoRuntime.log(level: level, domain: domain, message: message)
+            unsafe mongoc_log_set_handler({ level, domain, message, _ in
+                guard let message = unsafe message else { return }
+                unsafe MongoRuntime.log(level: level, domain: domain, message: message)
             }, nil)
             mongoc_init()
             atexit { mongoc_cleanup() }
@@ -76,12 +76,12 @@ enum MongoRuntime {
         let isWarning = [MONGOC_LOG_LEVEL_ERROR, MONGOC_LOG_LEVEL_CRITICAL, MONGOC_LOG_LEVEL_WARNING].contains(level)
         let (logger, redactor, captured) = sink.state.withLock { state in
             let captured = isWarning && state.warnings != nil
-            if captured { state.warnings!.append(state.merged.redact(String(cString: message)).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if captured { unsafe state.warnings!.append(state.merged.redact(String(cString: message)).trimmingCharacters(in: .whitespacesAndNewlines)) }
             return (state.logger, state.merged, captured)
         }
         guard let logger, !captured else { return }
-        let text = redactor.redact(String(cString: message))
-        let domainText = domain.map { String(cString: $0) } ?? "mongoc"
+        let text = unsafe redactor.redact(String(cString: message))
+        let domainText = unsafe domain.map { unsafe String(cString: $0) } ?? "mongoc"
         let swiftLevel: Logger.Level
         switch level {
         case MONGOC_LOG_LEVEL_ERROR, MONGOC_LOG_LEVEL_CRITICAL: swiftLevel = .error

@@ -11,10 +11,10 @@ extension Spool {
     /// another user owns (`/var/lib/inventory-poller`), it gets that owner, as files do.
     func makeDirectory() throws {
         var info = stat()
-        if stat(directory.path, &info) == 0 { return }
+        if unsafe stat(directory.path, &info) == 0 { return }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if let owner = DirectoryOwner.adopting(file: directory.path) {
-            _ = chown(directory.path, owner.uid, owner.gid)
+            _ = unsafe chown(directory.path, owner.uid, owner.gid)
         }
     }
 
@@ -57,7 +57,7 @@ extension Spool {
         var census = Census()
         for url in pending() + temporaries() {
             census.waiting += 1
-            let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            let fd = unsafe open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             if fd >= 0 {
                 Glibc.close(fd)
                 continue
@@ -65,8 +65,8 @@ extension Spool {
             let code = errno
             guard code == EACCES || code == EPERM else { continue }
             var info = stat()
-            let owner = lstat(url.path, &info) == 0 ? info.st_uid : nil
-            census.unreadable.append(UnreadableFile(path: url.path, owner: owner, reason: String(cString: strerror(code))))
+            let owner = unsafe lstat(url.path, &info) == 0 ? info.st_uid : nil
+            unsafe census.unreadable.append(UnreadableFile(path: url.path, owner: owner, reason: String(cString: strerror(code))))
         }
         return census
     }

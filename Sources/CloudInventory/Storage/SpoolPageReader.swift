@@ -47,7 +47,7 @@ struct SpoolPageReader {
     private mutating func instances() -> RenderedPage? {
         let start = i
         var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nil)
-        var scratch: [UInt8] = []
+        let scratch = OutputBuffer(capacity: 4096)
         while i < line.count, line[i] != UInt8(ascii: "]") {
             if page.count > 0 {
                 guard line[i] == UInt8(ascii: ","), i + 1 < line.count else { return nil }
@@ -58,7 +58,7 @@ struct SpoolPageReader {
             records.reset()
             (instanceId, stateName) = (nil, nil)
             guard value(depth: 0, capture: .none), let id = instanceId,
-                  records.canonical(of: UnsafeBufferPointer(rebasing: line[base..<i]), into: &scratch) else { return nil }
+                  records.canonical(of: unsafe UnsafeBufferPointer(rebasing: line[base..<i]).span, into: scratch) else { return nil }
             page.count += 1
             page.spans.append((base - start)..<(i - start))
             page.instanceIds.append(id)
@@ -133,7 +133,7 @@ struct SpoolPageReader {
             guard value(depth: depth + 1, capture: inner) else { return false }
         }
         guard i < line.count else { return false }
-        let closed = records.closeObject(at: i - base, keysIn: UnsafeBufferPointer(rebasing: line[base...]))
+        let closed = records.closeObject(at: i - base, rankingKeysIn: unsafe UnsafeBufferPointer(rebasing: line[base...]).span)
         i += 1
         return closed
     }

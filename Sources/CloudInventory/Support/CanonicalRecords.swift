@@ -1,5 +1,3 @@
-import Glibc
-
 /// Where every object and member of one JSON document lies, noted while the document is
 /// written (`RenderBuffer`) or read (`SpoolPageReader`), so that its canonical form can be
 /// copied out of its bytes afterwards in one pass, for the content hash.
@@ -20,6 +18,12 @@ struct CanonicalRecords {
     /// The members of the open objects as they came: where the key starts (its opening
     /// quote), its rank in its object's canonical order, and the first object opened after it.
     private var openMembers: [(start: Int, rank: UInt8, firstObject: Int)] = []
+    /// The keys being ranked (`rankKeys`), kept to reuse their storage.
+    private var keys: [Key] = []
+
+    private struct Key {
+        var prefix: UInt64, start: Int, count: Int, member: Int
+    }
 
     private struct Object {
         /// `{` and `}`.
@@ -66,15 +70,27 @@ struct CanonicalRecords {
         openMembers.append((start, rank, objects.count))
     }
 
-    /// Closes the innermost open object at its `}`. With `keysIn`, the document's bytes, the
-    /// members are ranked by their keys first, which must be plain (no escape) and distinct:
-    /// false when they are not or there are more than 256, and the records are then of no use
-    /// (the object stays open, some ranks may be set): the caller gives up on the document.
+    /// Closes the innermost open object at its `}`, its members ranked as `member(at:rank:)`
+    /// gave them.
     @discardableResult
-    mutating func closeObject(at end: Int, keysIn document: UnsafeBufferPointer<UInt8>? = nil) -> Bool {
+    mutating func closeObject(at end: Int) -> Bool {
         guard let o = openObjects.last else { return false }
+        return close(o, at: end)
+    }
+
+    /// Closes the innermost open object at its `}`, ranking its members by their keys in
+    /// `document` first, which must be plain (no escape) and distinct: false when they are
+    /// not or there are more than 256, and the records are then of no use (the object stays
+    /// open, some ranks may be set): the caller gives up on the document.
+    mutating func closeObject(at end: Int, rankingKeysIn document: Span<UInt8>) -> Bool {
+        guard let o = openObjects.last else { return false }
+        let first = objects[o].firstOpenMember
+        guard rankKeys(first..<openMembers.count, in: document) else { return false }
+        return close(o, at: end)
+    }
+
+    private mutating func close(_ o: Int, at end: Int) -> Bool {
         let first = objects[o].firstOpenMember, count = openMembers.count - first
-        if let document, !rankKeys(first..<(first + count), in: document) { return false }
         openObjects.removeLast()
         var object = objects[o]
         var sorted = true, previous = -1, maxRank = 0
@@ -98,14 +114,15 @@ struct CanonicalRecords {
             object.inOrder = false
             // Ranks are below 256 and distinct (a member is rendered once): placed by rank,
             // then read in order. A shared rank would be a model change: sorted instead.
-            let placed = withUnsafeTemporaryAllocation(of: Int32.self, capacity: maxRank + 1) { byRank in
-                byRank.initialize(repeating: -1)
-                for i in first..<(first + count) {
-                    guard byRank[Int(openMembers[i].rank)] < 0 else { return false }
-                    byRank[Int(openMembers[i].rank)] = Int32(i)
-                }
-                for i in byRank where i >= 0 { members.append(member(Int(i))) }
-                return true
+            // On the stack: ranks are below 256 (an EC2 structure has fewer than 128 members).
+            var byRank = InlineArray<256, Int32>(repeating: -1)
+            var placed = true
+            for i in first..<(first + count) where placed {
+                placed = byRank[Int(openMembers[i].rank)] < 0
+                byRank[Int(openMembers[i].rank)] = Int32(i)
+            }
+            if placed {
+                for r in 0...maxRank where byRank[r] >= 0 { members.append(member(Int(byRank[r]))) }
             }
             if !placed {
                 for i in (first..<(first + count)).sorted(by: { openMembers[$0].rank < openMembers[$1].rank }) { members.append(member(i)) }
@@ -121,83 +138,77 @@ struct CanonicalRecords {
     /// `JSONValue.canonical` sorts). Each key runs from its quote to the next quote, and has
     /// no NUL (a control byte is escaped in JSON), so zero-padded eight-byte prefixes order
     /// as the keys do up to ties, which are settled on the rest.
-    private mutating func rankKeys(_ range: Range<Int>, in document: UnsafeBufferPointer<UInt8>) -> Bool {
+    private mutating func rankKeys(_ range: Range<Int>, in document: Span<UInt8>) -> Bool {
         let n = range.count
-        guard n <= 256, let base = document.baseAddress else { return n == 0 }
-        typealias Key = (prefix: UInt64, start: Int, count: Int, member: Int)
+        guard n <= 256 else { return false }
         @inline(__always) func less(_ a: Key, _ b: Key) -> Bool {
             if a.prefix != b.prefix { return a.prefix < b.prefix }
             let common = min(a.count, b.count)
             if common > 8 {
-                let order = memcmp(base + a.start + 8, base + b.start + 8, common - 8)
+                let order = Word.compare(document, a.start + 8, document, b.start + 8, count: common - 8)
                 if order != 0 { return order < 0 }
             }
             return a.count < b.count
         }
-        return withUnsafeTemporaryAllocation(of: Key.self, capacity: n) { keys in
-            for k in 0..<n {
-                let start = openMembers[range.lowerBound + k].start + 1
-                guard start < document.count, let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), document.count - start) else { return false }
-                let count = UnsafeRawPointer(quote) - UnsafeRawPointer(base + start)
-                var prefix: UInt64 = 0
-                if count >= 8 {
-                    prefix = UInt64(bigEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
-                } else {
-                    for j in 0..<count { prefix = prefix << 8 | UInt64(base[start + j]) }
-                    prefix <<= UInt64(8 * (8 - count))
-                }
-                (keys.baseAddress! + k).initialize(to: (prefix, start, count, k))
+        keys.removeAll(keepingCapacity: true)
+        for k in 0..<n {
+            let start = openMembers[range.lowerBound + k].start + 1
+            guard start > 0, start < document.count,
+                  let quote = ByteCursor(at: start).firstIndex(of: UInt8(ascii: "\""), in: document) else { return false }
+            let count = quote - start
+            var prefix: UInt64 = 0
+            if count >= 8 {
+                prefix = Word.load(document, at: start).byteSwapped
+            } else {
+                for j in 0..<count { prefix = prefix << 8 | UInt64(document[start + j]) }
+                prefix <<= UInt64(8 * (8 - count))
             }
-            // Objects are small (an EC2 instance has about sixty members): insertion sort.
-            for k in 1..<max(n, 1) {
-                let key = keys[k]
-                var j = k
-                while j > 0, less(key, keys[j - 1]) {
-                    keys[j] = keys[j - 1]
-                    j -= 1
-                }
-                keys[j] = key
-            }
-            for place in 0..<n {
-                // Neither key before the other: the same key twice.
-                if place > 0, !less(keys[place - 1], keys[place]) { return false }
-                openMembers[range.lowerBound + keys[place].member].rank = UInt8(place)
-            }
-            return true
+            keys.append(Key(prefix: prefix, start: start, count: count, member: k))
         }
+        // Objects are small (an EC2 instance has about sixty members): insertion sort.
+        for k in 1..<max(n, 1) {
+            let key = keys[k]
+            var j = k
+            while j > 0, less(key, keys[j - 1]) {
+                keys[j] = keys[j - 1]
+                j -= 1
+            }
+            keys[j] = key
+        }
+        for place in 0..<n {
+            // Neither key before the other: the same key twice.
+            if place > 0, !less(keys[place - 1], keys[place]) { return false }
+            openMembers[range.lowerBound + keys[place].member].rank = UInt8(place)
+        }
+        return true
     }
 
     /// The canonical form of `document` (the bytes these records were taken from) in
     /// `scratch`, which the caller keeps to reuse its storage. False if the records do not
     /// fit the bytes: the caller then hashes the value tree, which is the definition.
-    func canonical(of document: UnsafeBufferPointer<UInt8>, into scratch: inout [UInt8]) -> Bool {
-        // The canonical form is a permutation of the document's members: the same length.
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: document)
-        guard !objects.isEmpty else { return openObjects.isEmpty }
-        guard openObjects.isEmpty else { return false }
-        return scratch.withUnsafeMutableBufferPointer { to in
-            guard let base = to.baseAddress else { return false }
-            var cursor = 0
-            return copy(object: 0, from: document, to: base, cursor: &cursor) && cursor == document.count
+    func canonical(of document: Span<UInt8>, into scratch: OutputBuffer) -> Bool {
+        scratch.reset()
+        guard !objects.isEmpty else {
+            scratch.append(document)
+            return openObjects.isEmpty
         }
+        guard openObjects.isEmpty else { return false }
+        // The canonical form is a permutation of the document's members: the same length.
+        return copy(object: 0, from: document, to: scratch) && scratch.count == document.count
     }
 
-    /// Copies object `o` in canonical order to `to` at `cursor`, never past `from`'s length
+    /// Copies object `o` in canonical order to the end of `to`, never past `from`'s length
     /// (false if it would). Recursion follows the objects' nesting: the model's shapes (at
     /// most 11 levels; see `ShapeDecoder`) or a reader's own depth cap, never the input.
-    private func copy(object o: Int, from bytes: UnsafeBufferPointer<UInt8>, to: UnsafeMutablePointer<UInt8>,
-                      cursor: inout Int) -> Bool {
+    private func copy(object o: Int, from bytes: Span<UInt8>, to out: OutputBuffer) -> Bool {
         @inline(__always) func copy(_ from: Int, _ upTo: Int) -> Bool {
-            guard from >= 0, from <= upTo, upTo <= bytes.count, cursor + (upTo - from) <= bytes.count else { return false }
-            (to + cursor).update(from: bytes.baseAddress! + from, count: upTo - from)
-            cursor += upTo - from
+            guard from >= 0, from <= upTo, upTo <= bytes.count, out.count + (upTo - from) <= bytes.count else { return false }
+            out.append(bytes.extracting(from..<upTo))
             return true
         }
         @inline(__always) func put(_ byte: UInt8) -> Bool {
-            guard cursor < bytes.count else { return false }
-            to[cursor] = byte
-            cursor += 1
+            guard out.count < bytes.count else { return false }
+            out.append(byte)
             return true
         }
         let object = objects[o]
@@ -210,7 +221,7 @@ struct CanonicalRecords {
             var p = member.start
             var j = member.firstObject
             while j < object.afterSubtree, objects[j].start < member.end {
-                guard copy(p, objects[j].start), self.copy(object: j, from: bytes, to: to, cursor: &cursor) else { return false }
+                guard copy(p, objects[j].start), self.copy(object: j, from: bytes, to: out) else { return false }
                 p = objects[j].end + 1
                 j = objects[j].afterSubtree
             }

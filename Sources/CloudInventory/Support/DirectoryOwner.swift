@@ -20,7 +20,7 @@ public struct DirectoryOwner: Sendable, Equatable {
     public static func adopting(directory: String) -> DirectoryOwner? {
         guard geteuid() == 0 else { return nil }
         var info = stat()
-        guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid != 0 else { return nil }
+        guard unsafe stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid != 0 else { return nil }
         return DirectoryOwner(uid: info.st_uid, gid: info.st_gid)
     }
 
@@ -32,7 +32,7 @@ public struct DirectoryOwner: Sendable, Equatable {
     /// Gives the open file `fd` (named `path` in messages) to this owner.
     public func apply(to fd: Int32, path: String) throws(Failure) {
         guard fchown(fd, uid, gid) != 0 else { return }
-        throw Failure(description: "cannot give \(path) to \(DirectoryOwner.name(of: uid)) (the owner of its directory): \(String(cString: strerror(errno)))")
+        throw Failure(description: unsafe "cannot give \(path) to \(DirectoryOwner.name(of: uid)) (the owner of its directory): \(String(cString: strerror(errno)))")
     }
 
     /// The directory part of `path` (`.` for a bare name).
@@ -43,13 +43,13 @@ public struct DirectoryOwner: Sendable, Equatable {
 
     /// A user's name for messages: from the password database, else `uid N`.
     public static func name(of uid: uid_t) -> String {
-        var entry = passwd()
+        var entry = unsafe passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
         // The name points into `buffer`: read it while the buffer is in reach.
-        let name = buffer.withUnsafeMutableBufferPointer { buf -> String? in
-            guard getpwuid_r(uid, &entry, buf.baseAddress!, buf.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
-            return String(cString: name)
+        let name = unsafe buffer.withUnsafeMutableBufferPointer { buf -> String? in
+            guard unsafe getpwuid_r(uid, &entry, buf.baseAddress!, buf.count, &result) == 0, unsafe result != nil, let name = unsafe entry.pw_name else { return nil }
+            return unsafe String(cString: name)
         }
         guard let name, !name.isEmpty else { return "uid \(uid)" }
         return name

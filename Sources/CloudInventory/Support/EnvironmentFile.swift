@@ -21,25 +21,25 @@ public enum EnvironmentFile {
     /// A file that is not a regular file (a link, a FIFO), that others may write, that is too
     /// large or does not parse is an error naming the path.
     public static func read(path: String) throws(Error) -> [String: String]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        let fd = unsafe open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if fd < 0 {
             switch errno {
             case ENOENT, ENOTDIR, EACCES, EPERM: return nil
             case ELOOP: throw Error("\(path): a symbolic link, not a regular file; refused")
-            default: throw Error("\(path): cannot open: \(String(cString: strerror(errno)))")
+            default: throw Error(unsafe "\(path): cannot open: \(String(cString: strerror(errno)))")
             }
         }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw Error("\(path): not a regular file; refused") }
+        guard unsafe fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw Error("\(path): not a regular file; refused") }
         guard info.st_mode & S_IWOTH == 0 else { throw Error("\(path): writable by others (mode \(String(info.st_mode & 0o7777, radix: 8))); refused") }
         guard info.st_size <= maximumSize else { throw Error("\(path): larger than \(maximumSize) bytes; refused") }
         var bytes = [UInt8](repeating: 0, count: maximumSize + 1)
         var count = 0
         while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            let n = unsafe bytes.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw Error("\(path): cannot read: \(String(cString: strerror(errno)))") }
+            guard n >= 0 else { throw Error(unsafe "\(path): cannot read: \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             count += n
         }

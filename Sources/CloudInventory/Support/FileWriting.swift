@@ -8,7 +8,7 @@ package struct WriteFailure: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
-    package var description: String { String(cString: strerror(errno)) }
+    package var description: String { unsafe String(cString: strerror(errno)) }
 }
 
 /// The one checked write loop of the package, for stdout, stderr, the metrics file and the
@@ -18,7 +18,7 @@ package struct WriteFailure: Error, Sendable, CustomStringConvertible {
 package func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer) throws(WriteFailure) {
     var offset = 0
     while offset < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        let n = unsafe Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
         if n < 0 {
             if errno == EINTR { continue }
             throw WriteFailure(errno: errno)
@@ -29,9 +29,9 @@ package func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer) throws(WriteFail
 }
 
 package func writeAll(fd: Int32, bytes: [UInt8]) throws(WriteFailure) {
-    let failure: WriteFailure? = bytes.withUnsafeBytes { raw in
+    let failure: WriteFailure? = unsafe bytes.withUnsafeBytes { raw in
         do throws(WriteFailure) {
-            try writeAll(fd: fd, bytes: raw)
+            try unsafe writeAll(fd: fd, bytes: raw)
             return nil
         } catch {
             return error

@@ -20,14 +20,14 @@ enum Spawn {
         let code: Int32
         let call: String
 
-        var description: String { "\(call): \(String(cString: strerror(code)))" }
+        var description: String { unsafe "\(call): \(String(cString: strerror(code)))" }
     }
 
     /// A pipe whose ends are close-on-exec from the start, so no child spawned by another
     /// thread meanwhile can inherit one.
     static func pipe() throws(Failure) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw Failure(code: errno, call: "pipe2") }
+        guard unsafe pipe2(&fds, O_CLOEXEC) == 0 else { throw Failure(code: errno, call: "pipe2") }
         return (fds[0], fds[1])
     }
 
@@ -35,27 +35,27 @@ enum Spawn {
     /// child's 0, 1 and 2 (nil: ours); `newProcessGroup` puts it in a group of its own.
     static func run(_ arguments: [String], environment: [String: String], streams: [Int32?],
                     newProcessGroup: Bool = false) throws(Failure) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
+        var actions = unsafe posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
+        unsafe posix_spawn_file_actions_init(&actions)
+        unsafe posix_spawnattr_init(&attributes)
         defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
+            unsafe posix_spawn_file_actions_destroy(&actions)
+            unsafe posix_spawnattr_destroy(&attributes)
         }
         for (target, source) in streams.prefix(3).enumerated() {
             guard let source else { continue }
             // A closed handle's -1 would leave the child with ours, silently.
             guard source >= 0 else { throw Failure(code: EBADF, call: "stream \(target)") }
-            try check(posix_spawn_file_actions_adddup2(&actions, source, Int32(target)), "posix_spawn_file_actions_adddup2")
+            try unsafe check(posix_spawn_file_actions_adddup2(&actions, source, Int32(target)), "posix_spawn_file_actions_adddup2")
         }
-        try check(posix_spawn_file_actions_addclosefrom_np(&actions, 3), "posix_spawn_file_actions_addclosefrom_np")
+        try unsafe check(posix_spawn_file_actions_addclosefrom_np(&actions, 3), "posix_spawn_file_actions_addclosefrom_np")
         try check(setSignals(&attributes, newProcessGroup: newProcessGroup), "posix_spawnattr")
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
+        let argv = unsafe arguments.map { unsafe strdup($0) } + [nil]
+        let envp = unsafe environment.map { unsafe strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for unsafe p in unsafe argv + envp { unsafe free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, arguments.first ?? "", &actions, &attributes, argv, envp)
+        let rc = unsafe posix_spawnp(&pid, arguments.first ?? "", &actions, &attributes, argv, envp)
         guard rc == 0 else { throw Failure(code: rc, call: "cannot start \(arguments.first?.prefix(200) ?? "")") }
         return pid
     }
@@ -64,18 +64,18 @@ enum Spawn {
     /// own. Returns the first failing call's error number, or 0.
     private static func setSignals(_ attributes: inout posix_spawnattr_t, newProcessGroup: Bool) -> Int32 {
         var empty = sigset_t(), every = sigset_t()
-        sigemptyset(&empty)
-        sigfillset(&every)
-        sigdelset(&every, SIGKILL)
-        sigdelset(&every, SIGSTOP)
+        unsafe sigemptyset(&empty)
+        unsafe sigfillset(&every)
+        unsafe sigdelset(&every, SIGKILL)
+        unsafe sigdelset(&every, SIGSTOP)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        var rc = posix_spawnattr_setsigmask(&attributes, &empty)
-        if rc == 0 { rc = posix_spawnattr_setsigdefault(&attributes, &every) }
+        var rc = unsafe posix_spawnattr_setsigmask(&attributes, &empty)
+        if rc == 0 { rc = unsafe posix_spawnattr_setsigdefault(&attributes, &every) }
         if rc == 0, newProcessGroup {
             flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            rc = posix_spawnattr_setpgroup(&attributes, 0)
+            rc = unsafe posix_spawnattr_setpgroup(&attributes, 0)
         }
-        return rc == 0 ? posix_spawnattr_setflags(&attributes, Int16(flags)) : rc
+        return unsafe rc == 0 ? posix_spawnattr_setflags(&attributes, Int16(flags)) : rc
     }
 
     private static func check(_ rc: Int32, _ call: String) throws(Failure) {

@@ -1,6 +1,9 @@
 /// Eight bytes in a word, and the classic bit tricks on them. In each mask the lowest set
 /// bit marks the first byte that matches exactly; bits above it may be false. Words are
 /// loaded as `UInt64(littleEndian:)`, so the lowest bit is the first byte on any machine.
+///
+/// Every load goes through `load(_:at:)`, over a `Span`: the span checks that all eight
+/// bytes are inside it, in release builds too, so a scan cannot read past its input.
 enum Word {
     static let ones: UInt64 = 0x0101_0101_0101_0101
     static let highs: UInt64 = 0x8080_8080_8080_8080
@@ -15,51 +18,87 @@ enum Word {
         (word &- repeated(limit)) & ~word & highs
     }
 
-    /// The eight bytes at `offset`, the first of them lowest.
-    @inline(__always) static func load(_ raw: UnsafeRawPointer, at offset: Int) -> UInt64 {
-        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    /// The high bit of every byte equal to `byte`.
+    @inline(__always) static func bytesEqual(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        zeroBytes(word ^ repeated(byte))
     }
 
-    /// Whether `count` bytes at `a` and at `b` are equal: for tag and member names, a few to
-    /// thirty bytes, where a `memcmp` call costs more than the compare. Words of eight, the
-    /// last overlapping; two overlapping words of four below eight.
-    @inline(__always) static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    /// The eight bytes at `offset`, the first of them lowest: the one word load of the
+    /// package. `unsafeLoadUnaligned` is "unsafe" only in that it reinterprets bytes, which
+    /// any bit pattern of a `UInt64` allows; `RawSpan` checks `offset..<offset + 8` against
+    /// the span's bounds and traps outside them.
+    @inline(__always) static func load(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
+        UInt64(littleEndian: unsafe RawSpan(_elements: bytes).unsafeLoadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// The four bytes at `offset`, the first of them lowest, in the low half.
+    @inline(__always) static func load32(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
+        // Bounds and bit patterns as in `load`.
+        UInt64(UInt32(littleEndian: unsafe RawSpan(_elements: bytes).unsafeLoadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+    }
+
+    /// Whether `count` bytes at `a` in `x` and at `b` in `y` are equal: for tag and member
+    /// names, a few to thirty bytes, where a library call costs more than the compare. Words
+    /// of eight, the last overlapping; two overlapping words of four below eight. False
+    /// (never a trap) when either range is not inside its span.
+    @inline(__always)
+    static func equal(_ x: Span<UInt8>, _ a: Int, _ y: Span<UInt8>, _ b: Int, count: Int) -> Bool {
+        guard count >= 0, a >= 0, b >= 0, a <= x.count &- count, b <= y.count &- count else { return false }
         if count >= 8 {
             var i = 0
             while i + 8 < count {
-                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                if load(x, at: a + i) != load(y, at: b + i) { return false }
                 i += 8
             }
-            return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            return load(x, at: a + count - 8) == load(y, at: b + count - 8)
         }
         if count >= 4 {
-            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            return load32(x, at: a) == load32(y, at: b) && load32(x, at: a + count - 4) == load32(y, at: b + count - 4)
         }
         var i = 0
         while i < count {
-            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            if x[a + i] != y[b + i] { return false }
             i += 1
         }
         return true
     }
 
-    /// The high bit of every byte JSON must escape in a string: a control byte, `"` or `\\`.
-    @inline(__always) static func toEscapeInJSON(_ word: UInt64) -> UInt64 {
-        bytesBelow(word, 0x20) | zeroBytes(word ^ repeated(UInt8(ascii: "\""))) | zeroBytes(word ^ repeated(UInt8(ascii: "\\")))
+    /// Whether two spans hold the same bytes.
+    @inline(__always) static func equal(_ x: Span<UInt8>, _ y: Span<UInt8>) -> Bool {
+        x.count == y.count && equal(x, 0, y, 0, count: x.count)
     }
 
-    /// Whether every byte is below 0x80, eight at a time.
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var i = 0, high: UInt64 = 0
-        while i + 8 <= bytes.count {
-            high |= load(raw, at: i)
+    /// The order of `count` bytes at `a` in `x` and at `b` in `y`, as `memcmp` gives it
+    /// (negative, zero, positive), a word at a time. The ranges must be inside their spans.
+    static func compare(_ x: Span<UInt8>, _ a: Int, _ y: Span<UInt8>, _ b: Int, count: Int) -> Int {
+        var i = 0
+        while i + 8 <= count {
+            let p = load(x, at: a + i), q = load(y, at: b + i)
+            // Byte-swapped, the first byte is the most significant: integer order is byte order.
+            if p != q { return p.byteSwapped < q.byteSwapped ? -1 : 1 }
             i += 8
         }
-        while i < bytes.count {
-            high |= UInt64(base[i])
+        while i < count {
+            if x[a + i] != y[b + i] { return x[a + i] < y[b + i] ? -1 : 1 }
+            i += 1
+        }
+        return 0
+    }
+
+    /// The high bit of every byte JSON must escape in a string: a control byte, `"` or `\\`.
+    @inline(__always) static func toEscapeInJSON(_ word: UInt64) -> UInt64 {
+        bytesBelow(word, 0x20) | bytesEqual(word, UInt8(ascii: "\"")) | bytesEqual(word, UInt8(ascii: "\\"))
+    }
+
+    /// Whether every byte of `range` is below 0x80, eight at a time.
+    static func isASCII(_ bytes: Span<UInt8>, _ range: Range<Int>) -> Bool {
+        var i = range.lowerBound, high: UInt64 = 0
+        while i + 8 <= range.upperBound {
+            high |= load(bytes, at: i)
+            i += 8
+        }
+        while i < range.upperBound {
+            high |= UInt64(bytes[i])
             i += 1
         }
         return high & highs == 0
@@ -67,18 +106,48 @@ enum Word {
 
     /// The first byte at or after `start` that ends a plain ASCII run in a JSON string: a
     /// quote, a backslash, a control byte or a byte of a multi-byte character; or the end.
-    static func firstNotPlainASCII(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        let raw = UnsafeRawPointer(base)
+    static func firstNotPlainASCII(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var i = start
-        while i + 8 <= buffer.count {
-            let word = load(raw, at: i)
+        while i + 8 <= bytes.count {
+            let word = load(bytes, at: i)
             let hit = word & highs | toEscapeInJSON(word)
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
         }
         // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
-        while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] &- 0x20 < 0x60 { i += 1 }
         return i
+    }
+
+    /// The first byte at or after `start` that JSON must escape in a string (or the end).
+    static func firstToEscapeInJSON(_ bytes: Span<UInt8>, from start: Int) -> Int {
+        var i = max(start, 0)
+        while i + 8 <= bytes.count {
+            let hit = toEscapeInJSON(load(bytes, at: i))
+            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < bytes.count, bytes[i] >= 0x20, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        return i
+    }
+
+    /// The first of `a` or `b` at or after `start` (or the end), eight bytes at a time.
+    @inline(__always)
+    static func firstIndex(of a: UInt8, or b: UInt8, in bytes: Span<UInt8>, from start: Int) -> Int {
+        var i = max(start, 0)
+        while i + 8 <= bytes.count {
+            let word = load(bytes, at: i)
+            let hit = bytesEqual(word, a) | bytesEqual(word, b)
+            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < bytes.count, bytes[i] != a, bytes[i] != b { i += 1 }
+        return i
+    }
+
+    /// The first `byte` at or after `start` (or the end).
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in bytes: Span<UInt8>, from start: Int) -> Int {
+        firstIndex(of: byte, or: byte, in: bytes, from: start)
     }
 }

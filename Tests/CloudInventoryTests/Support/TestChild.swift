@@ -64,12 +64,12 @@ final class TestChild: @unchecked Sendable {
         let thread = Thread { [pid, exitSignal, exitStatus] in
             // Learn of the exit without reaping: the pid stays ours until the status is stored
             // under the lock that every signal is sent under, so no signal can reach a reused pid.
-            var info = siginfo_t()
-            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            var info = unsafe siginfo_t()
+            while unsafe waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
             exitStatus.value.withLock { stored in
                 var status: Int32 = 0
                 var reaped: pid_t = -1
-                repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
+                repeat { reaped = unsafe waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
                 // As Foundation's `terminationStatus`: the exit code, or the signal that ended it.
                 stored = reaped != pid ? Self.neverExited : status & 0x7f != 0 ? status & 0x7f : (status >> 8) & 0xff
             }
@@ -169,7 +169,7 @@ private struct ChildStreams {
     }
 
     private mutating func open(_ path: String, _ flags: Int32) throws -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC)
+        let fd = unsafe Glibc.open(path, flags | O_CLOEXEC)
         guard fd >= 0 else { throw HarnessError("open \(path): errno \(errno)") }
         childEnds.append(fd)
         return fd
@@ -221,7 +221,7 @@ final class OutputCollector: @unchecked Sendable {
                 // or EOF, and a chunk still short of it would be lost at the grace period's end.
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
                 while true {
-                    let n = read(handle.fileDescriptor, &buffer, buffer.count)
+                    let n = unsafe read(handle.fileDescriptor, &buffer, buffer.count)
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { break }
                     self.lock.withLock { self.data[i].append(contentsOf: buffer[0..<n]) }
