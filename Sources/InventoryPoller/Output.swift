@@ -104,7 +104,8 @@ struct FormattingSink: PollSink {
         out.flush()
     }
 
-    mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
+    /// A page without the rows or spans its format prints, from its values.
+    private mutating func writeValues(_ page: [JSONValue], slice: SliceID) throws {
         for instance in page {
             switch format {
             case .text, .csv:
@@ -124,7 +125,7 @@ struct FormattingSink: PollSink {
     /// Pages arrive rendered from the XML, for every format, and go out in plan order
     /// (`SliceOrder`): JSON is the page's bytes, ndjson
     /// each instance's bytes behind the line's `PolledAt` and `Account`, text and csv the
-    /// cells captured while rendering (`InstanceRow`). The same output as `instances`, byte
+    /// cells captured while rendering (`InstanceRow`). The same output as the values give, byte
     /// for byte (`FastPathTests`). A page without rows or spans falls back to its values.
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
         for (page, slice) in order.add(page, slice: slice) { try write(page, slice: slice) }
@@ -137,10 +138,10 @@ struct FormattingSink: PollSink {
             if wroteInstance { out.write(",") }
             out.write(raw: page.json)
         case .text, .csv:
-            guard page.rows.count == page.count else { return try instances(page.values(), slice: slice) }
+            guard page.rows.count == page.count else { return try writeValues(page.values(), slice: slice) }
             for row in page.rows { table?.row([timestamp, slice.account] + row.cells, &out) }
         case .ndjson:
-            guard page.spans.count == page.count else { return try instances(page.values(), slice: slice) }
+            guard page.spans.count == page.count else { return try writeValues(page.values(), slice: slice) }
             writeLines(page, account: slice.account)
         }
         wroteInstance = true

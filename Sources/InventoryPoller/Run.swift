@@ -170,10 +170,6 @@ extension InventoryPollerCommand {
         configuration.concurrency = concurrency
         configuration.maxResponseBytes = maxResponseMib << 20
         configuration.selection = selectionOptions.selection
-        // Every format renders pages straight from the XML, storage included (it takes the
-        // rendered bytes and content hashes). The value tree, the reference the rendered
-        // output is held to, is reached by the tests in process (`FastPathTests`).
-        configuration.renderJSON = true
         // Text and csv print only the rows; without storage nothing needs the JSON. Storage
         // takes the JSON and the content hashes.
         configuration.pageContents = format == .text || format == .csv ? [.rows] : [.json]
@@ -224,7 +220,6 @@ extension CredentialProvider {
 struct CountingSink: PollSink {
     var counts = InstanceCounts()
     mutating func begin(_ header: PollHeader) throws {}
-    mutating func instances(_ page: [JSONValue], slice: SliceID) throws { counts.add(page, slice: slice) }
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { counts.add(states: page.states, slice: slice) }
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws {}
 }

@@ -15,7 +15,7 @@ import Testing
     func spool(_ spool: Spool, pollId: String, at date: Date, finishedAt: Date, state: String, database: String) throws {
         let poll = PollContext(pollId: pollId, account: Self.account, arn: "arn:test", polledAt: date)
         let writer = try #require(spool.begin(poll, slices: [Self.slice], database: database, logger: logger))
-        try writer.appendPage([SpoolTests.instance("i-0order000000001", state: state)], slice: Self.slice)
+        try writer.appendPage(rendered: RenderedPage(values: [SpoolTests.instance("i-0order000000001", state: state)], nextToken: nil, hashing: false), slice: Self.slice)
         try writer.appendEnd(finishedAt: finishedAt, outcomes: [SliceOutcome(slice: Self.slice, status: .complete, instanceCount: 1)])
         _ = try writer.commit()
     }

@@ -35,7 +35,7 @@ import Testing
         let poll = PollContext(pollId: PollContext.newPollId(account: account, at: date), account: account, arn: "arn:test", polledAt: date)
         let slice = SliceID(account: account, region: region)
         let writer = try #require(spool.begin(poll, slices: [slice], database: database, logger: logger))
-        for page in pages { try writer.appendPage(page, slice: slice) }
+        for page in pages { try writer.appendPage(rendered: RenderedPage(values: page, nextToken: nil, hashing: false), slice: slice) }
         if !tail.isEmpty {
             let fd = unsafe open(writer.temporary.path, O_WRONLY | O_APPEND)
             _ = unsafe tail.withCString { unsafe write(fd, $0, strlen($0)) }

@@ -17,36 +17,28 @@ public struct EC2Client: Sendable {
     /// forever with fresh tokens in about 17 minutes (repeated tokens end at the first repeat).
     public static let maxPages = 10_000
 
-    /// Pages through DescribeInstances, handing each page's instances to `onPage` as they
-    /// arrive, so memory stays at one page however large the fleet. Each instance document is
-    /// the CLI's `Reservations[].Instances[]` entry plus `Region`, `ReservationId` and `OwnerId`.
-    /// An instance EC2 lists on two pages is handed over once. Returns the number handed over.
+    /// Pages through DescribeInstances, handing each page to `onPage` as it arrives, rendered
+    /// from the XML (`RenderedPage`), so memory stays at one page however large the fleet.
+    /// Each instance document is the CLI's `Reservations[].Instances[]` entry plus `Region`,
+    /// `ReservationId` and `OwnerId`. `contents` says what each page carries: JSON, text/csv
+    /// rows, content hashes for storage. An instance EC2 lists on two pages is handed over
+    /// once. Returns the number handed over.
     @discardableResult
     public func describeInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
-                                  onPage: ([JSONValue]) throws -> Void) throws -> Int {
-        try paginate(pageSize: pageSize, selection: selection, fetch: fetchPage, next: { ($0.instances.count, $0.nextToken) }) { try onPage($0.instances) }
-    }
-
-    /// Like `describeInstances`, but each page arrives already rendered (its JSON the same
-    /// documents, byte for byte as `JSONValue.write` would give), skipping the value tree.
-    /// `contents` says what each page carries: JSON, text/csv rows, content hashes for storage.
-    @discardableResult
-    public func describeRenderedInstances(pageSize: Int = EC2Client.pageSize, selection: PollSelection = PollSelection(),
-                                          contents: RenderedPage.Contents = [.json, .rows],
-                                          onPage: (RenderedPage) throws -> Void) throws -> Int {
+                                  contents: RenderedPage.Contents = [.json, .rows],
+                                  onPage: (RenderedPage) throws -> Void) throws -> Int {
         try paginate(pageSize: pageSize, selection: selection, fetch: { (parameters, seen) throws(AWSError) in
-            try fetchRenderedPage(parameters, seen: &seen, contents: contents)
-        }, next: { ($0.count, $0.nextToken) }, onPage: onPage, done: { ByteBufferPool.shared.recycle(&$0.json) })
+            try fetchPage(parameters, seen: &seen, contents: contents)
+        }, onPage: onPage)
     }
 
     /// Follows `NextToken` with `MaxResults` until EC2 stops returning one. A token seen
     /// before in this slice (a cycle, however long) or a page past `maxPages` is an error:
     /// pagination always ends, and a slice that did not end properly marks nothing vanished.
-    /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats; `done`
-    /// gets each page back once `onPage` has it written, to recycle its storage.
-    private func paginate<Page>(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout InstanceIdSet) throws(AWSError) -> Page,
-                                next: (Page) -> (count: Int, token: String?), onPage: (Page) throws -> Void,
-                                done: (inout Page) -> Void = { _ in }) throws -> Int {
+    /// `seen` holds the instance ids handed over so far, for `fetch` to drop repeats; each
+    /// page's storage is recycled once `onPage` has it written.
+    private func paginate(pageSize: Int, selection: PollSelection, fetch: ([(String, String)], inout InstanceIdSet) throws(AWSError) -> RenderedPage,
+                          onPage: (RenderedPage) throws -> Void) throws -> Int {
         var nextToken: String?
         var tokens = Set<String>()
         var seen = InstanceIdSet()
@@ -59,11 +51,11 @@ public struct EC2Client: Sendable {
             var parameters = Self.parameters(pageSize: pageSize, selection: selection)
             if let nextToken { parameters.append(("NextToken", nextToken)) }
             var page = try fetch(parameters, &seen)
-            let (count, token) = next(page)
+            let (count, token) = (page.count, page.nextToken)
             pages += 1
             total += count
             try onPage(page)
-            done(&page)
+            ByteBufferPool.shared.recycle(&page.json)
             if let token, !tokens.insert(token).inserted {
                 throw AWSError.malformed("ec2:DescribeInstances", "page \(pages) repeats an earlier NextToken: pagination would never end")
             }
@@ -80,39 +72,22 @@ public struct EC2Client: Sendable {
         return page + selection.queryParameters
     }
 
-    private func fetchRenderedPage(_ parameters: [(String, String)], seen: inout InstanceIdSet,
-                                   contents: RenderedPage.Contents) throws(AWSError) -> RenderedPage {
+    /// One page, rendered. The response body dies here, before the page goes to the sink.
+    private func fetchPage(_ parameters: [(String, String)], seen: inout InstanceIdSet,
+                           contents: RenderedPage.Contents) throws(AWSError) -> RenderedPage {
         var body = try query.call("DescribeInstances", parameters)
         defer { ByteBufferPool.shared.recycle(&body) }
-        if let page = try? ShapeDecoder.renderInstancesPage(body, region: region, contents: contents), page.instanceIds.count == page.count,
-           seen.insertAllNew(page.instanceIds) {
-            return page
+        var page: RenderedPage
+        do {
+            page = try ShapeDecoder.renderInstancesPage(body, region: region, contents: contents)
+        } catch {
+            throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }
-        // Anything unusual (a repeated element or instance, an instance without an id,
-        // malformed XML) takes the exact path, which either handles it or reports the error.
-        var values = try Self.decodeInstancesPage(body, region: region)
-        values.instances = dropRepeats(values.instances, seen: &seen)
-        return RenderedPage(values: values.instances, nextToken: values.nextToken, hashing: contents.contains(.hashes))
-    }
-
-    /// One page, decoded. The response body dies here, before the page goes to the sink.
-    private func fetchPage(_ parameters: [(String, String)], seen: inout InstanceIdSet) throws(AWSError) -> InstancesPage {
-        var page = try Self.decodeInstancesPage(try query.call("DescribeInstances", parameters), region: region)
-        page.instances = dropRepeats(page.instances, seen: &seen)
+        let repeats = page.dropRepeats(seen: &seen)
+        if repeats > 0 {
+            query.logger.notice("EC2 listed instances twice; each is kept once", metadata: ["region": "\(region)", "repeats": "\(repeats)"])
+        }
         return page
-    }
-
-    /// The instances whose id was not handed over yet (instances without an id are kept).
-    private func dropRepeats(_ instances: [JSONValue], seen: inout InstanceIdSet) -> [JSONValue] {
-        let kept = instances.filter { instance in
-            guard let id = instance["InstanceId"]?.stringValue else { return true }
-            return seen.insert(id)
-        }
-        if kept.count < instances.count {
-            query.logger.notice("EC2 listed instances twice; each is kept once",
-                                metadata: ["region": "\(region)", "repeats": "\(instances.count - kept.count)"])
-        }
-        return kept
     }
 
     struct InstancesPage {
@@ -127,30 +102,17 @@ public struct EC2Client: Sendable {
         XMLError.malformed("no <reservationSet> in the response", at: offset)
     }
 
-    /// Decodes one reservation at a time and flattens it at once, so a page never exists
-    /// twice in memory (as reservations and as instances).
+    /// One page as values, by the same walk as the rendered page (`TreeVisitor`): the
+    /// reference the rendered page is held to.
     static func decodeInstancesPage(_ body: [UInt8], region: String) throws(AWSError) -> InstancesPage {
-        var instances: [JSONValue] = []
-        var token: String?
         var decoder = ShapeDecoder(body)
+        var tree = TreeVisitor(region: region)
         do throws(XMLError) {
-            let sawReservations = try decoder.forEachItem(of: EC2Model.describeInstancesResult, list: "Reservations",
-                                    scalar: { name, value in if name == "NextToken" { token = value } }) { reservation in
-                let extra = [
-                    JSONMember("Region", .string(region)),
-                    JSONMember("ReservationId", reservation["ReservationId"] ?? .null),
-                    JSONMember("OwnerId", reservation["OwnerId"] ?? .null),
-                ]
-                for instance in reservation["Instances"]?.arrayValue ?? [] {
-                    guard case let .object(members) = instance else { continue }
-                    instances.append(.object(members + extra))
-                }
-            }
-            guard sawReservations else { throw missingReservations(at: decoder.scanner.position) }
+            let token = try decoder.walkPage(into: &tree)
+            return InstancesPage(instances: tree.instances, nextToken: token)
         } catch {
             throw AWSError.malformed("ec2:DescribeInstances", error.description)
         }
-        return InstancesPage(instances: instances, nextToken: token?.isEmpty == false ? token : nil)
     }
 
     /// Asks EC2 whether DescribeInstances would be allowed, without doing it (`DryRun`).

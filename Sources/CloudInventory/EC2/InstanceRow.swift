@@ -43,19 +43,19 @@ struct RowPlan: Sendable {
     enum Role: UInt8 { case none, instance, placement, state, tags, tag }
     enum Slot: UInt8, CaseIterable { case none, id, state, type, zone, privateIp, publicIp, tagKey, tagValue }
 
-    /// Members per role in the flat tables; structures with more are rendered by the exact path.
+    /// Members per role in the flat tables; a member past it fills no cell (no structure of the model has that many).
     static let stride = 128
     private var slots = [Slot](repeating: .none, count: 6 * RowPlan.stride)
     private var roles = [Role](repeating: .none, count: 6 * RowPlan.stride)
 
     @inline(__always)
     func slot(_ role: Role, _ member: Int) -> Slot {
-        role == .none ? .none : slots[Int(role.rawValue) &* Self.stride &+ member]
+        role == .none || member >= Self.stride ? .none : slots[Int(role.rawValue) &* Self.stride &+ member]
     }
 
     @inline(__always)
     func role(_ role: Role, _ member: Int) -> Role {
-        role == .none ? .none : roles[Int(role.rawValue) &* Self.stride &+ member]
+        role == .none || member >= Self.stride ? .none : roles[Int(role.rawValue) &* Self.stride &+ member]
     }
 
     /// The role of a list's items, given the list's role.

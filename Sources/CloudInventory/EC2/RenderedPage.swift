@@ -12,6 +12,9 @@ public struct RenderedPage: Sendable {
     public var instanceIds: [String] = []
     /// Where each instance is in `json`.
     public var spans: [Range<Int>] = []
+    /// The instances without an `InstanceId` (their indices), so that `instanceIds` can be
+    /// matched with the instances (`droppingRepeats`). Nearly always empty.
+    var idless: [Int] = []
     /// Each instance's `State.Name`, when it has one.
     public var stateNames: [String?] = []
     /// Each instance's content hash (`InventoryStore.contentHash`), when the page was
@@ -55,7 +58,7 @@ public struct RenderedPage: Sendable {
             rows.append(row)
             stateNames.append(row.state)
             states[row.state ?? "unknown", default: 0] += 1
-            if let id = row.id { instanceIds.append(id) }
+            if let id = row.id { instanceIds.append(id) } else { idless.append(i) }
             if hashing { hashes.append(InventoryStore.contentHash(instance)) }
         }
     }
@@ -69,5 +72,52 @@ public struct RenderedPage: Sendable {
     /// One instance as a value.
     public func value(at index: Int) throws -> JSONValue {
         try JSONValue.parse(json[spans[index]])
+    }
+
+    /// Drops the instances whose id is in `seen` or earlier on this page, adding the others'
+    /// ids to `seen` (instances without an id are kept). Returns how many were dropped.
+    mutating func dropRepeats(seen: inout InstanceIdSet) -> Int {
+        if idless.isEmpty, seen.insertAllNew(instanceIds) { return 0 }
+        var keep: [Bool] = []
+        var ids = instanceIds.makeIterator()
+        var rest = idless.makeIterator()
+        var nextIdless = rest.next()
+        for i in 0..<count {
+            if i == nextIdless {
+                keep.append(true)
+                nextIdless = rest.next()
+            } else if let id = ids.next() {
+                keep.append(seen.insert(id))
+            } else {
+                keep.append(true)
+            }
+        }
+        let dropped = keep.count(where: { !$0 })
+        if dropped > 0 { self = kept(keep) }
+        return dropped
+    }
+
+    /// The page with only the instances `keep` marks.
+    private func kept(_ keep: [Bool]) -> RenderedPage {
+        var page = RenderedPage(json: [], count: 0, states: [:], nextToken: nextToken)
+        var ids = instanceIds.makeIterator()
+        let idless = Set(idless)
+        for i in 0..<count {
+            let id = idless.contains(i) ? nil : ids.next()
+            guard keep[i] else { continue }
+            if spans.count == count {
+                if page.count > 0 { page.json.append(UInt8(ascii: ",")) }
+                let start = page.json.count
+                page.json.append(contentsOf: json[spans[i]])
+                page.spans.append(start..<page.json.count)
+            }
+            if rows.count == count { page.rows.append(rows[i]) }
+            if hashes.count == count { page.hashes.append(hashes[i]) }
+            page.states[stateNames[i] ?? "unknown", default: 0] += 1
+            page.stateNames.append(stateNames[i])
+            if let id { page.instanceIds.append(id) } else { page.idless.append(page.count) }
+            page.count += 1
+        }
+        return page
     }
 }

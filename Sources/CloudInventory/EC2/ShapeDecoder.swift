@@ -1,11 +1,8 @@
 import Foundation
 
-/// Decodes one element, and everything below it, into JSON by the model table.
-///
-/// Recursion here follows the model's shapes, never the input: a structure or list recurses
-/// only into a member shape, the shape graph is acyclic (at most 11 levels deep;
-/// `ParserTotalityTests` holds that), and elements the model does not know are skipped by
-/// `XMLScanner.skipElement`, which counts depth in a loop.
+/// Reads EC2's XML by the model table: one walk (`ShapeWalk.swift`) feeding a visitor that
+/// writes JSON, keeps rows, or builds values. Here: the state the walk reads with, member
+/// lookup and the scalars' conversion.
 struct ShapeDecoder {
     var scanner: XMLScanner
     let shapes = EC2Model.shapes
@@ -32,39 +29,14 @@ struct ShapeDecoder {
         scanner = XMLScanner(bytes)
     }
 
-    /// Finds the root element and decodes it as `shape`. Returns the root's name too.
+    /// Finds the root element and reads it as `shape` into a value (DescribeRegions). Returns
+    /// the root's name too.
     mutating func decodeDocument(as shape: Int) throws(XMLError) -> (root: String, value: JSONValue) {
         let root = try scanner.root()
-        return (scanner.name(root), try decode(shape: shape, element: root))
-    }
-
-    /// Streams the root structure `shape`: each item of its list member `list` is decoded and
-    /// handed to `body` on its own; the root's scalar members go to `scalar`; the rest is skipped.
-    /// Returns whether the list element was there at all (an empty list still counts).
-    @discardableResult
-    mutating func forEachItem(of shape: Int, list: String, scalar: (String, String) -> Void,
-                              _ body: (JSONValue) -> Void) throws(XMLError) -> Bool {
-        var sawList = false
-        guard case let .structure(_, members) = shapes[shape] else { preconditionFailure("not a structure") }
-        let root = try scanner.root()
-        while let child = try scanner.nextChild(of: root) {
-            guard let m = member(members, named: child) else {
-                try scanner.skipElement(startName: child)
-                continue
-            }
-            switch shapes[members[m].shape] {
-            case .scalar:
-                scalar(members[m].name, try scanner.readText(startName: child))
-            case let .list(_, _, itemShape) where members[m].name == list:
-                sawList = true
-                while let item = try nextItem(of: child) {
-                    body(try decode(shape: itemShape, element: item))
-                }
-            default:
-                try scanner.skipElement(startName: child)
-            }
-        }
-        return sawList
+        follows = [UInt8](repeating: .max, count: shapes.count * 129)
+        var tree = TreeVisitor(region: "")
+        try walkDocument(as: shape, root: root, into: &tree) { $0 = TreeVisitor(region: "") }
+        return (scanner.name(root), tree.document ?? .object([]))
     }
 
     /// The next `<item>` of a list element; other children are skipped. EC2 names every list
@@ -75,47 +47,6 @@ struct ShapeDecoder {
             try scanner.skipElement(startName: child)
         }
         return nil
-    }
-
-    mutating func decode(shape index: Int, element: Range<Int>) throws(XMLError) -> JSONValue {
-        switch shapes[index] {
-        case let .scalar(kind):
-            let text = try scanner.readText(startName: element)
-            return try Self.scalar(kind, text, at: scanner.position)
-        case let .structure(_, members):
-            // Fields keep the order EC2 sends them in (stable, so content hashes are too). A
-            // repeated scalar or structure replaces the earlier one, as in botocore; a repeated
-            // list is joined to it, as the JSON fast path and the page's own list do, so no
-            // instance is ever dropped without a word.
-            var object: [JSONMember] = []
-            var seen: (UInt64, UInt64) = (0, 0)  // members already present; EC2 structures have < 128
-            while let child = try scanner.nextChild(of: element) {
-                if let m = member(members, named: child) {
-                    let value = try decode(shape: members[m].shape, element: child)
-                    let bit: UInt64 = 1 << UInt64(m & 63)
-                    let repeated = m < 64 ? seen.0 & bit != 0 : m < 128 ? seen.1 & bit != 0 : object.contains { $0.key == members[m].name }
-                    if m < 64 { seen.0 |= bit } else if m < 128 { seen.1 |= bit }
-                    if repeated, let i = object.firstIndex(where: { $0.key == members[m].name }) {
-                        if case let .array(earlier) = object[i].value, case let .array(later) = value {
-                            object[i].value = .array(earlier + later)
-                        } else {
-                            object[i].value = value
-                        }
-                    } else {
-                        object.append(JSONMember(members[m].name, value))
-                    }
-                } else {
-                    try scanner.skipElement(startName: child)
-                }
-            }
-            return .object(object)
-        case let .list(_, _, memberShape):
-            var items: [JSONValue] = []
-            while let item = try nextItem(of: element) {
-                items.append(try decode(shape: memberShape, element: item))
-            }
-            return .array(items)
-        }
     }
 
     /// The member `range` names, trying first the one that followed `previous` (-1: none yet)

@@ -1,5 +1,5 @@
 /// Receives a poll as it happens, page by page, so nothing needs the whole fleet in memory.
-/// Calls arrive in order, one at a time: `begin`, any number of `instances` (pages of
+/// Calls arrive in order, one at a time: `begin`, any number of `rendered` pages (pages of
 /// different slices interleave), then `end`.
 public protocol PollSink {
     mutating func begin(_ header: PollHeader) throws
@@ -8,9 +8,8 @@ public protocol PollSink {
     mutating func admit(_ slice: SliceID) throws -> SliceAdmission
     /// Told when a slice is over, whatever its outcome (a claim is then done or released).
     mutating func sliceEnded(_ outcome: SliceOutcome) throws
-    mutating func instances(_ page: [JSONValue], slice: SliceID) throws
-    /// A page already rendered as JSON (the poller's fast path for JSON output). By default
-    /// it is parsed back into values and handed to `instances`.
+    /// A page of instances, rendered from the XML as the run asked (`RenderedPage.Contents`):
+    /// the one way a page is delivered. A sink that needs values takes `page.values()`.
     mutating func rendered(_ page: RenderedPage, slice: SliceID) throws
     mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws
 }
@@ -25,10 +24,6 @@ public enum SliceAdmission: Sendable, Equatable {
 extension PollSink {
     public mutating func admit(_ slice: SliceID) throws -> SliceAdmission { .poll }
     public mutating func sliceEnded(_ outcome: SliceOutcome) throws {}
-
-    public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
-        try instances(page.values(), slice: slice)
-    }
 }
 
 /// Hands every event to two sinks in turn: stdout formatting and storage, say.
@@ -58,11 +53,6 @@ public struct TeeSink<A: PollSink, B: PollSink>: PollSink {
         try second.sliceEnded(outcome)
     }
 
-    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
-        try first.instances(page, slice: slice)
-        try second.instances(page, slice: slice)
-    }
-
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
         try first.rendered(page, slice: slice)
         try second.rendered(page, slice: slice)
@@ -79,7 +69,6 @@ extension Optional: PollSink where Wrapped: PollSink {
     public mutating func begin(_ header: PollHeader) throws { try self?.begin(header) }
     public mutating func admit(_ slice: SliceID) throws -> SliceAdmission { try self?.admit(slice) ?? .poll }
     public mutating func sliceEnded(_ outcome: SliceOutcome) throws { try self?.sliceEnded(outcome) }
-    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws { try self?.instances(page, slice: slice) }
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws { try self?.rendered(page, slice: slice) }
     public mutating func end(_ header: PollHeader, outcomes: [SliceOutcome]) throws { try self?.end(header, outcomes: outcomes) }
 }

@@ -23,11 +23,9 @@ public struct Poller: Sendable {
         public var maxResponseBytes: Int = HTTPRequest.defaultMaxResponseBytes
         /// DescribeInstances `MaxResults` (EC2 allows 5 to 1000).
         public var pageSize: Int = EC2Client.pageSize
-        /// Hand pages to the sink rendered from the XML (`RenderedPage`), with `pageContents`.
-        public var renderJSON: Bool = false
-        /// With `renderJSON`: what each page carries (JSON, text/csv rows, the content hashes
-        /// storage needs). Leave out what no sink reads: each costs time on every instance.
-        public var pageContents: RenderedPage.Contents = [.json, .rows]
+        /// What each page carries (JSON, text/csv rows, the content hashes storage needs); by
+        /// default everything. Leave out what no sink reads: each costs time on every instance.
+        public var pageContents: RenderedPage.Contents = [.json, .rows, .hashes]
         /// `--filter` / `--instance-ids`, applied by EC2. Empty: every instance.
         public var selection = PollSelection()
         /// The run's AWS configuration: endpoints (FIPS, dual-stack, STS mode, overrides) and
@@ -218,18 +216,10 @@ public struct Poller: Sendable {
 
     /// Every page of one DescribeInstances (as many calls as `NextToken` asks) into `shared`.
     func describePages(_ slice: SliceID, ec2: EC2Client, selection: PollSelection, count: inout Int, into shared: any PageDelivery) throws {
-        if configuration.renderJSON {
-            try ec2.describeRenderedInstances(pageSize: configuration.pageSize, selection: selection, contents: configuration.pageContents) { page in
-                count += page.count
-                run.statistics.received(instances: page.count)
-                try shared.deliver(rendered: page, slice: slice)
-            }
-        } else {
-            try ec2.describeInstances(pageSize: configuration.pageSize, selection: selection) { page in
-                count += page.count
-                run.statistics.received(instances: page.count)
-                try shared.deliver(page, slice: slice)
-            }
+        try ec2.describeInstances(pageSize: configuration.pageSize, selection: selection, contents: configuration.pageContents) { page in
+            count += page.count
+            run.statistics.received(instances: page.count)
+            try shared.deliver(rendered: page, slice: slice)
         }
     }
 

@@ -35,7 +35,6 @@ final class SharedSink<Sink: PollSink>: @unchecked Sendable {
 protocol PageDelivery: Sendable {
     func admit(_ slice: SliceID) throws -> SliceAdmission
     func sliceEnded(_ outcome: SliceOutcome) throws
-    func deliver(_ page: [JSONValue], slice: SliceID) throws
     func deliver(rendered page: RenderedPage, slice: SliceID) throws
 }
 
@@ -48,10 +47,6 @@ extension SharedSink: PageDelivery {
 
     func sliceEnded(_ outcome: SliceOutcome) throws {
         try deliver { try $0.sliceEnded(outcome) }
-    }
-
-    func deliver(_ page: [JSONValue], slice: SliceID) throws {
-        try deliver { try $0.instances(page, slice: slice) }
     }
 
     func deliver(rendered page: RenderedPage, slice: SliceID) throws {

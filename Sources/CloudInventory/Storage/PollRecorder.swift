@@ -93,19 +93,7 @@ public struct PollRecorder: PollSink {
         }
     }
 
-    public mutating func instances(_ page: [JSONValue], slice: SliceID) throws {
-        counts.add(page, slice: slice)
-        spooling { try $0.appendPage(page, slice: slice) }
-        renewClaims()
-        guard databaseError == nil, let store else { return }
-        do {
-            try store.write(page: page, slice: slice, poll: currentPoll!)
-        } catch {
-            fail(error)
-        }
-    }
-
-    /// A rendered page (JSON output with storage): spooled as bytes, stored by its hashes.
+    /// A page: spooled as its bytes, stored by its hashes.
     public mutating func rendered(_ page: RenderedPage, slice: SliceID) throws {
         counts.add(states: page.states, slice: slice)
         spooling { try $0.appendPage(rendered: page, slice: slice) }

@@ -238,13 +238,8 @@ public struct Spool: Sendable {
             }
         }
 
-        public func appendPage(_ instances: [JSONValue], slice: SliceID) throws {
-            try append(.object([JSONMember("Kind", "page"), JSONMember("Account", .string(slice.account)), JSONMember("Region", .string(slice.region)),
-                                JSONMember("Instances", .array(instances))]))
-        }
-
-        /// The same line from a rendered page: its instances' bytes go in as they are, written
-        /// from the page itself between a head and a tail (no copy of a page-sized line).
+        /// A page's line: its instances' bytes go in as they are, written from the page itself
+        /// between a head and a tail (no copy of a page-sized line).
         public func appendPage(rendered page: RenderedPage, slice: SliceID) throws {
             var head: [UInt8] = []
             head.reserveCapacity(96)

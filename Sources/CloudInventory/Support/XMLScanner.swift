@@ -5,9 +5,16 @@ import Glibc
 public struct XMLError: Error, Sendable, CustomStringConvertible {
     public let reason: String
     public let offset: Int
+    /// Thrown by the shape walk's fast mode when an element repeats in a structure: the walk
+    /// catches it and reads the instance again in its careful mode (`ShapeDecoder.walkInstance`).
+    let isRepeat: Bool
 
     static func malformed(_ reason: String, at offset: Int) -> XMLError {
-        XMLError(reason: reason, offset: offset)
+        XMLError(reason: reason, offset: offset, isRepeat: false)
+    }
+
+    static func repeated(_ element: String, at offset: Int) -> XMLError {
+        XMLError(reason: "repeated <\(element)>", offset: offset, isRepeat: true)
     }
 
     public var description: String { "malformed XML at byte \(offset): \(reason)" }
@@ -37,6 +44,20 @@ struct XMLScanner {
     /// Borrows the document, no copy: a page is megabytes and peak memory is a target.
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
+    }
+
+    /// Where the scanner is, to come back to (`reset(to:)`): the walk's careful mode reads
+    /// an element twice, first to count its children.
+    struct Mark {
+        fileprivate let position: Int
+        fileprivate let pendingEnd: Range<Int>?
+    }
+
+    var mark: Mark { Mark(position: position, pendingEnd: pendingEnd) }
+
+    mutating func reset(to mark: Mark) {
+        position = mark.position
+        pendingEnd = mark.pendingEnd
     }
 
     func name(_ range: Range<Int>) -> String {
