@@ -40,7 +40,7 @@ extension XMLScanner {
     @inline(__always)
     private func rangeIfASCII(_ range: Range<Int>) -> (range: Range<Int>?, text: String) {
         // Two returns, not one conditional: inlined, the ASCII answer's "" then needs no release.
-        if bytes.withUnsafeBufferPointer({ Word.isASCII(UnsafeBufferPointer(rebasing: $0[range])) }) { return (range, "") }
+        if Word.isASCII(bytes.span, range) { return (range, "") }
         return (nil, String(decoding: bytes[range], as: UTF8.self))
     }
 

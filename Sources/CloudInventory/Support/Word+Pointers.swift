@@ -25,33 +25,4 @@ extension Word {
         }
         return true
     }
-
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var i = 0, high: UInt64 = 0
-        while i + 8 <= bytes.count {
-            high |= load(raw, at: i)
-            i += 8
-        }
-        while i < bytes.count {
-            high |= UInt64(base[i])
-            i += 1
-        }
-        return high & highs == 0
-    }
-
-    static func firstNotPlainASCII(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        let raw = UnsafeRawPointer(base)
-        var i = start
-        while i + 8 <= buffer.count {
-            let word = load(raw, at: i)
-            let hit = word & highs | toEscapeInJSON(word)
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
-        }
-        while i < buffer.count, buffer[i] != UInt8(ascii: "\""), buffer[i] != UInt8(ascii: "\\"), buffer[i] &- 0x20 < 0x60 { i += 1 }
-        return i
-    }
 }
