@@ -53,6 +53,8 @@ struct ByteCursorTests {
                 let found = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: a.span, from: start)
                 #expect(found == both)
                 let escape = a[start...].firstIndex { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } ?? n
+                let ascii = Word.isASCII(a.span, start..<n)
+                #expect(ascii == a[start...].allSatisfy { $0 < 0x80 })
                 let firstEscape = Word.firstToEscapeInJSON(a.span, from: start)
                 #expect(firstEscape == escape)
                 let count = n - start

@@ -90,18 +90,23 @@ enum Word {
         bytesBelow(word, 0x20) | bytesEqual(word, UInt8(ascii: "\"")) | bytesEqual(word, UInt8(ascii: "\\"))
     }
 
-    /// Whether every byte of `range` is below 0x80, eight at a time.
+    /// Whether every byte of `range` is below 0x80: words of eight, the last overlapping;
+    /// two overlapping words of four below eight (the renderer asks it of every value).
+    @inline(__always)
     static func isASCII(_ bytes: Span<UInt8>, _ range: Range<Int>) -> Bool {
-        var i = range.lowerBound, high: UInt64 = 0
-        while i + 8 <= range.upperBound {
-            high |= load(bytes, at: i)
-            i += 8
+        let (start, end) = (range.lowerBound, range.upperBound)
+        if end - start >= 8 {
+            var high: UInt64 = 0, i = start
+            while i + 8 < end {
+                high |= load(bytes, at: i)
+                i += 8
+            }
+            return (high | load(bytes, at: end - 8)) & highs == 0
         }
-        while i < range.upperBound {
-            high |= UInt64(bytes[i])
-            i += 1
-        }
-        return high & highs == 0
+        if end - start >= 4 { return (load32(bytes, at: start) | load32(bytes, at: end - 4)) & highs == 0 }
+        var high: UInt8 = 0
+        for i in range { high |= bytes[i] }
+        return high < 0x80
     }
 
     /// The first byte at or after `start` that ends a plain ASCII run in a JSON string: a
