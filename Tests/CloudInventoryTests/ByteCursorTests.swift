@@ -87,7 +87,7 @@ struct ByteCursorTests {
                 if let byte = piece.first { buffer.append(byte); model.append(byte) }
             case 2:
                 let value = UInt32(truncatingIfNeeded: rng.next())
-                buffer.write(4) { $0.storeBytes(of: value.littleEndian, toByteOffset: $1, as: UInt32.self) }
+                buffer.append(littleEndian: value)
                 model += withUnsafeBytes(of: value.littleEndian) { Array($0) }
             default:
                 let start = piece.isEmpty ? 0 : Int(rng.next() % UInt64(piece.count))

@@ -17,9 +17,6 @@ struct ByteCursor: Sendable, Equatable {
     /// Whether every byte has been read.
     @inline(__always) func isAtEnd(_ bytes: Span<UInt8>) -> Bool { position >= bytes.count }
 
-    /// The bytes left to read.
-    @inline(__always) func remaining(_ bytes: Span<UInt8>) -> Int { max(bytes.count - position, 0) }
-
     /// The next byte, or nil at the end.
     @inline(__always) func peek(_ bytes: Span<UInt8>) -> UInt8? {
         position >= 0 && position < bytes.count ? bytes[position] : nil
@@ -30,9 +27,6 @@ struct ByteCursor: Sendable, Equatable {
         let at = position &+ offset
         return at >= 0 && at < bytes.count ? bytes[at] : nil
     }
-
-    /// Whether the next byte is `byte`.
-    @inline(__always) func next(is byte: UInt8, in bytes: Span<UInt8>) -> Bool { peek(bytes) == byte }
 
     /// Moves past `n` bytes (never before the start).
     @inline(__always) mutating func advance(by n: Int = 1) {
@@ -62,14 +56,6 @@ struct ByteCursor: Sendable, Equatable {
     /// Moves past blanks (space, tab, CR, LF: the blanks of both XML and JSON).
     @inline(__always) mutating func skipBlanks(in bytes: Span<UInt8>) {
         while position < bytes.count, Self.isBlank(bytes[position]) { position += 1 }
-    }
-
-    /// Moves past bytes while `predicate` holds, and returns how many.
-    @inline(__always) @discardableResult
-    mutating func skip(in bytes: Span<UInt8>, while predicate: (UInt8) -> Bool) -> Int {
-        let start = position
-        while position < bytes.count, predicate(bytes[position]) { position += 1 }
-        return position - start
     }
 
     /// The offset of the next `byte` at or after the cursor, or nil: eight bytes at a time.

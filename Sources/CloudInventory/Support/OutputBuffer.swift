@@ -46,14 +46,8 @@
         reserve(n)
         // A bounds-checked view of the whole allocation, which outlives this call.
         var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        Self.copy(bytes, into: &target, at: count)
+        Self.auditedCopy(bytes, into: &target, at: count)
         count += n
-    }
-
-    /// Copies `source` into `target` at `offset` (for writers that fill a claimed run).
-    @inline(__always)
-    static func copy(_ source: Span<UInt8>, into target: inout MutableRawSpan, at offset: Int) {
-        auditedCopy(source, into: &target, at: offset)
     }
 
     /// The single audited copy of the package: the target range `offset..<offset + n` is
@@ -67,17 +61,6 @@
                 unsafe UnsafeMutableRawBufferPointer(rebasing: to[offset..<(offset + n)]).copyMemory(from: from)
             }
         }
-    }
-
-    /// `n` bytes claimed past `count` and written by `body` through a bounds-checked view
-    /// (`at` is where they start): for words and length prefixes stored in one go.
-    @inline(__always)
-    func write(_ n: Int, _ body: (inout MutableRawSpan, _ at: Int) -> Void) {
-        reserve(n)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        body(&target, count)
-        count += n
     }
 
     /// `head`, `bytes`, then `tail`, in one reservation: a BSON element's type, key and NUL.
@@ -170,7 +153,7 @@
             i += 8
             if i >= end { return end }
         }
-        while i < end, !JSONEscape.needed(bytes[i]) {
+        while i < end, !JSONValue.escapes(bytes[i]) {
             target.storeBytes(of: bytes[i], toByteOffset: base + i - start, as: UInt8.self)
             i += 1
         }
@@ -212,13 +195,6 @@
         unsafe storage.deallocate()
         unsafe storage = larger
         capacity = room
-    }
-}
-
-/// The bytes JSON must escape in a string: control bytes, `"` and `\\`.
-enum JSONEscape {
-    @inline(__always) static func needed(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }
 

@@ -132,7 +132,7 @@ enum Word {
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
         }
-        while i < bytes.count, bytes[i] >= 0x20, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        while i < bytes.count, !JSONValue.escapes(bytes[i]) { i += 1 }
         return i
     }
 
