@@ -183,7 +183,17 @@
     }
 
     /// A copy of the bytes written.
-    var bytes: [UInt8] { unsafe withUnsafeBytes { unsafe [UInt8]($0) } }
+    var bytes: [UInt8] {
+        var copy: [UInt8] = []
+        copyBytes(to: &copy)
+        return copy
+    }
+
+    /// Appends the bytes written to `array` in one copy (the renderer's page): the array
+    /// copies from the `count` initialised bytes, and no pointer outlives the call.
+    func copyBytes(to array: inout [UInt8]) {
+        unsafe withUnsafeBytes { unsafe array.append(contentsOf: $0) }
+    }
 
     @inline(never)
     private func grow(toHold extra: Int) {
@@ -198,12 +208,3 @@
     }
 }
 
-/// TRANSITIONAL (issue 24): the renderer's former name for the buffer.
-typealias OutputBytes = OutputBuffer
-
-extension OutputBuffer {
-    /// TRANSITIONAL (issue 24): until the renderer hands spans.
-    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try unsafe withUnsafeBytes { raw in try unsafe body(raw.assumingMemoryBound(to: UInt8.self)) }
-    }
-}

@@ -1,7 +1,15 @@
-// CloudInventory is built and tested on Linux only (Debian 12): the spool, the file writes
-// and the XML scanner call Glibc directly (`write`, `flock`, `rename`, `memchr`), and it
+// CloudInventory is built and tested on Linux only (Debian 12): the spool and the file
+// writes call Glibc directly (`write`, `flock`, `rename`, `memchr`), and it
 // links libcurl and libmongoc from the system. Its files therefore say `import Glibc`
 // without a Darwin branch; another platform stops here, at compile time, with one clear line.
 #if !os(Linux)
 #error("CloudInventory supports Linux only (it calls Glibc directly); see README, Platforms")
 #endif
+
+import Glibc
+
+/// The C library's message for an `errno` value, for the one-line errors of file and
+/// process calls. `strerror` returns a string that is copied here at once.
+package func errnoDescription(_ code: Int32 = errno) -> String {
+    unsafe String(cString: strerror(code))
+}
