@@ -134,3 +134,13 @@ struct ByteLiteral: Sendable, Equatable, ExpressibleByStringLiteral {
         return true
     }
 }
+
+/// The literals read or written per value, made once: a `ByteLiteral` is built from its
+/// static string at run time, which a hot path should not repeat for every value.
+extension ByteLiteral {
+    static let jsonTrue: ByteLiteral = "true"
+    static let jsonFalse: ByteLiteral = "false"
+    static let jsonNull: ByteLiteral = "null"
+    static let item: ByteLiteral = "item"
+    static let utcOffset: ByteLiteral = "+00:00"
+}

@@ -77,11 +77,24 @@ struct XMLScanner {
         range.count == literal.count && literal.matches(bytes.span, at: range.lowerBound)
     }
 
+    @inline(__always)
     func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
         a.count == b.count && Word.equal(bytes.span, a.lowerBound, bytes.span, b.lowerBound, count: a.count)
     }
 
     mutating func next() throws(XMLError) -> Event {
+        try next(skippingText: false)
+    }
+
+    /// The next tag or the end: text is passed over inside the scan, not returned, for the
+    /// readers that ignore it (`nextChild`, `root`, `skipElement`): half the scans of a page
+    /// are the blanks between its elements.
+    private mutating func nextMarkup() throws(XMLError) -> Event {
+        try next(skippingText: true)
+    }
+
+    @inline(__always)
+    private mutating func next(skippingText: Bool) throws(XMLError) -> Event {
         if let end = pendingEnd {
             pendingEnd = nil
             return .end(name: end)
@@ -90,10 +103,11 @@ struct XMLScanner {
         // so the scan moves a copy of the position, written back however it returns.
         var state = (position: position, pendingEnd: pendingEnd)
         defer { (position, pendingEnd) = state }
-        return try Self.scan(bytes.span, &state.position, &state.pendingEnd)
+        return try Self.scan(bytes.span, &state.position, &state.pendingEnd, skippingText: skippingText)
     }
 
-    private static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
+    private static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?,
+                             skippingText: Bool) throws(XMLError) -> Event {
         let count = bytes.count
         while position < count {
             if bytes[position] != UInt8(ascii: "<") {
@@ -101,15 +115,17 @@ struct XMLScanner {
                 // The blanks between elements (most text events) end at a `<` within a few
                 // bytes: found here, before a word scan.
                 var p = position
-                while p < count, isSpace(bytes[p]) { p += 1 }
+                while p < count, ByteCursor.isBlank(bytes[p]) { p += 1 }
                 if p < count, bytes[p] == UInt8(ascii: "<") {
                     position = p
+                    if skippingText { continue }
                     return .text(start..<p, needsDecoding: false)
                 }
                 var end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
                 let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
                 if needsDecoding { end = Word.firstIndex(of: UInt8(ascii: "<"), in: bytes, from: end) }
                 position = end
+                if skippingText { continue }
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
             // Markup.
@@ -177,7 +193,7 @@ struct XMLScanner {
         let nameStart = position + 2
         let nameEnd = nameEnd(bytes, from: nameStart)
         var p = nameEnd
-        while p < count, isSpace(bytes[p]) { p += 1 }
+        while p < count, ByteCursor.isBlank(bytes[p]) { p += 1 }
         guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
             throw XMLError.malformed("truncated or bad end tag", at: position)
         }
@@ -219,7 +235,7 @@ struct XMLScanner {
     /// Text between children is ignored; a wrong end tag or the end of the document is an error.
     mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
         while true {
-            switch try next() {
+            switch try nextMarkup() {
             case let .start(child): return child
             case .text: continue
             case let .end(name):
@@ -233,7 +249,7 @@ struct XMLScanner {
     /// The root element's start tag.
     mutating func root() throws(XMLError) -> Range<Int> {
         while true {
-            switch try next() {
+            switch try nextMarkup() {
             case let .start(name): return name
             case .text: continue
             case .end: throw XMLError.malformed("end tag before any element", at: position)
@@ -246,7 +262,7 @@ struct XMLScanner {
     mutating func skipElement(startName: Range<Int>) throws(XMLError) {
         var depth = 1
         while depth > 0 {
-            switch try next() {
+            switch try nextMarkup() {
             case .start: depth += 1
             case .end: depth -= 1
             case .text: continue
@@ -264,11 +280,7 @@ struct XMLScanner {
         position = at + terminator.count
     }
 
-    @inline(__always) private static func isSpace(_ b: UInt8) -> Bool {
-        b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
-    }
-
     @inline(__always) private static func isNameEnd(_ b: UInt8) -> Bool {
-        isSpace(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
+        ByteCursor.isBlank(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
     }
 }
