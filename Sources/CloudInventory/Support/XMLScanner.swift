@@ -109,28 +109,28 @@ struct XMLScanner {
     private static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?,
                              skippingText: Bool) throws(XMLError) -> Event {
         let count = bytes.count
-        while position < count {
+        while Bounds.contains(position, count) {
             if bytes[position] != UInt8(ascii: "<") {
                 let start = position
                 // The blanks between elements (most text events) end at a `<` within a few
                 // bytes: found here, before a word scan.
                 var p = position
-                while p < count, ByteCursor.isBlank(bytes[p]) { p += 1 }
-                if p < count, bytes[p] == UInt8(ascii: "<") {
+                while Bounds.contains(p, count), ByteCursor.isBlank(bytes[p]) { p &+= 1 }
+                if Bounds.contains(p, count), bytes[p] == UInt8(ascii: "<") {
                     position = p
                     if skippingText { continue }
                     return .text(start..<p, needsDecoding: false)
                 }
                 var end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
-                let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
+                let needsDecoding = Bounds.contains(end, count) && bytes[end] == UInt8(ascii: "&")
                 if needsDecoding { end = Word.firstIndex(of: UInt8(ascii: "<"), in: bytes, from: end) }
                 position = end
                 if skippingText { continue }
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
             // Markup.
-            guard position + 1 < count else { throw XMLError.malformed("truncated tag", at: position) }
-            let c = bytes[position + 1]
+            guard Bounds.contains(position &+ 1, count) else { throw XMLError.malformed("truncated tag", at: position) }
+            let c = bytes[position &+ 1]
             if c == UInt8(ascii: "?") {
                 try skip(bytes, past: "?>", &position)
                 continue
@@ -166,10 +166,11 @@ struct XMLScanner {
     private static func plainValueEnd(_ bytes: Span<UInt8>, from start: Int, startName: Range<Int>) -> Int? {
         let end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
         let n = startName.count
-        guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
-              bytes[end + 2 + n] == UInt8(ascii: ">"),
-              Word.equal(bytes, end + 2, bytes, startName.lowerBound, count: n) else { return nil }
-        return end + 3 + n
+        // `</`, the name, `>`: all of it inside the bytes, or no plain value.
+        guard Bounds.fits(3 &+ n, at: end, in: bytes.count), bytes[end] == UInt8(ascii: "<"), bytes[end &+ 1] == UInt8(ascii: "/"),
+              bytes[end &+ 2 &+ n] == UInt8(ascii: ">"),
+              Word.equal(bytes, end &+ 2, bytes, startName.lowerBound, count: n) else { return nil }
+        return end &+ 3 &+ n
     }
 
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
@@ -177,12 +178,13 @@ struct XMLScanner {
     private static func nameEnd(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var p = start
         // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
-        while p + 8 <= bytes.count {
+        let count = bytes.count
+        while Bounds.fits(8, at: p, in: count) {
             let below = Word.bytesBelow(Word.load(bytes, at: p), UInt8(ascii: ">") + 1)
-            if below != 0 { p += below.trailingZeroBitCount / 8; break }
-            p += 8
+            if below != 0 { p &+= below.trailingZeroBitCount / 8; break }
+            p &+= 8
         }
-        while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
+        while Bounds.contains(p, count), !isNameEnd(bytes[p]) { p &+= 1 }
         return p
     }
 
@@ -193,8 +195,8 @@ struct XMLScanner {
         let nameStart = position + 2
         let nameEnd = nameEnd(bytes, from: nameStart)
         var p = nameEnd
-        while p < count, ByteCursor.isBlank(bytes[p]) { p += 1 }
-        guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
+        while Bounds.contains(p, count), ByteCursor.isBlank(bytes[p]) { p &+= 1 }
+        guard Bounds.contains(p, count), bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
             throw XMLError.malformed("truncated or bad end tag", at: position)
         }
         position = p + 1
@@ -212,7 +214,7 @@ struct XMLScanner {
         guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
         // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
         var quote: UInt8 = 0
-        while p < count {
+        while Bounds.contains(p, count) {
             let b = bytes[p]
             if quote != 0 {
                 if b == quote { quote = 0 }
@@ -221,9 +223,9 @@ struct XMLScanner {
             } else if b == UInt8(ascii: ">") {
                 break
             }
-            p += 1
+            p &+= 1
         }
-        guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
+        guard Bounds.contains(p, count) else { throw XMLError.malformed("truncated start tag", at: position) }
         position = p + 1
         if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
             pendingEnd = nameStart..<nameEnd
