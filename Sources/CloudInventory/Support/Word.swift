@@ -113,11 +113,13 @@ enum Word {
     /// quote, a backslash, a control byte or a byte of a multi-byte character; or the end.
     static func firstNotPlainASCII(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var i = start
-        while i + 8 <= bytes.count {
+        // `i <= lastWord` keeps every load inside the bytes; no add below overflows.
+        let lastWord = bytes.count &- 8
+        while i <= lastWord {
             let word = load(bytes, at: i)
             let hit = word & highs | toEscapeInJSON(word)
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
+            if hit != 0 { return i &+ hit.trailingZeroBitCount / 8 }
+            i &+= 8
         }
         // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
         while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] &- 0x20 < 0x60 { i += 1 }
