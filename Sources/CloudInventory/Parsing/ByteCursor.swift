@@ -98,6 +98,7 @@ struct ByteLiteral: Sendable, Equatable, ExpressibleByStringLiteral {
         // `utf8CodeUnitCount` bytes, and `enumerated()` stays inside it.
         let (low, high, count) = text.withUTF8Buffer { utf8 in
             var words: (UInt64, UInt64) = (0, 0)
+            // Bounds: the buffer is the literal's `utf8CodeUnitCount` bytes; the loop stays inside.
             for unsafe (i, byte) in unsafe utf8.enumerated() {
                 if i < 8 { words.0 |= UInt64(byte) << UInt64(8 * i) } else if i < 16 { words.1 |= UInt64(byte) << UInt64(8 * (i - 8)) }
             }
@@ -106,6 +107,9 @@ struct ByteLiteral: Sendable, Equatable, ExpressibleByStringLiteral {
         precondition(count <= 16, "a ByteLiteral holds at most sixteen bytes")
         (self.low, self.high, self.count) = (low, high, count)
     }
+
+    /// The bytes as two little-endian words, zero above `count` (for a writer's whole-word store).
+    var words: (low: UInt64, high: UInt64) { (low, high) }
 
     /// The literal's first byte.
     var first: UInt8 { UInt8(truncatingIfNeeded: low) }

@@ -29,12 +29,6 @@ struct BSONWriter: ~Copyable {
         try out.withBytes(body)
     }
 
-    /// `body` with the bytes written as a C pointer, for libbson (`bson_init_static`), which
-    /// reads them during the call only.
-    func withUnsafeBytes<T, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
-        try unsafe out.withUnsafeBytes(body)
-    }
-
     /// Empties the writer and keeps its storage, for a writer reused document after document.
     mutating func reset() { out.reset() }
 
@@ -78,11 +72,6 @@ struct BSONWriter: ~Copyable {
         out.append(type.rawValue, key, 0)
     }
 
-    /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.
-    mutating func key(_ type: ElementType, plain key: UnsafeBufferPointer<UInt8>) {
-        self.key(type, plain: unsafe key.span)
-    }
-
     /// An array element's key, "0", "1", ...: written without a String per index.
     mutating func index(_ type: ElementType, _ i: Int) {
         if i < 10 {
@@ -108,11 +97,6 @@ struct BSONWriter: ~Copyable {
     @inline(__always)
     mutating func string(utf8: Span<UInt8>) {
         out.appendLengthPrefixed(utf8)
-    }
-
-    /// TRANSITIONAL (issue 24): the pointer form, until the JSON transcoder passes spans.
-    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
-        string(utf8: unsafe utf8.span)
     }
 
     mutating func int32(_ i: Int32) { out.append(littleEndian: i) }

@@ -64,7 +64,10 @@ extension MongoClient {
         /// An upsert of the document whose `_id` is `id`, by the update in `writer`, which is
         /// copied into the bulk: the writer can be reset for the next one.
         mutating func upsert(id: String, encoded writer: borrowing BSONWriter) throws(MongoError) {
-            try unsafe writer.withUnsafeBytes { raw throws(MongoError) in try unsafe upsert(id: id, encoded: raw) }
+            // libbson copies the bytes during the call; the pointer does not outlive it.
+            try writer.withBytes { (bytes) throws(MongoError) in
+                try unsafe bytes.withUnsafeBytes { (raw) throws(MongoError) in try unsafe upsert(id: id, encoded: raw) }
+            }
         }
 
         private mutating func upsert(id: String, encoded update: UnsafeRawBufferPointer) throws(MongoError) {
@@ -72,13 +75,13 @@ extension MongoClient {
             idFilter.reset()
             idFilter.idDocument(id)
             var error = bson_error_t()
-            let ok = try unsafe idFilter.withUnsafeBytes { filter throws(MongoError) in
+            let ok = try idFilter.withBytes { (span) throws(MongoError) in try unsafe span.withUnsafeBytes { filter throws(MongoError) in
                 try unsafe filterDocument.with(bytes: filter) { f throws(MongoError) in
                     try unsafe updateDocument.with(bytes: update) { u in
                         unsafe mongoc_bulk_operation_update_one_with_opts(bulk, f, u, options, &error)
                     }
                 }
-            }
+            } }
             if !ok { throw MongoError(error, redactor: redactor) }
             count += 1
         }

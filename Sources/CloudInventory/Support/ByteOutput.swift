@@ -7,6 +7,8 @@ protocol ByteOutput {
     /// Appends `bytes` from `start` up to the first byte JSON must escape in a string, and
     /// returns where that byte is (or the end): `JSONValue.writeString`'s plain runs.
     mutating func appendPlainJSON(_ bytes: Span<UInt8>, from start: Int) -> Int
+    /// A literal's bytes (`"null"`, `"true"`).
+    mutating func append(_ literal: ByteLiteral)
 }
 
 extension ByteOutput {
@@ -17,7 +19,6 @@ extension ByteOutput {
         return end
     }
 
-    /// A literal's bytes (`"null"`, `"true"`).
     @inline(__always)
     mutating func append(_ literal: ByteLiteral) {
         for i in 0..<literal.count { append(literal.byte(i)) }

@@ -7,12 +7,15 @@
 /// values per 10,000 instances that was about a tenth of `--format json`. Here an append is
 /// one capacity check and a store through a bounds-checked `MutableRawSpan`.
 ///
+/// The raw memory is touched in five places, each with its bounds argument: the allocation
+/// and its release, `put` (every store), `put(_:at:)` for a span (the one audited copy) and
+/// the two views of the written bytes (`withBytes`, and `withUnsafeBytes` for C).
+///
 /// A class, so that a `RenderBuffer` can stay copyable (a reservation's instances wait in an
 /// array for its id); each buffer has one writer, and copies of a handle are never written
 /// both. It frees its memory when the last handle goes.
 @safe final class OutputBuffer: ByteOutput {
-    /// The allocation: `capacity` bytes, of which the first `count` are written. Only
-    /// `withStorage`, `append(_: Span)` and `withUnsafeBytes` read the pointer.
+    /// The allocation: `capacity` bytes, of which the first `count` are written.
     private var storage: UnsafeMutableRawBufferPointer
     private(set) var count = 0
     /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer).
@@ -20,9 +23,11 @@
 
     init(capacity: Int = 256) {
         self.capacity = max(capacity, 64)
+        // Bounds: `capacity` bytes, the size every check below is made against.
         unsafe storage = .allocate(byteCount: self.capacity, alignment: 8)
     }
 
+    // Bounds: the allocation of `init` (or of the larger buffer `grow` took it from), freed once.
     deinit { unsafe storage.deallocate() }
 
     /// Room for `n` more bytes past `count`.
@@ -31,12 +36,27 @@
         if n > capacity &- count { grow(toHold: n) }
     }
 
+    /// Stores `value` at `offset`: every write of a byte or a number comes here.
+    @inline(__always)
+    private func put<T: BitwiseCopyable>(_ value: T, at offset: Int) {
+        // Bounds: the view is the whole allocation, which this object owns; it checks the store.
+        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
+        target.storeBytes(of: value, toByteOffset: offset, as: T.self)
+    }
+
+    /// The single audited copy of the package: `source` to `offset`.
+    @inline(__always)
+    private func put(_ source: Span<UInt8>, at offset: Int) {
+        let n = source.count
+        precondition(offset >= 0 && offset <= capacity &- n, "copy past the end of the buffer")
+        // Bounds: `offset..<offset + n` is inside the allocation (checked just above), the source is `n` bytes.
+        unsafe source.withUnsafeBytes { unsafe UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + n)]).copyMemory(from: $0) }
+    }
+
     @inline(__always)
     func append(_ byte: UInt8) {
         reserve(1)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        target.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        put(byte, at: count)
         count += 1
     }
 
@@ -44,23 +64,17 @@
     func append(_ bytes: Span<UInt8>) {
         let n = bytes.count
         reserve(n)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        Self.auditedCopy(bytes, into: &target, at: count)
+        put(bytes, at: count)
         count += n
     }
 
-    /// The single audited copy of the package: the target range `offset..<offset + n` is
-    /// checked against the target view first, and the source is exactly `n` bytes long.
+    /// A literal (`true`, `null`, `+00:00`): its words stored whole, in room for both.
     @inline(__always)
-    private static func auditedCopy(_ source: Span<UInt8>, into target: inout MutableRawSpan, at offset: Int) {
-        let n = source.count
-        precondition(offset >= 0 && offset <= target.byteCount - n, "copy past the end of the buffer")
-        unsafe target.withUnsafeMutableBytes { to in
-            unsafe source.withUnsafeBytes { from in
-                unsafe UnsafeMutableRawBufferPointer(rebasing: to[offset..<(offset + n)]).copyMemory(from: from)
-            }
-        }
+    func append(_ literal: ByteLiteral) {
+        reserve(16)
+        put(literal.words.low.littleEndian, at: count)
+        if literal.count > 8 { put(literal.words.high.littleEndian, at: count + 8) }
+        count += literal.count
     }
 
     /// `head`, `bytes`, then `tail`, in one reservation: a BSON element's type, key and NUL.
@@ -68,11 +82,9 @@
     func append(_ head: UInt8, _ bytes: Span<UInt8>, _ tail: UInt8) {
         let n = bytes.count
         reserve(n + 2)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        target.storeBytes(of: head, toByteOffset: count, as: UInt8.self)
-        Self.auditedCopy(bytes, into: &target, at: count + 1)
-        target.storeBytes(of: tail, toByteOffset: count + 1 + n, as: UInt8.self)
+        put(head, at: count)
+        put(bytes, at: count + 1)
+        put(tail, at: count + 1 + n)
         count += n + 2
     }
 
@@ -82,11 +94,9 @@
     func appendLengthPrefixed(_ bytes: Span<UInt8>) {
         let n = bytes.count
         reserve(n + 5)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        target.storeBytes(of: Int32(truncatingIfNeeded: n + 1).littleEndian, toByteOffset: count, as: Int32.self)
-        Self.auditedCopy(bytes, into: &target, at: count + 4)
-        target.storeBytes(of: 0, toByteOffset: count + 4 + n, as: UInt8.self)
+        put(Int32(truncatingIfNeeded: n + 1).littleEndian, at: count)
+        put(bytes, at: count + 4)
+        put(UInt8(0), at: count + 4 + n)
         count += n + 5
     }
 
@@ -94,9 +104,7 @@
     @inline(__always)
     func append<T: FixedWidthInteger & BitwiseCopyable>(littleEndian value: T) {
         reserve(MemoryLayout<T>.size)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        target.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        put(value.littleEndian, at: count)
         count += MemoryLayout<T>.size
     }
 
@@ -104,9 +112,7 @@
     @inline(__always)
     func store<T: FixedWidthInteger & BitwiseCopyable>(_ value: T, at offset: Int) {
         precondition(offset >= 0 && offset <= count &- MemoryLayout<T>.size, "store outside the written bytes")
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        target.storeBytes(of: value, toByteOffset: offset, as: T.self)
+        put(value, at: offset)
     }
 
     /// The run of `bytes` from `start` that needs no JSON escape, copied a word at a time
@@ -117,16 +123,14 @@
         let end = bytes.count
         guard start >= 0, start < end else { return max(start, 0) }
         reserve(end - start)
-        // A bounds-checked view of the whole allocation, which outlives this call.
-        var target = unsafe MutableRawSpan(_unsafeBytes: storage)
-        let stop = Self.plainJSONRun(bytes, from: start, into: &target, at: count)
+        let stop = plainJSONRun(bytes, from: start, at: count)
         count += stop - start
         return stop
     }
 
-    /// `appendPlainJSON`'s copy: into `target` at `base`, returning where the run ends.
+    /// `appendPlainJSON`'s copy: to `base`, returning where the run ends.
     @inline(__always)
-    private static func plainJSONRun(_ bytes: Span<UInt8>, from start: Int, into target: inout MutableRawSpan, at base: Int) -> Int {
+    private func plainJSONRun(_ bytes: Span<UInt8>, from start: Int, at base: Int) -> Int {
         let end = bytes.count
         var i = start
         // Four to seven bytes (half of EC2's values): two words of four that overlap,
@@ -134,28 +138,25 @@
         if (4..<8).contains(end - start) {
             let head = Word.load32(bytes, at: start), tail = Word.load32(bytes, at: end - 4)
             if Word.toEscapeInJSON(head | tail << 32) == 0 {
-                target.storeBytes(of: UInt32(truncatingIfNeeded: head).littleEndian, toByteOffset: base, as: UInt32.self)
-                target.storeBytes(of: UInt32(truncatingIfNeeded: tail).littleEndian, toByteOffset: base + end - start - 4, as: UInt32.self)
+                put(UInt32(truncatingIfNeeded: head).littleEndian, at: base)
+                put(UInt32(truncatingIfNeeded: tail).littleEndian, at: base + end - start - 4)
                 return end
             }
         }
         // A run of eight or more ends with a word that overlaps the one before: its bytes
         // already seen are plain, so its lowest hit is still exact.
-        // Bounds, once for the loop: `i + 8 <= end == bytes.count` for every load, and every
-        // store lands in `base..<base + (end - start)`, which the caller reserved.
-        precondition(start >= 0 && base >= 0 && base + (end - start) <= target.byteCount)
         while end - start >= 8 {
             i = min(i, end - 8)
-            let word = UInt64(littleEndian: unsafe RawSpan(_elements: bytes).unsafeLoadUnaligned(fromUncheckedByteOffset: i, as: UInt64.self))
-            unsafe target.storeBytes(of: word.littleEndian, toUncheckedByteOffset: base + i - start, as: UInt64.self)
+            let word = Word.load(bytes, at: i)
+            put(word.littleEndian, at: base + i - start)
             let hit = Word.toEscapeInJSON(word)
             if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
             i += 8
             if i >= end { return end }
         }
-        while i < end, !JSONValue.escapes(bytes[i]) {
-            target.storeBytes(of: bytes[i], toByteOffset: base + i - start, as: UInt8.self)
-            i += 1
+        while Bounds.contains(i, end), !JSONValue.escapes(bytes[i]) {
+            put(bytes[i], at: base + i - start)
+            i &+= 1
         }
         return i
     }
@@ -171,7 +172,7 @@
 
     /// `body` with the bytes written, in place.
     func withBytes<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
-        // The first `count` bytes are initialised (every append writes before it counts).
+        // Bounds: the first `count` bytes, all written (every append writes before it counts).
         let written = unsafe Span<UInt8>(_unsafeBytes: UnsafeRawBufferPointer(rebasing: storage[0..<count]))
         return try body(written)
     }
@@ -179,6 +180,7 @@
     /// `body` with the bytes written as a C pointer: only for handing them to a C library
     /// (libmongoc, the hash), which must not keep the pointer.
     func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        // Bounds: the first `count` bytes, as in `withBytes`.
         try unsafe body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
     }
 
@@ -189,22 +191,24 @@
         return copy
     }
 
-    /// Appends the bytes written to `array` in one copy (the renderer's page): the array
-    /// copies from the `count` initialised bytes, and no pointer outlives the call.
+    /// Appends the bytes written to `array` in one copy (the renderer's page).
     func copyBytes(to array: inout [UInt8]) {
+        // Bounds: the `count` written bytes, copied by the array before the call returns.
         unsafe withUnsafeBytes { unsafe array.append(contentsOf: $0) }
     }
 
+    /// A larger allocation with the bytes written so far: a fresh buffer takes them through
+    /// the audited copy, then the two trade allocations and the fresh one frees the old.
     @inline(never)
     private func grow(toHold extra: Int) {
         var room = max(capacity * 2, 64)
         while room < count + extra { room *= 2 }
-        let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: room, alignment: 8)
-        // The old allocation's `count` written bytes into the larger one.
-        unsafe larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<count]))
-        unsafe storage.deallocate()
-        unsafe storage = larger
+        let larger = OutputBuffer(capacity: room)
+        withBytes { larger.append($0) }
+        // Bounds: each allocation moves whole to the other owner, `capacity` below follows it.
+        // (Two plain assignments, not `swap`: an inout access here would make every read of
+        // `storage` pay a dynamic exclusivity check.)
+        unsafe (storage, larger.storage) = (larger.storage, storage)
         capacity = room
     }
 }
-

@@ -28,6 +28,7 @@ enum Word {
     /// any bit pattern of a `UInt64` allows; `RawSpan` checks `offset..<offset + 8` against
     /// the span's bounds and traps outside them.
     @inline(__always) static func load(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
+        // Bounds: `RawSpan` checks `offset..<offset + 8` against the span; any bit pattern is a UInt64.
         UInt64(littleEndian: unsafe RawSpan(_elements: bytes).unsafeLoadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 

@@ -106,6 +106,9 @@ struct XMLScanner {
         return try Self.scan(bytes.span, &state.position, &state.pendingEnd, skippingText: skippingText)
     }
 
+    /// Inlined into `next` and `nextMarkup`, each with its own `skippingText`: a call here
+    /// cost a third of the scan (its prologue, and the position through memory).
+    @inline(__always)
     private static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?,
                              skippingText: Bool) throws(XMLError) -> Event {
         let count = bytes.count
