@@ -5,6 +5,7 @@ let package = Package(
     name: "inventory-poller",
     products: [
         .executable(name: "inventory-poller", targets: ["InventoryPoller"]),
+        .library(name: "AWSCore", targets: ["AWSCore"]),
         .library(name: "CloudInventory", targets: ["CloudInventory"]),
     ],
     dependencies: [
@@ -25,12 +26,28 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        // The AWS plumbing any Swift program can import: SigV4 signing, the libcurl HTTP client
+        // and call loop, the credential chain, shared configuration, STS, the Query and JSON
+        // protocols, and the byte readers and writers they stand on.
+        .target(
+            name: "AWSCore",
+            dependencies: [
+                "CCurl",
+                "CSpawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+            // Not yet `swiftSettings: [.strictMemorySafety()]`: the parsers and writers here
+            // (XML, JSON, the byte layer) are being moved onto `Span` (issue 24) and still warn;
+            // it is turned on when they reach 0, as on the other targets.
+        ),
+        // The inventory: polling, the store, the spool, history, BSON, the MongoDB wrapper,
+        // Organizations polling, and the EC2 client with its renderer.
         .target(
             name: "CloudInventory",
             dependencies: [
-                "CCurl",
+                "AWSCore",
                 "CMongoC",
-                "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -41,6 +58,7 @@ let package = Package(
         .executableTarget(
             name: "InventoryPoller",
             dependencies: [
+                "AWSCore",
                 "CloudInventory",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -51,7 +69,7 @@ let package = Package(
         // libFuzzer harness for the parsers (`make fuzz`); an ordinary build makes a replayer.
         .executableTarget(
             name: "InventoryFuzz",
-            dependencies: ["CloudInventory"],
+            dependencies: ["AWSCore", "CloudInventory"],
             swiftSettings: [.strictMemorySafety()]
         ),
         // The tests run the built `inventory-poller` (`Harness.pollerBinary`): depending on its
@@ -59,7 +77,7 @@ let package = Package(
         // runs a stale binary.
         .testTarget(
             name: "CloudInventoryTests",
-            dependencies: ["CloudInventory", "InventoryPoller"],
+            dependencies: ["AWSCore", "CloudInventory", "InventoryPoller"],
             exclude: [],
             // Not yet `swiftSettings: [.strictMemorySafety()]`: the tests of `Word`, the spool
             // page reader and parser totality still call the pointer APIs being replaced by

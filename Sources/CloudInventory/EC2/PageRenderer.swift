@@ -1,3 +1,4 @@
+@_spi(Bytes) import AWSCore
 import Glibc
 
 /// Writes DescribeInstances XML straight to JSON by the same shape table as `ShapeDecoder`,

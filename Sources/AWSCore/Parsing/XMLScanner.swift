@@ -1,0 +1,309 @@
+import Glibc
+
+/// Why a response body could not be read. Carries the byte offset, never the body itself,
+/// so the message is safe to log.
+public struct XMLError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
+    /// Thrown by the shape walk's fast mode when an element repeats in a structure: the walk
+    /// catches it and reads the instance again in its careful mode (`ShapeDecoder.walkInstance`).
+    @_spi(Bytes) public let isRepeat: Bool
+
+    @_spi(Bytes) public static func malformed(_ reason: String, at offset: Int) -> XMLError {
+        XMLError(reason: reason, offset: offset, isRepeat: false)
+    }
+
+    @_spi(Bytes) public static func repeated(_ element: String, at offset: Int) -> XMLError {
+        XMLError(reason: "repeated <\(element)>", offset: offset, isRepeat: true)
+    }
+
+    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+}
+
+/// A minimal pull scanner for the XML that AWS Query services return.
+///
+/// Why not Foundation's `XMLParser`: on Linux it is libxml2 behind a delegate that builds a
+/// `String` per callback, which costs more than everything else in a poll put together, and it
+/// cannot be paused to stream page by page. AWS responses use a tiny subset of XML (elements,
+/// text, the five named entities and numeric references, an optional declaration), so a
+/// scanner over the raw bytes is short, fast and strict: anything it does not understand is a
+/// `malformed` error, never a crash.
+@_spi(Bytes) public struct XMLScanner {
+    @_spi(Bytes) public enum Event {
+        /// A start tag; `name` is a range into the buffer. Self-closing tags produce `start` then `end`.
+        case start(name: Range<Int>)
+        case end(name: Range<Int>)
+        case text(Range<Int>, needsDecoding: Bool)
+        case eof
+    }
+
+    @_spi(Bytes) public let bytes: [UInt8]
+    @_spi(Bytes) public var position = 0
+    @usableFromInline var pendingEnd: Range<Int>?
+
+    /// Borrows the document, no copy: a page is megabytes and peak memory is a target.
+    @inlinable @_spi(Bytes) public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Where the scanner is, to come back to (`reset(to:)`): the walk's careful mode reads
+    /// an element twice, first to count its children.
+    @_spi(Bytes) public struct Mark {
+        @usableFromInline let position: Int
+        @usableFromInline let pendingEnd: Range<Int>?
+    }
+
+    @_spi(Bytes) public var mark: Mark { Mark(position: position, pendingEnd: pendingEnd) }
+
+    @inlinable @_spi(Bytes) public mutating func reset(to mark: Mark) {
+        position = mark.position
+        pendingEnd = mark.pendingEnd
+    }
+
+    @inlinable @_spi(Bytes) public func name(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// Byte equality of two ranges of the buffer (or of a range and other bytes), `Word.equal`.
+    @inline(__always)
+    @inlinable @_spi(Bytes) public func equal(_ range: Range<Int>, _ other: UnsafeRawPointer) -> Bool {
+        bytes.withUnsafeBytes { Word.equal($0.baseAddress! + range.lowerBound, other, count: range.count) }
+    }
+
+    /// True when the bytes in `range` spell `literal`, without allocating.
+    @inlinable @_spi(Bytes) public func name(_ range: Range<Int>, equals literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return literal.withUTF8Buffer { lit in
+            var i = 0
+            for j in range {
+                if bytes[j] != lit[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    @inlinable @_spi(Bytes) public func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count else { return false }
+        return bytes.withUnsafeBytes { Word.equal($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, count: a.count) }
+    }
+
+    @inlinable @_spi(Bytes) public mutating func next() throws(XMLError) -> Event {
+        if let end = pendingEnd {
+            pendingEnd = nil
+            return .end(name: end)
+        }
+        guard !bytes.isEmpty else { return .eof }
+        // Scan through a raw pointer: no bounds checks or reference counting in the hot loop
+        // (the buffer is borrowed in place; `position` and `pendingEnd` are other properties).
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(XMLError) -> Event in
+            try Self.scan(bytes, &position, &pendingEnd)
+        }
+    }
+
+    @inlinable static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
+                             _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        let count = bytes.count
+        while position < count {
+            if bytes[position] != UInt8(ascii: "<") {
+                let start = position
+                // The blanks between elements (most text events) end at a `<` within a few
+                // bytes: found here, without two library calls.
+                var p = position
+                while p < count, isSpace(bytes[p]) { p += 1 }
+                if p < count, bytes[p] == UInt8(ascii: "<") {
+                    position = p
+                    return .text(start..<p, needsDecoding: false)
+                }
+                var end = textEnd(bytes, from: start)
+                let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
+                if needsDecoding {
+                    end = memchr(base + end, Int32(UInt8(ascii: "<")), count - end).map { UnsafeRawPointer($0) - base } ?? count
+                }
+                position = end
+                return .text(start..<position, needsDecoding: needsDecoding)
+            }
+            // Markup.
+            guard position + 1 < count else { throw XMLError.malformed("truncated tag", at: position) }
+            let c = bytes[position + 1]
+            if c == UInt8(ascii: "?") {
+                try skip(bytes, past: "?>", &position)
+                continue
+            }
+            if c == UInt8(ascii: "!") {
+                if hasPrefix(bytes, "<!--", at: position) {
+                    try skip(bytes, past: "-->", &position)
+                    continue
+                }
+                if hasPrefix(bytes, "<![CDATA[", at: position) {
+                    let start = position + 9
+                    try skip(bytes, past: "]]>", &position)
+                    return .text(start..<(position - 3), needsDecoding: false)
+                }
+                throw XMLError.malformed("DOCTYPE and other declarations are not accepted", at: position)
+            }
+            return c == UInt8(ascii: "/") ? try endTag(bytes, &position) : try startTag(bytes, &position, &pendingEnd)
+        }
+        return .eof
+    }
+
+    /// The first `<` or `&` at or after `start`, or the end. Values are short: eight bytes at
+    /// a time, looking for both at once.
+    @inline(__always)
+    @inlinable static func textEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        var end = start
+        while end + 8 <= bytes.count {
+            let word = Word.load(raw, at: end)
+            let hit = Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "<"))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "&")))
+            if hit != 0 { return end + hit.trailingZeroBitCount / 8 }
+            end += 8
+        }
+        while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
+        return end
+    }
+
+    /// The common value, `text</name>` right after the start tag `name` with no entity, markup
+    /// or blank in the end tag: its text's range, read past the end tag. Anything else is nil,
+    /// with nothing read, for the event loop to take.
+    @inlinable @_spi(Bytes) public mutating func plainValue(startName: Range<Int>) -> Range<Int>? {
+        guard pendingEnd == nil, !bytes.isEmpty else { return nil }
+        return bytes.withUnsafeBufferPointer { bytes in
+            let start = position
+            let end = Self.textEnd(bytes, from: start)
+            let n = startName.count
+            guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
+                  bytes[end + 2 + n] == UInt8(ascii: ">"),
+                  Word.equal(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, count: n) else { return nil }
+            position = end + 3 + n
+            return start..<end
+        }
+    }
+
+    /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
+    @inline(__always)
+    @inlinable static func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var p = start
+        // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while p + 8 <= bytes.count {
+            let below = Word.bytesBelow(Word.load(raw, at: p), UInt8(ascii: ">") + 1)
+            if below != 0 { p += below.trailingZeroBitCount / 8; break }
+            p += 8
+        }
+        while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
+        return p
+    }
+
+    /// `</name>` (optional spaces before `>`) at `position`.
+    @inline(__always)
+    @inlinable static func endTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(XMLError) -> Event {
+        let count = bytes.count
+        let nameStart = position + 2
+        let nameEnd = nameEnd(bytes, from: nameStart)
+        var p = nameEnd
+        while p < count, isSpace(bytes[p]) { p += 1 }
+        guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
+            throw XMLError.malformed("truncated or bad end tag", at: position)
+        }
+        position = p + 1
+        return .end(name: nameStart..<nameEnd)
+    }
+
+    /// `<name attributes>` or `<name/>` at `position`; a self-closing tag queues its end.
+    @inline(__always)
+    @inlinable static func startTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
+                                 _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
+        let count = bytes.count
+        let nameStart = position + 1
+        let nameEnd = nameEnd(bytes, from: nameStart)
+        var p = nameEnd
+        guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
+        // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
+        var quote: UInt8 = 0
+        while p < count {
+            let b = bytes[p]
+            if quote != 0 {
+                if b == quote { quote = 0 }
+            } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                quote = b
+            } else if b == UInt8(ascii: ">") {
+                break
+            }
+            p += 1
+        }
+        guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
+        position = p + 1
+        if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
+            pendingEnd = nameStart..<nameEnd
+        }
+        return .start(name: nameStart..<nameEnd)
+    }
+
+    /// The next child element of `element` (whose start tag was read), or nil at its end tag.
+    /// Text between children is ignored; a wrong end tag or the end of the document is an error.
+    @inlinable @_spi(Bytes) public mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
+        while true {
+            switch try next() {
+            case let .start(child): return child
+            case .text: continue
+            case let .end(name):
+                guard sameName(name, element) else { throw XMLError.malformed("mismatched end tag </\(self.name(name))>", at: position) }
+                return nil
+            case .eof: throw XMLError.malformed("document ends inside <\(self.name(element))>", at: position)
+            }
+        }
+    }
+
+    /// The root element's start tag.
+    @inlinable @_spi(Bytes) public mutating func root() throws(XMLError) -> Range<Int> {
+        while true {
+            switch try next() {
+            case let .start(name): return name
+            case .text: continue
+            case .end: throw XMLError.malformed("end tag before any element", at: position)
+            case .eof: throw XMLError.malformed("no root element", at: position)
+            }
+        }
+    }
+
+    /// Skips the rest of the element whose start tag was just returned.
+    @inlinable @_spi(Bytes) public mutating func skipElement(startName: Range<Int>) throws(XMLError) {
+        var depth = 1
+        while depth > 0 {
+            switch try next() {
+            case .start: depth += 1
+            case .end: depth -= 1
+            case .text: continue
+            case .eof: throw XMLError.malformed("document ends inside <\(name(startName))>", at: position)
+            }
+        }
+    }
+
+    @inlinable static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString, at p: Int) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard p + n <= bytes.count else { return false }
+        return memcmp(bytes.baseAddress! + p, literal.utf8Start, n) == 0
+    }
+
+    @inlinable static func skip(_ bytes: UnsafeBufferPointer<UInt8>, past terminator: StaticString, _ position: inout Int) throws(XMLError) {
+        var p = position
+        while p < bytes.count {
+            if hasPrefix(bytes, terminator, at: p) {
+                position = p + terminator.utf8CodeUnitCount
+                return
+            }
+            p += 1
+        }
+        throw XMLError.malformed("unterminated markup", at: position)
+    }
+
+    @inline(__always) @inlinable static func isSpace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
+    }
+
+    @inline(__always) @inlinable static func isNameEnd(_ b: UInt8) -> Bool {
+        isSpace(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
+    }
+}

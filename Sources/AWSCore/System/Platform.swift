@@ -1,0 +1,7 @@
+// AWSCore is built and tested on Linux only (Debian 12): the HTTP client, the child processes
+// and the byte readers call Glibc directly (`write`, `posix_spawn`, `memchr`), and it links
+// libcurl from the system. Its files therefore say `import Glibc` without a Darwin branch;
+// another platform stops here, at compile time, with one clear line.
+#if !os(Linux)
+#error("AWSCore supports Linux only (it calls Glibc directly); see README, Platforms")
+#endif
