@@ -13,10 +13,10 @@
 @safe @_spi(Bytes) public final class OutputBuffer: ByteOutput {
     /// The allocation: `capacity` bytes, of which the first `count` are written. Only
     /// `withStorage`, `append(_: Span)` and `withUnsafeBytes` read the pointer.
-    @usableFromInline var storage: UnsafeMutableRawBufferPointer
-    @_spi(Bytes) public var count = 0
+    @exclusivity(unchecked) @usableFromInline var storage: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) @_spi(Bytes) public var count = 0
     /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer).
-    @_spi(Bytes) public var capacity: Int
+    @exclusivity(unchecked) @_spi(Bytes) public var capacity: Int
 
     @inlinable @_spi(Bytes) public init(capacity: Int = 256) {
         self.capacity = max(capacity, 64)
