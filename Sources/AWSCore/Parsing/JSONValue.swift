@@ -68,7 +68,7 @@ public enum JSONValue: Sendable, Equatable {
     /// Where each member goes in the canonical form: by the keys' UTF-8 bytes. Their first
     /// eight bytes, taken once as one integer, decide nearly every comparison; equal ones fall
     /// back to the whole keys.
-    static func canonicalOrder(_ members: [JSONMember]) -> [Int] {
+    @usableFromInline static func canonicalOrder(_ members: [JSONMember]) -> [Int] {
         var keyed = members.indices.map { (prefix: sortPrefix(members[$0].key), index: $0) }
         keyed.sort {
             $0.prefix != $1.prefix ? $0.prefix < $1.prefix : members[$0.index].key.utf8.lexicographicallyPrecedes(members[$1.index].key.utf8)
@@ -95,13 +95,13 @@ public enum JSONValue: Sendable, Equatable {
 
     public func write(to out: inout [UInt8]) { write(to: &out, canonical: false) }
 
-    package func write<Out: ByteOutput>(to out: inout Out) { write(to: &out, canonical: false) }
+    @inlinable @_spi(Bytes) public func write<Out: ByteOutput>(to out: inout Out) { write(to: &out, canonical: false) }
 
     /// The canonical form's compact JSON (what content hashes are taken over), written
     /// without building that form.
     public func writeCanonical(to out: inout [UInt8]) { write(to: &out, canonical: true) }
 
-    private func write<Out: ByteOutput>(to out: inout Out, canonical: Bool) {
+    @inlinable @_spi(Bytes) public func write<Out: ByteOutput>(to out: inout Out, canonical: Bool) {
         switch self {
         case .null: out.append("null" as ByteLiteral)
         case let .bool(b): out.append(b ? "true" as ByteLiteral : "false")
@@ -133,7 +133,7 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private static func append<Out: ByteOutput>(_ text: String, to out: inout Out) {
+    @inlinable @_spi(Bytes) public static func append<Out: ByteOutput>(_ text: String, to out: inout Out) {
         out.append(text.utf8.span)
     }
 
