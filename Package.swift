@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
             // Not yet `swiftSettings: [.strictMemorySafety()]`: the parsers and writers here
-            // (XML, JSON, BSON, spool) are being moved onto `Span` (issue 24) and still warn;
+            // (the EC2 renderer, BSON, spool) are being moved onto `Span` (issue 24) and still warn;
             // it is turned on when they reach 0, as on the other targets.
         ),
         .executableTarget(
@@ -69,7 +69,7 @@ let package = Package(
         // libFuzzer harness for the parsers (`make fuzz`); an ordinary build makes a replayer.
         .executableTarget(
             name: "InventoryFuzz",
-            dependencies: ["AWSCore", "CloudInventory"],
+            dependencies: ["CloudInventory"],
             swiftSettings: [.strictMemorySafety()]
         ),
         // The tests run the built `inventory-poller` (`Harness.pollerBinary`): depending on its

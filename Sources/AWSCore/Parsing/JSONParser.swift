@@ -15,7 +15,7 @@ extension JSONValue {
     }
 
     /// Deeper values are refused: the recursion stays well inside a small thread stack.
-    package static let maximumDepth = 200
+    @inlinable @_spi(Bytes) public static var maximumDepth: Int { 200 }
 
     public static func parse<C: Collection>(_ bytes: C) throws(ParseError) -> JSONValue where C.Element == UInt8 {
         try parse(Array(bytes).span)

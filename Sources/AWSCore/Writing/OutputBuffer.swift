@@ -14,7 +14,14 @@
     /// The allocation: `capacity` bytes, of which the first `count` are written. Only
     /// `withStorage`, `append(_: Span)` and `withUnsafeBytes` read the pointer.
     @exclusivity(unchecked) @usableFromInline var storage: UnsafeMutableRawBufferPointer
-    @exclusivity(unchecked) @_spi(Bytes) public var count = 0
+    @exclusivity(unchecked) @usableFromInline var written = 0
+    /// The bytes written so far. An inlinable accessor over `written`, not the stored property
+    /// itself: another module's own access to a stored property of this class is checked at
+    /// run time (`@exclusivity(unchecked)` does not reach it), an inlined accessor is not.
+    @_spi(Bytes) public var count: Int {
+        @inlinable get { written }
+        @inlinable set { written = newValue }
+    }
     /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer).
     @exclusivity(unchecked) @_spi(Bytes) public var capacity: Int
 
