@@ -36,10 +36,10 @@ let package = Package(
                 "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
-            // Not yet `swiftSettings: [.strictMemorySafety()]`: the parsers and writers here
-            // (XML, JSON, the byte layer) are being moved onto `Span` (issue 24) and still warn;
-            // it is turned on when they reach 0, as on the other targets.
+            ],
+            // SE-0458: every unsafe construct is marked `unsafe` where it is used; CI's
+            // warnings-as-errors build keeps each target at zero.
+            swiftSettings: [.strictMemorySafety()]
         ),
         // The inventory: polling, the store, the spool, history, BSON, the MongoDB wrapper,
         // Organizations polling, and the EC2 client with its renderer.
@@ -50,10 +50,10 @@ let package = Package(
                 "CMongoC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
-            // Not yet `swiftSettings: [.strictMemorySafety()]`: the parsers and writers here
-            // (the EC2 renderer, BSON, spool) are being moved onto `Span` (issue 24) and still warn;
-            // it is turned on when they reach 0, as on the other targets.
+            ],
+            // SE-0458: every unsafe construct is marked `unsafe` where it is used; CI's
+            // warnings-as-errors build keeps each target at zero.
+            swiftSettings: [.strictMemorySafety()]
         ),
         .executableTarget(
             name: "InventoryPoller",
@@ -79,9 +79,7 @@ let package = Package(
             name: "CloudInventoryTests",
             dependencies: ["AWSCore", "CloudInventory", "InventoryPoller"],
             exclude: [],
-            // Not yet `swiftSettings: [.strictMemorySafety()]`: the tests of `Word`, the spool
-            // page reader and parser totality still call the pointer APIs being replaced by
-            // `Span` (issue 24); every other test file is marked and clean.
+            swiftSettings: [.strictMemorySafety()]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -122,7 +122,7 @@ struct RunReport {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         func failure(_ step: String) -> MetricsError {
-            MetricsError(description: unsafe "\(path): \(step): \(String(cString: strerror(errno)))")
+            MetricsError(description: "\(path): \(step): \(errnoDescription())")
         }
         let fd = unsafe open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }

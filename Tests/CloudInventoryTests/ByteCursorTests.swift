@@ -89,7 +89,7 @@ struct ByteCursorTests {
             case 2:
                 let value = UInt32(truncatingIfNeeded: rng.next())
                 buffer.append(littleEndian: value)
-                model += withUnsafeBytes(of: value.littleEndian) { Array($0) }
+                model += (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
             default:
                 let start = piece.isEmpty ? 0 : Int(rng.next() % UInt64(piece.count))
                 let end = buffer.appendPlainJSON(piece.span, from: start)

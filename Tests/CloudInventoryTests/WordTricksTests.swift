@@ -3,7 +3,7 @@ import Testing
 @testable import CloudInventory
 
 /// The word-at-a-time code held to byte-at-a-time definitions, wherever the word edges fall.
-/// `OutputBytes` copies a string's plain runs a word at a time as it scans them, with an
+/// `OutputBuffer` copies a string's plain runs a word at a time as it scans them, with an
 /// overlapping last word; `[UInt8]` scans first and copies after. Both must write what a
 /// byte-by-byte escaper writes. `Word.equal` must agree with `==` on every length.
 @Suite struct WordTricksTests {
@@ -27,7 +27,7 @@ import Testing
     @Test func bothWritersEscapeAsTheReferenceDoes() {
         var generator = SystemRandomNumberGenerator()
         let alphabet: [UInt8] = Array("abcXYZ019 -_.:/".utf8) + [0x22, 0x5C, 0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x7F, 0xC3, 0xA9, 0xE2, 0x82, 0xAC]
-        let shared = OutputBytes(capacity: 1)
+        let shared = OutputBuffer(capacity: 1)
         for round in 0..<20_000 {
             let length = Int.random(in: 0...40, using: &generator)
             // Mostly plain, so long runs and word edges are met as often as escapes.
@@ -37,14 +37,12 @@ import Testing
             }
             let expected = Self.reference(bytes)
             var array: [UInt8] = []
-            var fresh = OutputBytes(capacity: Int.random(in: 1...16, using: &generator))
+            var fresh = OutputBuffer(capacity: Int.random(in: 1...16, using: &generator))
             let before = shared.count
             var reused = shared
-            bytes.withUnsafeBufferPointer {
-                JSONValue.writeString(utf8: $0, to: &array)
-                JSONValue.writeString(utf8: $0, to: &fresh)
-                JSONValue.writeString(utf8: $0, to: &reused)
-            }
+            JSONValue.writeString(utf8: bytes.span, to: &array)
+            JSONValue.writeString(utf8: bytes.span, to: &fresh)
+            JSONValue.writeString(utf8: bytes.span, to: &reused)
             #expect(array == expected, "round \(round): \(bytes)")
             #expect(fresh.bytes == expected, "round \(round): \(bytes)")
             #expect(Array(shared.bytes[before...]) == expected, "round \(round): \(bytes)")
@@ -58,7 +56,7 @@ import Testing
             let a = (0..<count).map { _ in UInt8.random(in: 0...3, using: &generator) }
             var b = a
             if count > 0, Bool.random(using: &generator) { b[Int.random(in: 0..<count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator) }
-            let equal = a.withUnsafeBytes { x in b.withUnsafeBytes { y in Word.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, count: count) } }
+            let equal = Word.equal(a.span, 0, b.span, 0, count: count)
             #expect(equal == (a == b), "\(a) \(b)")
         }
     }

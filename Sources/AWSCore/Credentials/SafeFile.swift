@@ -38,7 +38,7 @@ package enum SafeFile {
         }
         defer { close(fd) }
         var info = stat()
-        guard unsafe fstat(fd, &info) == 0 else { throw unsafe Error(code: .unreadable, path: path, detail: String(cString: strerror(errno))) }
+        guard unsafe fstat(fd, &info) == 0 else { throw Error(code: .unreadable, path: path, detail: errnoDescription()) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw Error(code: .notRegular, path: path, detail: kind(info.st_mode))
         }
@@ -49,7 +49,7 @@ package enum SafeFile {
             let n = unsafe bytes.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + total, maximumBytes + 1 - total) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw unsafe Error(code: .unreadable, path: path, detail: String(cString: strerror(errno)))
+                throw Error(code: .unreadable, path: path, detail: errnoDescription())
             }
             if n == 0 { break }
             total += n

@@ -151,11 +151,6 @@ public enum JSONValue: Sendable, Equatable {
         writeString(utf8: s.utf8.span, to: &out)
     }
 
-    /// TRANSITIONAL (issue 24): for the renderer until it passes spans.
-    @inlinable @_spi(Bytes) public static func writeString<Out: ByteOutput>(utf8 buffer: UnsafeBufferPointer<UInt8>, to out: inout Out) {
-        writeString(utf8: unsafe buffer.span, to: &out)
-    }
-
     /// Copies runs that need no escaping in one go (`ByteOutput.appendPlainJSON`): most
     /// strings are one run, copied whole.
     @inlinable @_spi(Bytes) public static func writeString<Out: ByteOutput>(utf8 bytes: Span<UInt8>, to out: inout Out) {

@@ -1,12 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 
-/// UTC timestamps in the handful of shapes AWS and our output use. Written on `gmtime_r`
-/// and `timegm` rather than `DateFormatter`, which is slow to build, locale-sensitive and
+/// UTC timestamps in the handful of shapes AWS and our output use. Written on integer
+/// calendar arithmetic (`CivilDate`) rather than `DateFormatter`, which is slow to build, locale-sensitive and
 /// not safe to share across threads on every platform.
 public enum UTCTime {
     struct Fields {
@@ -16,14 +11,14 @@ public enum UTCTime {
 
     static func fields(_ date: Date) -> Fields {
         let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
+        var seconds = Int(interval.rounded(.down))
         var micros = Int(((interval - Double(seconds)) * 1_000_000).rounded())
         if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
-        var tm = tm()
-        gmtime_r(&seconds, &tm)
-        return Fields(year: Int(tm.tm_year) + 1900, month: Int(tm.tm_mon) + 1, day: Int(tm.tm_mday),
-                      hour: Int(tm.tm_hour), minute: Int(tm.tm_min), second: Int(tm.tm_sec),
-                      microsecond: micros)
+        let (days, inDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (day, time) = inDay < 0 ? (days - 1, inDay + 86_400) : (days, inDay)
+        let civil = CivilDate(daysSince1970: day)
+        return Fields(year: civil.year, month: civil.month, day: civil.day,
+                      hour: time / 3600, minute: time / 60 % 60, second: time % 60, microsecond: micros)
     }
 
     private static func pad(_ v: Int, _ width: Int) -> String {
@@ -57,15 +52,14 @@ public enum UTCTime {
     /// (`2024-05-01T10:00:00.000Z`): no date arithmetic, just the digits rearranged.
     /// Returns nil for anything else (offsets, odd precision), which takes the full path.
     package static func cliTimestamp(utcText text: String) -> String? {
-        var text = text
         var out: [UInt8] = []
-        guard text.withUTF8({ cliTimestamp(utc: $0, to: &out) }) else { return nil }
+        guard cliTimestamp(utc: text.utf8.span, to: &out) else { return nil }
         return String(decoding: out, as: UTF8.self)
     }
 
     /// `cliTimestamp(utcText:)` from bytes to bytes; false, with nothing written, for any
     /// other form.
-    @inlinable @_spi(Bytes) public static func cliTimestamp<Out: ByteOutput>(utc b: UnsafeBufferPointer<UInt8>, to out: inout Out) -> Bool {
+    @inlinable @_spi(Bytes) public static func cliTimestamp<Out: ByteOutput>(utc b: Span<UInt8>, to out: inout Out) -> Bool {
         @inline(__always) func digit(_ i: Int) -> Bool { b[i] &- 48 < 10 }
         guard b.count >= 20, b.count <= 27, b[b.count - 1] == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
@@ -75,13 +69,13 @@ public enum UTCTime {
         if b.count > 20 {
             guard b[19] == UInt8(ascii: "."), fraction.allSatisfy(digit) else { return false }
         }
-        out.append(bytes: UnsafeBufferPointer(rebasing: b[0..<19]))
+        out.append(b.extracting(0..<19))
         if fraction.contains(where: { b[$0] != UInt8(ascii: "0") }) {
             out.append(UInt8(ascii: "."))
-            out.append(bytes: UnsafeBufferPointer(rebasing: b[fraction]))
+            out.append(b.extracting(fraction))
             for _ in fraction.count..<6 { out.append(UInt8(ascii: "0")) }
         }
-        out.append(ascii: "+00:00")
+        out.append("+00:00" as ByteLiteral)
         return true
     }
 
@@ -155,16 +149,43 @@ public enum UTCTime {
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
-    /// Seconds since 1970 of a UTC calendar time (`month` 1-12), by `timegm`: the one place
-    /// both parsers turn fields into an instant.
+    /// Seconds since 1970 of a UTC calendar time (`month` 1-12): the one place both parsers
+    /// turn fields into an instant. A day past the month's end or a leap second runs on into
+    /// the next, as `timegm` has it.
     private static func epochSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
-        var t = tm()
-        t.tm_year = Int32(year - 1900)
-        t.tm_mon = Int32(month - 1)
-        t.tm_mday = Int32(day)
-        t.tm_hour = Int32(hour)
-        t.tm_min = Int32(minute)
-        t.tm_sec = Int32(second)
-        return timegm(&t)
+        CivilDate.daysSince1970(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+    }
+}
+
+/// The proleptic Gregorian calendar in days since 1970-01-01, in integer arithmetic (Howard
+/// Hinnant's `days_from_civil` and `civil_from_days`), so no C time call is needed: the same
+/// answers as `timegm` and `gmtime_r` in UTC, for any year.
+struct CivilDate: Equatable {
+    var year, month, day: Int
+
+    /// The days of a date counted from March, in 400-year eras of 146,097 days.
+    static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    init(year: Int, month: Int, day: Int) {
+        (self.year, self.month, self.day) = (year, month, day)
+    }
+
+    init(daysSince1970 days: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let fromMarch = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * fromMarch + 2) / 5 + 1
+        month = fromMarch < 10 ? fromMarch + 3 : fromMarch - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Why a response body could not be read. Carries the byte offset, never the body itself,
 /// so the message is safe to log.
 public struct XMLError: Error, Sendable, CustomStringConvertible {
@@ -64,28 +62,23 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         String(decoding: bytes[range], as: UTF8.self)
     }
 
-    /// Byte equality of two ranges of the buffer (or of a range and other bytes), `Word.equal`.
+    /// Whether the bytes in `range` are `other`'s (a member's wire name), `Word.equal`.
     @inline(__always)
-    @inlinable @_spi(Bytes) public func equal(_ range: Range<Int>, _ other: UnsafeRawPointer) -> Bool {
-        bytes.withUnsafeBytes { Word.equal($0.baseAddress! + range.lowerBound, other, count: range.count) }
+    @inlinable @_spi(Bytes) public func equal(_ range: Range<Int>, _ other: Span<UInt8>) -> Bool {
+        range.count == other.count && Word.equal(bytes.span, range.lowerBound, other, 0, count: range.count)
+    }
+
+    @inlinable @_spi(Bytes) public func equal(_ range: Range<Int>, _ other: [UInt8]) -> Bool {
+        equal(range, other.span)
     }
 
     /// True when the bytes in `range` spell `literal`, without allocating.
-    @inlinable @_spi(Bytes) public func name(_ range: Range<Int>, equals literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        return literal.withUTF8Buffer { lit in
-            var i = 0
-            for j in range {
-                if bytes[j] != lit[i] { return false }
-                i += 1
-            }
-            return true
-        }
+    @inlinable @_spi(Bytes) public func name(_ range: Range<Int>, equals literal: ByteLiteral) -> Bool {
+        range.count == literal.count && literal.matches(bytes.span, at: range.lowerBound)
     }
 
     @inlinable @_spi(Bytes) public func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
-        guard a.count == b.count else { return false }
-        return bytes.withUnsafeBytes { Word.equal($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, count: a.count) }
+        a.count == b.count && Word.equal(bytes.span, a.lowerBound, bytes.span, b.lowerBound, count: a.count)
     }
 
     @inlinable @_spi(Bytes) public mutating func next() throws(XMLError) -> Event {
@@ -93,34 +86,29 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
             pendingEnd = nil
             return .end(name: end)
         }
-        guard !bytes.isEmpty else { return .eof }
-        // Scan through a raw pointer: no bounds checks or reference counting in the hot loop
-        // (the buffer is borrowed in place; `position` and `pendingEnd` are other properties).
-        return try bytes.withUnsafeBufferPointer { (bytes) throws(XMLError) -> Event in
-            try Self.scan(bytes, &position, &pendingEnd)
-        }
+        // Every read is through the span, bounds-checked. The span borrows all of `self`,
+        // so the scan moves a copy of the position, written back however it returns.
+        var state = (position: position, pendingEnd: pendingEnd)
+        defer { (position, pendingEnd) = state }
+        return try Self.scan(bytes.span, &state.position, &state.pendingEnd)
     }
 
-    @inlinable static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
-                             _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
-        let base = UnsafeRawPointer(bytes.baseAddress!)
+    @inlinable static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
         let count = bytes.count
         while position < count {
             if bytes[position] != UInt8(ascii: "<") {
                 let start = position
                 // The blanks between elements (most text events) end at a `<` within a few
-                // bytes: found here, without two library calls.
+                // bytes: found here, before a word scan.
                 var p = position
                 while p < count, isSpace(bytes[p]) { p += 1 }
                 if p < count, bytes[p] == UInt8(ascii: "<") {
                     position = p
                     return .text(start..<p, needsDecoding: false)
                 }
-                var end = textEnd(bytes, from: start)
+                var end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
                 let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
-                if needsDecoding {
-                    end = memchr(base + end, Int32(UInt8(ascii: "<")), count - end).map { UnsafeRawPointer($0) - base } ?? count
-                }
+                if needsDecoding { end = Word.firstIndex(of: UInt8(ascii: "<"), in: bytes, from: end) }
                 position = end
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
@@ -132,11 +120,11 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
                 continue
             }
             if c == UInt8(ascii: "!") {
-                if hasPrefix(bytes, "<!--", at: position) {
+                if ByteLiteral("<!--").matches(bytes, at: position) {
                     try skip(bytes, past: "-->", &position)
                     continue
                 }
-                if hasPrefix(bytes, "<![CDATA[", at: position) {
+                if ByteLiteral("<![CDATA[").matches(bytes, at: position) {
                     let start = position + 9
                     try skip(bytes, past: "]]>", &position)
                     return .text(start..<(position - 3), needsDecoding: false)
@@ -148,47 +136,33 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         return .eof
     }
 
-    /// The first `<` or `&` at or after `start`, or the end. Values are short: eight bytes at
-    /// a time, looking for both at once.
-    @inline(__always)
-    @inlinable static func textEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        let raw = UnsafeRawPointer(bytes.baseAddress!)
-        var end = start
-        while end + 8 <= bytes.count {
-            let word = Word.load(raw, at: end)
-            let hit = Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "<"))) | Word.zeroBytes(word ^ Word.repeated(UInt8(ascii: "&")))
-            if hit != 0 { return end + hit.trailingZeroBitCount / 8 }
-            end += 8
-        }
-        while end < bytes.count, bytes[end] != UInt8(ascii: "<"), bytes[end] != UInt8(ascii: "&") { end += 1 }
-        return end
-    }
-
     /// The common value, `text</name>` right after the start tag `name` with no entity, markup
     /// or blank in the end tag: its text's range, read past the end tag. Anything else is nil,
     /// with nothing read, for the event loop to take.
     @inlinable @_spi(Bytes) public mutating func plainValue(startName: Range<Int>) -> Range<Int>? {
-        guard pendingEnd == nil, !bytes.isEmpty else { return nil }
-        return bytes.withUnsafeBufferPointer { bytes in
-            let start = position
-            let end = Self.textEnd(bytes, from: start)
-            let n = startName.count
-            guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
-                  bytes[end + 2 + n] == UInt8(ascii: ">"),
-                  Word.equal(bytes.baseAddress! + end + 2, bytes.baseAddress! + startName.lowerBound, count: n) else { return nil }
-            position = end + 3 + n
-            return start..<end
-        }
+        guard pendingEnd == nil, let next = Self.plainValueEnd(bytes.span, from: position, startName: startName) else { return nil }
+        defer { position = next }
+        return position..<(next - 3 - startName.count)
+    }
+
+    /// Where `plainValue`'s end tag ends, or nil.
+    @inline(__always)
+    @inlinable static func plainValueEnd(_ bytes: Span<UInt8>, from start: Int, startName: Range<Int>) -> Int? {
+        let end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
+        let n = startName.count
+        guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
+              bytes[end + 2 + n] == UInt8(ascii: ">"),
+              Word.equal(bytes, end + 2, bytes, startName.lowerBound, count: n) else { return nil }
+        return end + 3 + n
     }
 
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
     @inline(__always)
-    @inlinable static func nameEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    @inlinable static func nameEnd(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var p = start
         // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
-        let raw = UnsafeRawPointer(bytes.baseAddress!)
         while p + 8 <= bytes.count {
-            let below = Word.bytesBelow(Word.load(raw, at: p), UInt8(ascii: ">") + 1)
+            let below = Word.bytesBelow(Word.load(bytes, at: p), UInt8(ascii: ">") + 1)
             if below != 0 { p += below.trailingZeroBitCount / 8; break }
             p += 8
         }
@@ -198,7 +172,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
 
     /// `</name>` (optional spaces before `>`) at `position`.
     @inline(__always)
-    @inlinable static func endTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int) throws(XMLError) -> Event {
+    @inlinable static func endTag(_ bytes: Span<UInt8>, _ position: inout Int) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 2
         let nameEnd = nameEnd(bytes, from: nameStart)
@@ -213,7 +187,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
 
     /// `<name attributes>` or `<name/>` at `position`; a self-closing tag queues its end.
     @inline(__always)
-    @inlinable static func startTag(_ bytes: UnsafeBufferPointer<UInt8>, _ position: inout Int,
+    @inlinable static func startTag(_ bytes: Span<UInt8>, _ position: inout Int,
                                  _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
         let count = bytes.count
         let nameStart = position + 1
@@ -281,22 +255,13 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    @inlinable static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString, at p: Int) -> Bool {
-        let n = literal.utf8CodeUnitCount
-        guard p + n <= bytes.count else { return false }
-        return memcmp(bytes.baseAddress! + p, literal.utf8Start, n) == 0
-    }
-
-    @inlinable static func skip(_ bytes: UnsafeBufferPointer<UInt8>, past terminator: StaticString, _ position: inout Int) throws(XMLError) {
-        var p = position
-        while p < bytes.count {
-            if hasPrefix(bytes, terminator, at: p) {
-                position = p + terminator.utf8CodeUnitCount
-                return
-            }
-            p += 1
+    /// Moves past the first `terminator` at or after `position` (searched from the markup's
+    /// `<`, as the scanner always has).
+    @inlinable static func skip(_ bytes: Span<UInt8>, past terminator: ByteLiteral, _ position: inout Int) throws(XMLError) {
+        guard let at = ByteCursor(at: position).firstIndex(of: terminator, in: bytes) else {
+            throw XMLError.malformed("unterminated markup", at: position)
         }
-        throw XMLError.malformed("unterminated markup", at: position)
+        position = at + terminator.count
     }
 
     @inline(__always) @inlinable static func isSpace(_ b: UInt8) -> Bool {

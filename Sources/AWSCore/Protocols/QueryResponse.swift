@@ -97,7 +97,7 @@ package enum QueryResponse {
                 open.append(name)
                 reading = paths.indices.filter { i in
                     values[i] == nil && paths[i].count == depth - 1
-                        && paths[i].indices.allSatisfy { j in paths[i][j].withUnsafeBytes { open[j + 1].count == $0.count && scanner.equal(open[j + 1], $0.baseAddress!) } }
+                        && paths[i].indices.allSatisfy { j in scanner.equal(open[j + 1], paths[i][j]) }
                 }
                 for i in reading { values[i] = "" }
             case let .text(range, needsDecoding):

@@ -5,3 +5,11 @@
 #if !os(Linux)
 #error("AWSCore supports Linux only (it calls Glibc directly); see README, Platforms")
 #endif
+
+import Glibc
+
+/// The C library's message for an `errno` value, for the one-line errors of file and
+/// process calls. `strerror` returns a string that is copied here at once.
+package func errnoDescription(_ code: Int32 = errno) -> String {
+    unsafe String(cString: strerror(code))
+}

@@ -7,10 +7,6 @@ public protocol ByteOutput {
     /// Appends `bytes` from `start` up to the first byte JSON must escape in a string, and
     /// returns where that byte is (or the end): `JSONValue.writeString`'s plain runs.
     mutating func appendPlainJSON(_ bytes: Span<UInt8>, from start: Int) -> Int
-
-    /// TRANSITIONAL (issue 24): the pointer forms, until every writer passes spans.
-    mutating func append(bytes: UnsafeBufferPointer<UInt8>)
-    mutating func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int
 }
 
 extension ByteOutput {
@@ -30,24 +26,6 @@ extension ByteOutput {
     @inline(__always)
     @inlinable @_spi(Bytes) public mutating func append(_ bytes: [UInt8]) {
         append(bytes.span)
-    }
-
-    /// TRANSITIONAL (issue 24).
-    @inline(__always)
-    @inlinable public mutating func appendPlainJSON(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        appendPlainJSON(unsafe buffer.span, from: start)
-    }
-
-    /// TRANSITIONAL (issue 24).
-    @inline(__always)
-    @inlinable @_spi(Bytes) public mutating func append(ascii text: StaticString) {
-        text.withUTF8Buffer { unsafe append($0.span) }
-    }
-
-    /// TRANSITIONAL (issue 24).
-    @inline(__always)
-    @inlinable public mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
-        append(unsafe bytes.span)
     }
 }
 

@@ -13,17 +13,22 @@
 @safe @_spi(Bytes) public final class OutputBuffer: ByteOutput {
     /// The allocation: `capacity` bytes, of which the first `count` are written. Only
     /// `withStorage`, `append(_: Span)` and `withUnsafeBytes` read the pointer.
-    @exclusivity(unchecked) @usableFromInline var storage: UnsafeMutableRawBufferPointer
-    @exclusivity(unchecked) @usableFromInline var written = 0
-    /// The bytes written so far. An inlinable accessor over `written`, not the stored property
+    @exclusivity(unchecked) @usableFromInline var storage = unsafe UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) @usableFromInline var bytesWritten = 0
+    /// The bytes written so far. An inlinable accessor over `bytesWritten`, not the stored property
     /// itself: another module's own access to a stored property of this class is checked at
     /// run time (`@exclusivity(unchecked)` does not reach it), an inlined accessor is not.
     @_spi(Bytes) public var count: Int {
-        @inlinable get { written }
-        @inlinable set { written = newValue }
+        @inlinable get { unsafe bytesWritten }
+        @inlinable set { unsafe bytesWritten = newValue }
     }
-    /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer).
-    @exclusivity(unchecked) @_spi(Bytes) public var capacity: Int
+    /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer);
+    /// an accessor over `allocated`, as `count` is over `bytesWritten`.
+    @exclusivity(unchecked) @usableFromInline var allocated = 0
+    @_spi(Bytes) public var capacity: Int {
+        @inlinable get { unsafe allocated }
+        @inlinable set { unsafe allocated = newValue }
+    }
 
     @inlinable @_spi(Bytes) public init(capacity: Int = 256) {
         self.capacity = max(capacity, 64)
@@ -190,7 +195,17 @@
     }
 
     /// A copy of the bytes written.
-    @inlinable @_spi(Bytes) public var bytes: [UInt8] { unsafe withUnsafeBytes { unsafe [UInt8]($0) } }
+    @inlinable @_spi(Bytes) public var bytes: [UInt8] {
+        var copy: [UInt8] = []
+        copyBytes(to: &copy)
+        return copy
+    }
+
+    /// Appends the bytes written to `array` in one copy (the renderer's page): the array
+    /// copies from the `count` initialised bytes, and no pointer outlives the call.
+    @inlinable @_spi(Bytes) public func copyBytes(to array: inout [UInt8]) {
+        unsafe withUnsafeBytes { unsafe array.append(contentsOf: $0) }
+    }
 
     @inline(never)
     @usableFromInline func grow(toHold extra: Int) {
@@ -205,12 +220,3 @@
     }
 }
 
-/// TRANSITIONAL (issue 24): the renderer's former name for the buffer.
-@_spi(Bytes) public typealias OutputBytes = OutputBuffer
-
-extension OutputBuffer {
-    /// TRANSITIONAL (issue 24): until the renderer hands spans.
-    @inlinable @_spi(Bytes) public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try unsafe withUnsafeBytes { raw in try unsafe body(raw.assumingMemoryBound(to: UInt8.self)) }
-    }
-}

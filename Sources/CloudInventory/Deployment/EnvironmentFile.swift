@@ -1,3 +1,4 @@
+import AWSCore
 import Glibc
 
 /// The deployed environment file (`/etc/inventory-poller/env`, written by
@@ -26,7 +27,7 @@ public enum EnvironmentFile {
             switch errno {
             case ENOENT, ENOTDIR, EACCES, EPERM: return nil
             case ELOOP: throw Error("\(path): a symbolic link, not a regular file; refused")
-            default: throw Error(unsafe "\(path): cannot open: \(String(cString: strerror(errno)))")
+            default: throw Error("\(path): cannot open: \(errnoDescription())")
             }
         }
         defer { close(fd) }
@@ -39,7 +40,7 @@ public enum EnvironmentFile {
         while count < bytes.count {
             let n = unsafe bytes.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw Error(unsafe "\(path): cannot read: \(String(cString: strerror(errno)))") }
+            guard n >= 0 else { throw Error("\(path): cannot read: \(errnoDescription())") }
             if n == 0 { break }
             count += n
         }

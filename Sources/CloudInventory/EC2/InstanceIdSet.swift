@@ -15,16 +15,16 @@ struct InstanceIdSet {
         var high: UInt64, low: UInt64
 
         init?(_ id: String) {
-            var id = id
-            guard let packed = id.withUTF8(Self.pack) else { return nil }
+            guard let packed = Self.pack(id.utf8.span) else { return nil }
             self = packed
         }
 
-        private static func pack(_ utf8: UnsafeBufferPointer<UInt8>) -> Packed? {
+        private static func pack(_ utf8: Span<UInt8>) -> Packed? {
             guard (3...32).contains(utf8.count), utf8[0] == UInt8(ascii: "i"), utf8[1] == UInt8(ascii: "-") else { return nil }
             // 30 digits are 120 bits: `low` takes the last 16, `high` the rest below the count.
             var high: UInt64 = 0, low: UInt64 = 0
-            for byte in utf8[2...] {
+            for i in 2..<utf8.count {
+                let byte = utf8[i]
                 let digit = byte &- UInt8(ascii: "0"), letter = byte &- UInt8(ascii: "a")
                 guard digit < 10 || letter < 6 else { return nil }
                 high = high << 4 | low >> 60

@@ -1,11 +1,11 @@
-/// Every structure's members in one flat table the renderer reads through pointers: each
-/// member's wire name, its JSON key (`EC2Model.Member.jsonKey`) and its canonical rank
-/// (`CanonicalOrder`). Reading them from `[Member]` retained and released an array for every
-/// member rendered (about a tenth of `--format json`'s instructions); a pointer read retains
-/// nothing. Built once from the model and never freed: it lives as long as the model does.
-struct MemberTable: @unchecked Sendable {
+/// Every structure's members in one flat table the renderer reads: each member's wire name,
+/// its JSON key (`EC2Model.Member.jsonKey`) and its canonical rank (`CanonicalOrder`), in
+/// three arrays of plain values. Reading them from `[Member]` retained and released an array
+/// for every member rendered (about a tenth of `--format json`'s instructions); a read of a
+/// plain array held by the visitor retains nothing. Built once from the model.
+struct MemberTable: Sendable {
     /// One member's place in `bytes` (its wire name, then its key) and its rank.
-    private struct Entry {
+    private struct Entry: Sendable {
         var start: Int32
         var nameCount: UInt16
         var keyCount: UInt16
@@ -13,9 +13,10 @@ struct MemberTable: @unchecked Sendable {
     }
 
     /// Per shape, the index in `entries` of its first member (structures only).
-    private let firsts: UnsafeMutableBufferPointer<Int32>
-    private let entries: UnsafeMutableBufferPointer<Entry>
-    private let bytes: UnsafeMutableBufferPointer<UInt8>
+    private let firsts: [Int32]
+    private let entries: [Entry]
+    /// The wire names and keys, back to back; read as spans (`bytes.span.extracting`).
+    let bytes: [UInt8]
 
     init(shapes: [EC2Model.Shape], order: CanonicalOrder) {
         var firsts: [Int32] = []
@@ -30,29 +31,24 @@ struct MemberTable: @unchecked Sendable {
                 bytes += member.xmlBytes + member.jsonKey
             }
         }
-        func immortal<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
-            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
-            _ = buffer.initialize(from: array)
-            return buffer
-        }
-        self.firsts = immortal(firsts)
-        self.entries = immortal(entries)
-        self.bytes = immortal(bytes)
+        (self.firsts, self.entries, self.bytes) = (firsts, entries, bytes)
     }
 
     /// The index of `shape`'s first member; its member `m` is at `first(shape) + m`.
     @inline(__always) func first(_ shape: Int) -> Int { Int(firsts[shape]) }
 
-    /// The member's name on the wire (`EC2Model.Member.xmlBytes`).
-    @inline(__always) func wireName(_ member: Int) -> UnsafeBufferPointer<UInt8> {
+    /// Where the member's name on the wire (`EC2Model.Member.xmlBytes`) lies in `bytes`.
+    @inline(__always) func wireName(_ member: Int) -> Range<Int> {
         let entry = entries[member]
-        return UnsafeBufferPointer(start: bytes.baseAddress! + Int(entry.start), count: Int(entry.nameCount))
+        let start = Int(entry.start)
+        return start..<(start + Int(entry.nameCount))
     }
 
-    /// `"Name":`, escaped (`EC2Model.Member.jsonKey`).
-    @inline(__always) func jsonKey(_ member: Int) -> UnsafeBufferPointer<UInt8> {
+    /// Where `"Name":`, escaped (`EC2Model.Member.jsonKey`), lies in `bytes`.
+    @inline(__always) func jsonKey(_ member: Int) -> Range<Int> {
         let entry = entries[member]
-        return UnsafeBufferPointer(start: bytes.baseAddress! + Int(entry.start) + Int(entry.nameCount), count: Int(entry.keyCount))
+        let start = Int(entry.start) + Int(entry.nameCount)
+        return start..<(start + Int(entry.keyCount))
     }
 
     /// The member's rank in its structure's canonical order.

@@ -1,5 +1,4 @@
 @_spi(Bytes) import AWSCore
-import Glibc
 
 /// Writes DescribeInstances XML straight to JSON by the same shape table as `ShapeDecoder`,
 /// without building a value tree: the same field names, nesting, types and order, at a
@@ -112,16 +111,16 @@ extension ShapeDecoder {
     /// from the body, as `scalar` would write them: `true` and anything else false; digits
     /// without a leading zero, short enough for Int64, as they are; `cliTimestamp`'s form.
     /// Returns false, with nothing written, to leave the rest to `scalar`.
-    static func writeScalar(_ kind: EC2Model.Scalar, _ text: UnsafeBufferPointer<UInt8>, to out: inout OutputBytes) -> Bool {
+    static func writeScalar(_ kind: EC2Model.Scalar, _ text: Span<UInt8>, to out: inout OutputBuffer) -> Bool {
         switch kind {
         case .boolean:
-            let isTrue = text.count == 4 && memcmp(text.baseAddress!, "true", 4) == 0
-            out.append(ascii: isTrue ? "true" : "false")
+            let isTrue = text.count == 4 && ByteLiteral("true").matches(text, at: 0)
+            out.append(isTrue ? ByteLiteral("true") : "false")
             return true
         case .integer:
             guard (1...18).contains(text.count), text[0] != UInt8(ascii: "0") || text.count == 1,
-                  text.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return false }
-            out.append(bytes: text)
+                  allDigits(text) else { return false }
+            out.append(text)
             return true
         case .timestamp:
             out.append(UInt8(ascii: "\""))
@@ -131,5 +130,10 @@ extension ShapeDecoder {
         default:
             return false
         }
+    }
+
+    private static func allDigits(_ text: Span<UInt8>) -> Bool {
+        for i in text.indices where text[i] &- UInt8(ascii: "0") >= 10 { return false }
+        return true
     }
 }

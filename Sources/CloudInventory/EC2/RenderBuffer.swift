@@ -5,7 +5,7 @@
 /// wanted, it also notes where every object and member lies in `out` (`CanonicalRecords`),
 /// so the canonical form can be copied out of `out` afterwards in one pass (`contentHash`).
 struct RenderBuffer {
-    var out: OutputBytes
+    var out: OutputBuffer
     let hashing: Bool
     private var records: CanonicalRecords
     /// The instance's text and csv cells, captured as they are written (`RowPlan`).
@@ -15,7 +15,7 @@ struct RenderBuffer {
 
     init(capacity: Int, hashing: Bool) {
         self.hashing = hashing
-        out = OutputBytes(capacity: capacity)
+        out = OutputBuffer(capacity: capacity)
         records = CanonicalRecords(reserving: hashing)
     }
 
@@ -35,14 +35,20 @@ struct RenderBuffer {
 
     /// Writes a member's key, already JSON-escaped with its colon (`MemberTable.jsonKey`).
     @inline(__always)
-    mutating func key(_ jsonKey: UnsafeBufferPointer<UInt8>, first: Bool, rank: UInt8) {
+    mutating func key(_ jsonKey: Span<UInt8>, first: Bool, rank: UInt8) {
         if !first { out.append(UInt8(ascii: ",")) }
         if hashing { records.member(at: out.count, rank: rank) }
-        out.append(bytes: jsonKey)
+        out.append(jsonKey)
+    }
+
+    /// Member `entry`'s key and rank from the table.
+    @inline(__always)
+    mutating func key(_ entry: Int, in table: MemberTable, first: Bool) {
+        key(table.bytes.span.extracting(table.jsonKey(entry)), first: first, rank: table.rank(entry))
     }
 
     mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
-        jsonKey.withUnsafeBufferPointer { key($0, first: first, rank: rank) }
+        key(jsonKey.span, first: first, rank: rank)
     }
 
     mutating func closeObject() {
@@ -54,10 +60,12 @@ struct RenderBuffer {
     /// where the canonical bytes are put together; the caller keeps it to reuse its storage.
     func contentHash(scratch: OutputBuffer) -> String {
         let complete = out.withBytes { records.canonical(of: $0, into: scratch) }
-        // Never reached while the records and `out` agree; the tree's hash is the definition.
         guard complete else {
-            let bytes = out.bytes
-            return (try? JSONValue.parse(bytes)).map(InventoryStore.contentHash) ?? InventoryStore.contentHash(ofCanonical: bytes)
+            // The records are taken as `out` is written, so they always agree with it; were
+            // they ever not to, the tree's hash is the definition (`InventoryStore.contentHash`),
+            // and the renderer's own JSON always parses.
+            guard let tree = try? JSONValue.parse(out.bytes) else { preconditionFailure("the renderer wrote JSON its grammar refuses") }
+            return InventoryStore.contentHash(tree)
         }
         return InventoryStore.contentHash(ofCanonical: scratch)
     }

@@ -31,7 +31,7 @@ struct RenderVisitor: PageVisitor {
 
     @inline(__always)
     mutating func key(shape: Int, member m: Int, entry: Int, first: Bool) {
-        buffer.key(table.jsonKey(entry), first: first, rank: table.rank(entry))
+        buffer.key(entry, in: table, first: first)
     }
 
     mutating func openList() { buffer.append(UInt8(ascii: "[")) }
@@ -42,7 +42,7 @@ struct RenderVisitor: PageVisitor {
 
     mutating func closeList() { buffer.append(UInt8(ascii: "]")) }
 
-    mutating func boolean(_ value: Bool) { buffer.out.append(ascii: value ? "true" : "false") }
+    mutating func boolean(_ value: Bool) { buffer.out.append(value ? ByteLiteral("true") : "false") }
 
     @inline(__always)
     mutating func scalar(_ kind: EC2Model.Scalar, _ scanner: inout XMLScanner, element: Range<Int>, cell: RowPlan.Slot) throws(XMLError) {
@@ -67,7 +67,7 @@ struct RenderVisitor: PageVisitor {
     private mutating func string(_ scanner: inout XMLScanner, element: Range<Int>) throws(XMLError) {
         let (range, text) = try scanner.readTextOrRange(startName: element)
         if let range {
-            scanner.bytes.withUnsafeBufferPointer { JSONValue.writeString(utf8: UnsafeBufferPointer(rebasing: $0[range]), to: &buffer.out) }
+            JSONValue.writeString(utf8: scanner.bytes.span.extracting(range), to: &buffer.out)
         } else {
             JSONValue.writeString(text, to: &buffer.out)
         }
@@ -76,7 +76,7 @@ struct RenderVisitor: PageVisitor {
     @inline(__always)
     private mutating func nonString(_ kind: EC2Model.Scalar, _ scanner: inout XMLScanner, element: Range<Int>) throws(XMLError) {
         let (range, text) = try scanner.readTextOrRange(startName: element)
-        if let range, scanner.bytes.withUnsafeBufferPointer({ ShapeDecoder.writeScalar(kind, UnsafeBufferPointer(rebasing: $0[range]), to: &buffer.out) }) {
+        if let range, ShapeDecoder.writeScalar(kind, scanner.bytes.span.extracting(range), to: &buffer.out) {
             return
         }
         let value = range.map { String(decoding: scanner.bytes[$0], as: UTF8.self) } ?? text
@@ -103,13 +103,13 @@ struct RenderVisitor: PageVisitor {
             buffer.key(keys[0], first: empty, rank: ranks[0])
             buffer.string(region)
             buffer.key(keys[1], first: false, rank: ranks[1])
-            if let reservationId { buffer.string(reservationId) } else { buffer.out.append(ascii: "null") }
+            if let reservationId { buffer.string(reservationId) } else { buffer.out.append("null" as ByteLiteral) }
             buffer.key(keys[2], first: false, rank: ranks[2])
-            if let ownerId { buffer.string(ownerId) } else { buffer.out.append(ascii: "null") }
+            if let ownerId { buffer.string(ownerId) } else { buffer.out.append("null" as ByteLiteral) }
             buffer.closeObject()
             if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count
-            buffer.out.withUnsafeBufferPointer { page.json.append(contentsOf: $0) }
+            buffer.out.copyBytes(to: &page.json)
             page.spans.append(start..<page.json.count)
             if hashing { page.hashes.append(buffer.contentHash(scratch: scratch)) }
         }

@@ -61,7 +61,7 @@ struct ShapeDecoder {
             let guess = Int(follows[slot])
             if guess < members.count {
                 let name = memberTable.wireName(memberTable.first(shape) &+ guess)
-                if name.count == range.count, scanner.equal(range, UnsafeRawPointer(name.baseAddress!)) { return guess }
+                if name.count == range.count, scanner.equal(range, memberTable.bytes.span.extracting(name)) { return guess }
             }
         }
         return memberMissed(members, named: range, slot: slot)
@@ -80,7 +80,7 @@ struct ShapeDecoder {
         let count = range.count
         let first = scanner.bytes[range.lowerBound]
         for (i, m) in members.enumerated() where m.xmlBytes.count == count && m.xmlBytes[0] == first {
-            if m.xmlBytes.withUnsafeBytes({ scanner.equal(range, $0.baseAddress!) }) { return i }
+            if scanner.equal(range, m.xmlBytes.span) { return i }
         }
         return nil
     }

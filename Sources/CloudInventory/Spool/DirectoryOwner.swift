@@ -1,3 +1,4 @@
+import AWSCore
 import Glibc
 
 /// Who a file a root run creates should belong to. The service's directories (the spool, the
@@ -32,7 +33,7 @@ public struct DirectoryOwner: Sendable, Equatable {
     /// Gives the open file `fd` (named `path` in messages) to this owner.
     public func apply(to fd: Int32, path: String) throws(Failure) {
         guard fchown(fd, uid, gid) != 0 else { return }
-        throw Failure(description: unsafe "cannot give \(path) to \(DirectoryOwner.name(of: uid)) (the owner of its directory): \(String(cString: strerror(errno)))")
+        throw Failure(description: "cannot give \(path) to \(DirectoryOwner.name(of: uid)) (the owner of its directory): \(errnoDescription())")
     }
 
     /// The directory part of `path` (`.` for a bare name).

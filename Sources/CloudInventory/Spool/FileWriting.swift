@@ -1,3 +1,4 @@
+import AWSCore
 import Glibc
 
 /// A write to a file descriptor that failed for good (`EPIPE`, `ENOSPC`, `EIO`, ...).
@@ -8,7 +9,7 @@ package struct WriteFailure: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
-    package var description: String { unsafe String(cString: strerror(errno)) }
+    package var description: String { errnoDescription(errno) }
 }
 
 /// The one checked write loop of the package, for stdout, stderr, the metrics file and the

@@ -35,7 +35,7 @@ public struct Spool: Sendable {
         if let dir = environment["CM_SPOOL_DIR"] { return Spool(directory: URL(fileURLWithPath: dir)) }
         let system = URL(fileURLWithPath: "/var/lib/inventory-poller/spool")
         if (try? Spool(directory: system).makeDirectory()) != nil,
-           access(system.path, W_OK) == 0 {
+           unsafe access(system.path, W_OK) == 0 {  // unsafe: the path as a C string, for the call only
             return Spool(directory: system)
         }
         let state = environment["XDG_STATE_HOME"].map { URL(fileURLWithPath: $0) }
@@ -139,17 +139,18 @@ public struct Spool: Sendable {
     public func recoverInterrupted() -> [URL] {
         var recovered: [URL] = []
         for tmp in temporaries() {
-            let fd = open(tmp.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            // unsafe (here and below): OS calls on paths passed as C strings for the call only.
+            let fd = unsafe open(tmp.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
             defer { Glibc.close(fd) }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // its writer is alive
             var info = stat()
-            if fstat(fd, &info) == 0, info.st_size == 0 {
-                unlink(tmp.path)
+            if unsafe fstat(fd, &info) == 0, info.st_size == 0 {
+                unsafe unlink(tmp.path)
                 continue
             }
             let target = tmp.deletingPathExtension()
-            guard !FileManager.default.fileExists(atPath: target.path), Glibc.rename(tmp.path, target.path) == 0 else { continue }
+            guard !FileManager.default.fileExists(atPath: target.path), unsafe Glibc.rename(tmp.path, target.path) == 0 else { continue }
             recovered.append(target)
         }
         return recovered
@@ -196,14 +197,14 @@ public struct Spool: Sendable {
             for _ in 0..<64 {
                 name = "\(pollId).seq\(sequence).ndjson"
                 if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
-                    fd = open(directory.appendingPathComponent(name + ".tmp").path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                    fd = unsafe open(directory.appendingPathComponent(name + ".tmp").path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
                     if fd >= 0 || errno != EEXIST { break }
                 }
                 sequence += 1
             }
             final = directory.appendingPathComponent(name)
             temporary = directory.appendingPathComponent(name + ".tmp")
-            guard fd >= 0 else { throw Spool.Error.io("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw Spool.Error.io("cannot create \(temporary.path): \(errnoDescription())") }
             // A root run's file goes to the spool directory's owner before it has its final
             // name: the service user must be able to replay (and delete) it.
             if let owner = DirectoryOwner.adopting(directory: directory.path) {
@@ -212,7 +213,7 @@ public struct Spool: Sendable {
                 } catch {
                     Glibc.close(fd)
                     fd = -1
-                    unlink(temporary.path)
+                    unsafe unlink(temporary.path)
                     throw Spool.Error.io("\(error)")
                 }
             }
@@ -269,21 +270,21 @@ public struct Spool: Sendable {
 
         /// write → fsync → rename → fsync(dir): after this returns, the poll survives a crash.
         public func commit() throws -> URL {
-            guard fsync(fd) == 0 else { throw Spool.Error.io("fsync \(temporary.path) failed: \(String(cString: strerror(errno)))") }
+            guard fsync(fd) == 0 else { throw Spool.Error.io("fsync \(temporary.path) failed: \(errnoDescription())") }
             // Renamed while still locked, so no other run recovers it half way.
-            guard Glibc.rename(temporary.path, final.path) == 0 else {
-                throw Spool.Error.io("rename to \(final.path) failed: \(String(cString: strerror(errno)))")
+            guard unsafe Glibc.rename(temporary.path, final.path) == 0 else {
+                throw Spool.Error.io("rename to \(final.path) failed: \(errnoDescription())")
             }
             Glibc.close(fd)
             fd = -1
-            let dir = open(final.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+            let dir = unsafe open(final.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
             if dir >= 0 { fsync(dir); Glibc.close(dir) }
             return final
         }
 
         public func discard() {
             abandon()
-            unlink(temporary.path)
+            unsafe unlink(temporary.path)
         }
 
         /// Closes the file, which drops its lock, and leaves the `.tmp` where it is: what a
