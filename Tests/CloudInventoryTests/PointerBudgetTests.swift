@@ -12,7 +12,10 @@ import Testing
 /// it fails here, not in review.
 struct PointerBudgetTests {
     static let target = 15
-    static let budget = 32
+    /// 32, plus the two accessor lines of `OutputBuffer.count` and `.capacity` (the layout of
+    /// issue 24, item 6: their stored properties are `@exclusivity(unchecked)`, so each read says
+    /// `unsafe`, so that the inventory's inlined appends pay no dynamic exclusivity check).
+    static let budget = 34
 
     /// The parsing and writing files: every reader and writer of outside bytes.
     static let folders = ["Sources/CloudInventory/EC2"]

@@ -18,17 +18,11 @@
     /// The bytes written so far. An inlinable accessor over `bytesWritten`, not the stored property
     /// itself: another module's own access to a stored property of this class is checked at
     /// run time (`@exclusivity(unchecked)` does not reach it), an inlined accessor is not.
-    @_spi(Bytes) public var count: Int {
-        @inlinable get { unsafe bytesWritten }
-        @inlinable set { unsafe bytesWritten = newValue }
-    }
+    @_spi(Bytes) public var count: Int { @inlinable get { unsafe bytesWritten } @inlinable set { unsafe bytesWritten = newValue } }
     /// The allocation's size (`storage.count`, kept apart so a capacity check reads no pointer);
     /// an accessor over `allocated`, as `count` is over `bytesWritten`.
     @exclusivity(unchecked) @usableFromInline var allocated = 0
-    @_spi(Bytes) public var capacity: Int {
-        @inlinable get { unsafe allocated }
-        @inlinable set { unsafe allocated = newValue }
-    }
+    @_spi(Bytes) public var capacity: Int { @inlinable get { unsafe allocated } @inlinable set { unsafe allocated = newValue } }
 
     @inlinable @_spi(Bytes) public init(capacity: Int = 256) {
         self.capacity = max(capacity, 64)
