@@ -97,6 +97,20 @@ import Testing
         #expect(took > 0)
     }
 
+    /// The ranking starts each object from the order the last object of its size sorted to
+    /// (`CanonicalRecords.rankKeys`): many objects of one size on one line, their keys drawn
+    /// and ordered at random (and sometimes the same as the last), must each hash as their own.
+    @Test func objectsOfOneSizeInAnyOrderAgree() {
+        var rng = SeededGenerator(state: 24)
+        for _ in 0..<40 {
+            let instances = (0..<60).map { _ -> JSONValue in
+                let members = Self.keys.shuffled(using: &rng).prefix(5).map { JSONMember($0, .int(Int64.random(in: 0...9, using: &rng))) }
+                return .object((members + [JSONMember("InstanceId", "i-1")]).shuffled(using: &rng))
+            }
+            #expect(Self.expectAgreement(Self.line(instances)))
+        }
+    }
+
     @Test func deepNestingAndManyKeysAreLeftToTheValuePath() {
         let deep = JSONValue.object([JSONMember("InstanceId", "i-1"),
                                      JSONMember("Deep", (0..<80).reduce(JSONValue.int(1)) { inner, _ in .array([inner]) })])

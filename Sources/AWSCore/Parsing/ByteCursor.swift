@@ -134,3 +134,13 @@
         return true
     }
 }
+
+/// The literals read or written per value, made once: a `ByteLiteral` is built from its
+/// static string at run time, which a hot path should not repeat for every value.
+extension ByteLiteral {
+    @_spi(Bytes) public static let jsonTrue: ByteLiteral = "true"
+    @_spi(Bytes) public static let jsonFalse: ByteLiteral = "false"
+    @_spi(Bytes) public static let jsonNull: ByteLiteral = "null"
+    @_spi(Bytes) public static let item: ByteLiteral = "item"
+    @_spi(Bytes) public static let utcOffset: ByteLiteral = "+00:00"
+}

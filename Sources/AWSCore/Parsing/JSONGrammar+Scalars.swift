@@ -5,36 +5,17 @@ extension JSONGrammar {
     @inlinable @_spi(Bytes) public mutating func string(_ text: Span<UInt8>) throws(JSONValue.ParseError) -> (Range<Int>, JSONStringForm) {
         position += 1  // opening quote
         let start = position
-        // Most strings have no escape: one scan, a word at a time (`Word`), and no copy. The
-        // high bits of the bytes before the end tell ASCII from the rest.
-        var end = start, high: UInt64 = 0
-        scan: do {
-            while end + 8 <= text.count {
-                let word = Word.load(text, at: end)
-                let hit = Word.toEscapeInJSON(word)
-                if hit != 0 {
-                    // The lowest hit is exact: the run ends there.
-                    let stop = hit.trailingZeroBitCount / 8
-                    if stop > 0 { high |= word << (64 - 8 * UInt64(stop)) }
-                    end += stop
-                    break scan
-                }
-                high |= word
-                end += 8
-            }
-            while end < text.count, !Self.ends(text[end]) {
-                high |= UInt64(text[end])
-                end += 1
-            }
+        // Most strings are printable ASCII with no escape: one scan, a word at a time
+        // (`Word`), to the first quote, backslash, control byte or byte of a multi-byte
+        // character, and no copy. Only past such a byte is the rest scanned for the end.
+        var end = Word.firstNotPlainASCII(text, from: start), form = JSONStringForm.ascii
+        if end < text.count, text[end] >= 0x80 {
+            form = .unescaped
+            end = Word.firstToEscapeInJSON(text, from: end)
         }
         guard end < text.count, text[end] == UInt8(ascii: "\"") else { return try escapedString(text, from: start) }
         position = end + 1
-        return (start..<end, high & Word.highs == 0 ? .ascii : .unescaped)
-    }
-
-    /// Whether `byte` ends a plain run in a string: a quote, a backslash or a control byte.
-    @inlinable static func ends(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+        return (start..<end, form)
     }
 
     /// A string with an escape or a raw control byte, from its first byte: decoded into

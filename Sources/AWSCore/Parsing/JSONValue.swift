@@ -103,14 +103,14 @@ public enum JSONValue: Sendable, Equatable {
 
     @inlinable @_spi(Bytes) public func write<Out: ByteOutput>(to out: inout Out, canonical: Bool) {
         switch self {
-        case .null: out.append("null" as ByteLiteral)
-        case let .bool(b): out.append(b ? "true" as ByteLiteral : "false")
+        case .null: out.append(ByteLiteral.jsonNull)
+        case let .bool(b): out.append(b ? ByteLiteral.jsonTrue : .jsonFalse)
         case let .int(i): Self.append(String(i), to: &out)
         case let .double(d):
             if d.isFinite {
                 Self.append(String(d), to: &out)
             } else {
-                out.append("null" as ByteLiteral)
+                out.append(ByteLiteral.jsonNull)
             }
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):

@@ -75,7 +75,7 @@ public enum UTCTime {
             out.append(b.extracting(fraction))
             for _ in fraction.count..<6 { out.append(UInt8(ascii: "0")) }
         }
-        out.append("+00:00" as ByteLiteral)
+        out.append(ByteLiteral.utcOffset)
         return true
     }
 

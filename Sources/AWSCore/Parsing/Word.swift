@@ -43,29 +43,38 @@
     /// (never a trap) when either range is not inside its span.
     @inline(__always)
     @inlinable @_spi(Bytes) public static func equal(_ x: Span<UInt8>, _ a: Int, _ y: Span<UInt8>, _ b: Int, count: Int) -> Bool {
-        guard count >= 0, a >= 0, b >= 0, a <= x.count &- count, b <= y.count &- count else { return false }
+        guard count >= 0, Bounds.fits(count, at: a, in: x.count), Bounds.fits(count, at: b, in: y.count) else { return false }
+        return equalWhole(x.extracting(a..<(a &+ count)), y.extracting(b..<(b &+ count)))
+    }
+
+    /// `equal` of two spans of the same length: every offset below is tested in `Bounds`'
+    /// shape against that length, so the loads' own checks fold into the tests.
+    @inline(__always)
+    @inlinable static func equalWhole(_ x: Span<UInt8>, _ y: Span<UInt8>) -> Bool {
+        let count = x.count
+        guard y.count == count else { return false }
         if count >= 8 {
             var i = 0
-            while i + 8 < count {
-                if load(x, at: a + i) != load(y, at: b + i) { return false }
-                i += 8
+            while Bounds.fits(9, at: i, in: count) {
+                if load(x, at: i) != load(y, at: i) { return false }
+                i &+= 8
             }
-            return load(x, at: a + count - 8) == load(y, at: b + count - 8)
+            return load(x, at: count &- 8) == load(y, at: count &- 8)
         }
         if count >= 4 {
-            return load32(x, at: a) == load32(y, at: b) && load32(x, at: a + count - 4) == load32(y, at: b + count - 4)
+            return load32(x, at: 0) == load32(y, at: 0) && load32(x, at: count &- 4) == load32(y, at: count &- 4)
         }
         var i = 0
-        while i < count {
-            if x[a + i] != y[b + i] { return false }
-            i += 1
+        while Bounds.contains(i, count) {
+            if x[i] != y[i] { return false }
+            i &+= 1
         }
         return true
     }
 
     /// Whether two spans hold the same bytes.
     @inline(__always) @inlinable @_spi(Bytes) public static func equal(_ x: Span<UInt8>, _ y: Span<UInt8>) -> Bool {
-        x.count == y.count && equal(x, 0, y, 0, count: x.count)
+        equalWhole(x, y)
     }
 
     /// The order of `count` bytes at `a` in `x` and at `b` in `y`, as `memcmp` gives it
@@ -94,45 +103,51 @@
     /// two overlapping words of four below eight (the renderer asks it of every value).
     @inline(__always)
     @inlinable @_spi(Bytes) public static func isASCII(_ bytes: Span<UInt8>, _ range: Range<Int>) -> Bool {
-        let (start, end) = (range.lowerBound, range.upperBound)
-        if end - start >= 8 {
-            var high: UInt64 = 0, i = start
-            while i + 8 < end {
-                high |= load(bytes, at: i)
-                i += 8
+        let run = bytes.extracting(range)
+        let count = run.count
+        if count >= 8 {
+            var high: UInt64 = 0, i = 0
+            while Bounds.fits(9, at: i, in: count) {
+                high |= load(run, at: i)
+                i &+= 8
             }
-            return (high | load(bytes, at: end - 8)) & highs == 0
+            return (high | load(run, at: count &- 8)) & highs == 0
         }
-        if end - start >= 4 { return (load32(bytes, at: start) | load32(bytes, at: end - 4)) & highs == 0 }
-        var high: UInt8 = 0
-        for i in range { high |= bytes[i] }
+        if count >= 4 { return (load32(run, at: 0) | load32(run, at: count &- 4)) & highs == 0 }
+        var high: UInt8 = 0, i = 0
+        while Bounds.contains(i, count) {
+            high |= run[i]
+            i &+= 1
+        }
         return high < 0x80
     }
 
     /// The first byte at or after `start` that ends a plain ASCII run in a JSON string: a
     /// quote, a backslash, a control byte or a byte of a multi-byte character; or the end.
     @inlinable @_spi(Bytes) public static func firstNotPlainASCII(_ bytes: Span<UInt8>, from start: Int) -> Int {
-        var i = start
-        while i + 8 <= bytes.count {
+        var i = max(start, 0)
+        let count = bytes.count
+        while Bounds.fits(8, at: i, in: count) {
             let word = load(bytes, at: i)
             let hit = word & highs | toEscapeInJSON(word)
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
+            if hit != 0 { return i &+ hit.trailingZeroBitCount / 8 }
+            i &+= 8
         }
         // `byte &- 0x20 >= 0x60`: below 0x20 (wraps) or 0x80 and above.
-        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] &- 0x20 < 0x60 { i += 1 }
+        while Bounds.contains(i, count), bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] &- 0x20 < 0x60 { i &+= 1 }
         return i
     }
 
     /// The first byte at or after `start` that JSON must escape in a string (or the end).
     @inlinable @_spi(Bytes) public static func firstToEscapeInJSON(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var i = max(start, 0)
-        while i + 8 <= bytes.count {
+        let count = bytes.count
+        while Bounds.fits(8, at: i, in: count) {
             let hit = toEscapeInJSON(load(bytes, at: i))
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
+            if hit != 0 { return i &+ hit.trailingZeroBitCount / 8 }
+            i &+= 8
         }
-        while i < bytes.count, !JSONValue.escapes(bytes[i]) { i += 1 }
+        while Bounds.contains(i, count), !JSONValue.escapes(bytes[i]) { i &+= 1 }
         return i
     }
 
@@ -140,13 +155,14 @@
     @inline(__always)
     @inlinable @_spi(Bytes) public static func firstIndex(of a: UInt8, or b: UInt8, in bytes: Span<UInt8>, from start: Int) -> Int {
         var i = max(start, 0)
-        while i + 8 <= bytes.count {
+        let count = bytes.count
+        while Bounds.fits(8, at: i, in: count) {
             let word = load(bytes, at: i)
             let hit = bytesEqual(word, a) | bytesEqual(word, b)
-            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
-            i += 8
+            if hit != 0 { return i &+ hit.trailingZeroBitCount / 8 }
+            i &+= 8
         }
-        while i < bytes.count, bytes[i] != a, bytes[i] != b { i += 1 }
+        while Bounds.contains(i, count), bytes[i] != a, bytes[i] != b { i &+= 1 }
         return i
     }
 

@@ -77,11 +77,24 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         range.count == literal.count && literal.matches(bytes.span, at: range.lowerBound)
     }
 
+    @inline(__always)
     @inlinable @_spi(Bytes) public func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
         a.count == b.count && Word.equal(bytes.span, a.lowerBound, bytes.span, b.lowerBound, count: a.count)
     }
 
     @inlinable @_spi(Bytes) public mutating func next() throws(XMLError) -> Event {
+        try next(skippingText: false)
+    }
+
+    /// The next tag or the end: text is passed over inside the scan, not returned, for the
+    /// readers that ignore it (`nextChild`, `root`, `skipElement`): half the scans of a page
+    /// are the blanks between its elements.
+    @inlinable mutating func nextMarkup() throws(XMLError) -> Event {
+        try next(skippingText: true)
+    }
+
+    @inline(__always)
+    @inlinable mutating func next(skippingText: Bool) throws(XMLError) -> Event {
         if let end = pendingEnd {
             pendingEnd = nil
             return .end(name: end)
@@ -90,31 +103,34 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         // so the scan moves a copy of the position, written back however it returns.
         var state = (position: position, pendingEnd: pendingEnd)
         defer { (position, pendingEnd) = state }
-        return try Self.scan(bytes.span, &state.position, &state.pendingEnd)
+        return try Self.scan(bytes.span, &state.position, &state.pendingEnd, skippingText: skippingText)
     }
 
-    @inlinable static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?) throws(XMLError) -> Event {
+    @inlinable static func scan(_ bytes: Span<UInt8>, _ position: inout Int, _ pendingEnd: inout Range<Int>?,
+                             skippingText: Bool) throws(XMLError) -> Event {
         let count = bytes.count
-        while position < count {
+        while Bounds.contains(position, count) {
             if bytes[position] != UInt8(ascii: "<") {
                 let start = position
                 // The blanks between elements (most text events) end at a `<` within a few
                 // bytes: found here, before a word scan.
                 var p = position
-                while p < count, isSpace(bytes[p]) { p += 1 }
-                if p < count, bytes[p] == UInt8(ascii: "<") {
+                while Bounds.contains(p, count), ByteCursor.isBlank(bytes[p]) { p &+= 1 }
+                if Bounds.contains(p, count), bytes[p] == UInt8(ascii: "<") {
                     position = p
+                    if skippingText { continue }
                     return .text(start..<p, needsDecoding: false)
                 }
                 var end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
-                let needsDecoding = end < count && bytes[end] == UInt8(ascii: "&")
+                let needsDecoding = Bounds.contains(end, count) && bytes[end] == UInt8(ascii: "&")
                 if needsDecoding { end = Word.firstIndex(of: UInt8(ascii: "<"), in: bytes, from: end) }
                 position = end
+                if skippingText { continue }
                 return .text(start..<position, needsDecoding: needsDecoding)
             }
             // Markup.
-            guard position + 1 < count else { throw XMLError.malformed("truncated tag", at: position) }
-            let c = bytes[position + 1]
+            guard Bounds.contains(position &+ 1, count) else { throw XMLError.malformed("truncated tag", at: position) }
+            let c = bytes[position &+ 1]
             if c == UInt8(ascii: "?") {
                 try skip(bytes, past: "?>", &position)
                 continue
@@ -150,10 +166,11 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     @inlinable static func plainValueEnd(_ bytes: Span<UInt8>, from start: Int, startName: Range<Int>) -> Int? {
         let end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
         let n = startName.count
-        guard end + 3 + n <= bytes.count, bytes[end] == UInt8(ascii: "<"), bytes[end + 1] == UInt8(ascii: "/"),
-              bytes[end + 2 + n] == UInt8(ascii: ">"),
-              Word.equal(bytes, end + 2, bytes, startName.lowerBound, count: n) else { return nil }
-        return end + 3 + n
+        // `</`, the name, `>`: all of it inside the bytes, or no plain value.
+        guard Bounds.fits(3 &+ n, at: end, in: bytes.count), bytes[end] == UInt8(ascii: "<"), bytes[end &+ 1] == UInt8(ascii: "/"),
+              bytes[end &+ 2 &+ n] == UInt8(ascii: ">"),
+              Word.equal(bytes, end &+ 2, bytes, startName.lowerBound, count: n) else { return nil }
+        return end &+ 3 &+ n
     }
 
     /// Where the tag name that starts at `start` ends (the end of the bytes at the latest).
@@ -161,12 +178,13 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     @inlinable static func nameEnd(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var p = start
         // Names are mostly letters, all above `>`: eight bytes at a time until a byte is not.
-        while p + 8 <= bytes.count {
+        let count = bytes.count
+        while Bounds.fits(8, at: p, in: count) {
             let below = Word.bytesBelow(Word.load(bytes, at: p), UInt8(ascii: ">") + 1)
-            if below != 0 { p += below.trailingZeroBitCount / 8; break }
-            p += 8
+            if below != 0 { p &+= below.trailingZeroBitCount / 8; break }
+            p &+= 8
         }
-        while p < bytes.count, !isNameEnd(bytes[p]) { p += 1 }
+        while Bounds.contains(p, count), !isNameEnd(bytes[p]) { p &+= 1 }
         return p
     }
 
@@ -177,8 +195,8 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         let nameStart = position + 2
         let nameEnd = nameEnd(bytes, from: nameStart)
         var p = nameEnd
-        while p < count, isSpace(bytes[p]) { p += 1 }
-        guard p < count, bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
+        while Bounds.contains(p, count), ByteCursor.isBlank(bytes[p]) { p &+= 1 }
+        guard Bounds.contains(p, count), bytes[p] == UInt8(ascii: ">"), nameEnd > nameStart else {
             throw XMLError.malformed("truncated or bad end tag", at: position)
         }
         position = p + 1
@@ -196,7 +214,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
         // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
         var quote: UInt8 = 0
-        while p < count {
+        while Bounds.contains(p, count) {
             let b = bytes[p]
             if quote != 0 {
                 if b == quote { quote = 0 }
@@ -205,9 +223,9 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
             } else if b == UInt8(ascii: ">") {
                 break
             }
-            p += 1
+            p &+= 1
         }
-        guard p < count else { throw XMLError.malformed("truncated start tag", at: position) }
+        guard Bounds.contains(p, count) else { throw XMLError.malformed("truncated start tag", at: position) }
         position = p + 1
         if bytes[p - 1] == UInt8(ascii: "/") && p - 1 >= nameEnd {
             pendingEnd = nameStart..<nameEnd
@@ -219,7 +237,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     /// Text between children is ignored; a wrong end tag or the end of the document is an error.
     @inlinable @_spi(Bytes) public mutating func nextChild(of element: Range<Int>) throws(XMLError) -> Range<Int>? {
         while true {
-            switch try next() {
+            switch try nextMarkup() {
             case let .start(child): return child
             case .text: continue
             case let .end(name):
@@ -233,7 +251,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     /// The root element's start tag.
     @inlinable @_spi(Bytes) public mutating func root() throws(XMLError) -> Range<Int> {
         while true {
-            switch try next() {
+            switch try nextMarkup() {
             case let .start(name): return name
             case .text: continue
             case .end: throw XMLError.malformed("end tag before any element", at: position)
@@ -246,7 +264,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     @inlinable @_spi(Bytes) public mutating func skipElement(startName: Range<Int>) throws(XMLError) {
         var depth = 1
         while depth > 0 {
-            switch try next() {
+            switch try nextMarkup() {
             case .start: depth += 1
             case .end: depth -= 1
             case .text: continue
@@ -264,11 +282,7 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         position = at + terminator.count
     }
 
-    @inline(__always) @inlinable static func isSpace(_ b: UInt8) -> Bool {
-        b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
-    }
-
     @inline(__always) @inlinable static func isNameEnd(_ b: UInt8) -> Bool {
-        isSpace(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
+        ByteCursor.isBlank(b) || b == UInt8(ascii: ">") || b == UInt8(ascii: "/")
     }
 }

@@ -114,8 +114,8 @@ extension ShapeDecoder {
     static func writeScalar(_ kind: EC2Model.Scalar, _ text: Span<UInt8>, to out: inout OutputBuffer) -> Bool {
         switch kind {
         case .boolean:
-            let isTrue = text.count == 4 && ByteLiteral("true").matches(text, at: 0)
-            out.append(isTrue ? ByteLiteral("true") : "false")
+            let isTrue = text.count == 4 && ByteLiteral.jsonTrue.matches(text, at: 0)
+            out.append(isTrue ? ByteLiteral.jsonTrue : .jsonFalse)
             return true
         case .integer:
             guard (1...18).contains(text.count), text[0] != UInt8(ascii: "0") || text.count == 1,

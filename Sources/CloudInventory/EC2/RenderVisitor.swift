@@ -42,7 +42,7 @@ struct RenderVisitor: PageVisitor {
 
     mutating func closeList() { buffer.append(UInt8(ascii: "]")) }
 
-    mutating func boolean(_ value: Bool) { buffer.out.append(value ? ByteLiteral("true") : "false") }
+    mutating func boolean(_ value: Bool) { buffer.out.append(value ? ByteLiteral.jsonTrue : .jsonFalse) }
 
     @inline(__always)
     mutating func scalar(_ kind: EC2Model.Scalar, _ scanner: inout XMLScanner, element: Range<Int>, cell: RowPlan.Slot) throws(XMLError) {
@@ -103,9 +103,9 @@ struct RenderVisitor: PageVisitor {
             buffer.key(keys[0], first: empty, rank: ranks[0])
             buffer.string(region)
             buffer.key(keys[1], first: false, rank: ranks[1])
-            if let reservationId { buffer.string(reservationId) } else { buffer.out.append("null" as ByteLiteral) }
+            if let reservationId { buffer.string(reservationId) } else { buffer.out.append(ByteLiteral.jsonNull) }
             buffer.key(keys[2], first: false, rank: ranks[2])
-            if let ownerId { buffer.string(ownerId) } else { buffer.out.append("null" as ByteLiteral) }
+            if let ownerId { buffer.string(ownerId) } else { buffer.out.append(ByteLiteral.jsonNull) }
             buffer.closeObject()
             if !first { page.json.append(UInt8(ascii: ",")) }
             let start = page.json.count

@@ -44,7 +44,7 @@ struct ShapeDecoder {
     /// entry `item`; anything else would be a model change.
     mutating func nextItem(of list: Range<Int>) throws(XMLError) -> Range<Int>? {
         while let child = try scanner.nextChild(of: list) {
-            if scanner.name(child, equals: "item") { return child }
+            if scanner.name(child, equals: .item) { return child }
             try scanner.skipElement(startName: child)
         }
         return nil

@@ -49,6 +49,7 @@ extension XMLScanner {
     /// Checks the text content of the element as `readText` reads it (entities, end tag, no
     /// child element), without making a String of it: for values nobody prints.
     mutating func checkText(startName: Range<Int>) throws(XMLError) {
+        if plainValue(startName: startName) != nil { return }
         while true {
             switch try next() {
             case let .text(range, needsDecoding):

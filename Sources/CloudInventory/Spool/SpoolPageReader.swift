@@ -96,7 +96,7 @@ struct SpoolPageReader: JSONVisitor {
         }
         guard Self.isPlain(raw, form) else { throw Self.refuse(offset) }
         // Keys are ranked by their bytes when the object closes (`CanonicalRecords`).
-        records.member(at: offset - base, rank: 0)
+        records.member(at: offset - base, keyCount: raw.count)
         // The lengths first (10, 5, 4): nearly every key is settled without a byte compared.
         switch (object, raw.count) {
         case (.instance, 10): return Self.run(raw, is: Self.instanceIdKey) ? .instanceId : .plain

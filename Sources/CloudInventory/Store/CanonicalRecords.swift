@@ -19,9 +19,14 @@ struct CanonicalRecords {
     private var openObjects: [Int] = []
     /// The members of the open objects as they came: where the key starts (its opening
     /// quote), its rank in its object's canonical order, and the first object opened after it.
-    private var openMembers: [(start: Int, rank: UInt8, firstObject: Int)] = []
+    /// `keyCount` is its key's length when a reader gave it (`member(at:keyCount:)`), for
+    /// `rankKeys` (it fits in the tuple's padding after `rank`).
+    private var openMembers: [(start: Int, rank: UInt8, keyCount: UInt32, firstObject: Int)] = []
     /// The keys being ranked (`rankKeys`), kept to reuse their storage.
     private var keys: [Key] = []
+    /// For each object size, the order (member indices) its last object's keys sorted to
+    /// (`rankKeys`): empty until a reader ranks keys.
+    private var lastOrders: [UInt8] = []
 
     private struct Key {
         var prefix: UInt64, start: Int, count: Int, member: Int
@@ -66,10 +71,18 @@ struct CanonicalRecords {
     }
 
     /// A member of the innermost open object whose key starts at `start`. `rank` is its place
-    /// in its object's canonical order (`CanonicalOrder`); a reader without the model passes
-    /// 0 and has `closeObject(at:keysIn:)` rank the keys.
+    /// in its object's canonical order (`CanonicalOrder`); a reader without the model calls
+    /// `member(at:keyCount:)` instead and has `closeObject(at:rankingKeysIn:)` rank the keys.
     mutating func member(at start: Int, rank: UInt8) {
-        openMembers.append((start, rank, objects.count))
+        openMembers.append((start, rank, 0, objects.count))
+    }
+
+    /// A member of the innermost open object whose key starts at `start` and has `keyCount`
+    /// bytes between its quotes, plain (no escape), to be ranked by
+    /// `closeObject(at:rankingKeysIn:)`: the reader has just read the key, so the ranking
+    /// need not look for its end again.
+    mutating func member(at start: Int, keyCount: Int) {
+        openMembers.append((start, 0, UInt32(truncatingIfNeeded: keyCount), objects.count))
     }
 
     /// Closes the innermost open object at its `}`, its members ranked as `member(at:rank:)`
@@ -80,10 +93,11 @@ struct CanonicalRecords {
         return close(o, at: end)
     }
 
-    /// Closes the innermost open object at its `}`, ranking its members by their keys in
-    /// `document` first, which must be plain (no escape) and distinct: false when they are
-    /// not or there are more than 256, and the records are then of no use (the object stays
-    /// open, some ranks may be set): the caller gives up on the document.
+    /// Closes the innermost open object at its `}`, ranking its members (each given by
+    /// `member(at:keyCount:)`) by their keys in `document` first, which must be plain (no
+    /// escape) and distinct: false when they are not or there are more than 256, and the
+    /// records are then of no use (the object stays open, some ranks may be set): the caller
+    /// gives up on the document.
     mutating func closeObject(at end: Int, rankingKeysIn document: Span<UInt8>) -> Bool {
         guard let o = openObjects.last else { return false }
         let first = objects[o].firstOpenMember
@@ -137,58 +151,103 @@ struct CanonicalRecords {
     }
 
     /// Ranks `range` of `openMembers` by their keys' bytes (a prefix first, as
-    /// `JSONValue.canonical` sorts). Each key runs from its quote to the next quote, and has
-    /// no NUL (a control byte is escaped in JSON), so zero-padded eight-byte prefixes order
-    /// as the keys do up to ties, which are settled on the rest.
+    /// `JSONValue.canonical` sorts). Each key is the `keyCount` bytes after its quote, and
+    /// has no NUL (a control byte is escaped in JSON), so zero-padded eight-byte prefixes
+    /// order as the keys do up to ties, which are settled on the rest.
+    ///
+    /// Objects of one shape recur (every instance of a page has nearly the same members, in
+    /// the model's order), so the keys are laid out in the order the last object of the same
+    /// size sorted to (`lastOrders`) before the insertion sort: usually already sorted, it
+    /// then costs one comparison a key instead of a quarter of n² compares and moves. The
+    /// sort, not the remembered order, decides: any order gives the same ranks.
     private mutating func rankKeys(_ range: Range<Int>, in document: Span<UInt8>) -> Bool {
         let n = range.count
         guard n <= 256 else { return false }
-        @inline(__always) func less(_ a: Key, _ b: Key) -> Bool {
-            if a.prefix != b.prefix { return a.prefix < b.prefix }
-            let common = min(a.count, b.count)
-            if common > 8 {
-                let order = Word.compare(document, a.start + 8, document, b.start + 8, count: common - 8)
-                if order != 0 { return order < 0 }
-            }
-            return a.count < b.count
-        }
         // The reused storage, held locally while ranking so that it is uniquely owned: the
-        // sort then writes through one mutable span, with no uniqueness check per write.
-        var keys: [Key] = []
+        // keys are written and sorted through one mutable span, with no uniqueness check per
+        // write. It only grows, so the first `n` places are there to be written.
+        var keys: [Key] = [], orders: [UInt8] = []
         swap(&keys, &self.keys)
-        defer { swap(&keys, &self.keys) }
-        keys.removeAll(keepingCapacity: true)
-        for k in 0..<n {
-            let start = openMembers[range.lowerBound + k].start + 1
-            guard start > 0, start < document.count,
-                  let quote = ByteCursor(at: start).firstIndex(of: UInt8(ascii: "\""), in: document) else { return false }
-            let count = quote - start
-            var prefix: UInt64 = 0
-            if count >= 8 {
-                prefix = Word.load(document, at: start).byteSwapped
-            } else {
-                for j in 0..<count { prefix = prefix << 8 | UInt64(document[start + j]) }
-                prefix <<= UInt64(8 * (8 - count))
-            }
-            keys.append(Key(prefix: prefix, start: start, count: count, member: k))
+        swap(&orders, &lastOrders)
+        defer {
+            swap(&keys, &self.keys)
+            swap(&orders, &lastOrders)
         }
+        if orders.isEmpty { orders = Self.identityOrders() }
+        if keys.count < n { keys.append(contentsOf: repeatElement(Key(prefix: 0, start: 0, count: 0, member: 0), count: n - keys.count)) }
+        let remembered = n < Self.rememberedSizes ? n * (n - 1) / 2 : -1
+        var order = orders.mutableSpan
         var sorted = keys.mutableSpan
-        // Objects are small (an EC2 instance has about sixty members): insertion sort.
-        for k in 1..<max(n, 1) {
-            let key = sorted[k]
-            var j = k
-            while j > 0, less(key, sorted[j - 1]) {
-                sorted[j] = sorted[j - 1]
-                j -= 1
-            }
-            sorted[j] = key
+        for k in 0..<n {
+            let member = remembered < 0 ? k : Int(order[remembered + k])
+            let open = openMembers[range.lowerBound + member]
+            guard let key = Self.key(at: open.start + 1, count: Int(open.keyCount), in: document, member: member) else { return false }
+            sorted[k] = key
         }
+        Self.insertionSort(&sorted, n, by: document)
+        // Neither key before the other: the same key twice. (Checked before anything is
+        // written, so a remembered order stays a permutation.)
+        for place in 1..<max(n, 1) where !Self.less(sorted[place - 1], sorted[place], in: document) { return false }
         for place in 0..<n {
-            // Neither key before the other: the same key twice.
-            if place > 0, !less(sorted[place - 1], sorted[place]) { return false }
             openMembers[range.lowerBound + sorted[place].member].rank = UInt8(place)
+            if remembered >= 0 { order[remembered + place] = UInt8(sorted[place].member) }
         }
         return true
+    }
+
+    /// Objects of up to this many members have their last order remembered (an EC2 instance
+    /// has about sixty members; 8 KB of orders).
+    private static let rememberedSizes = 128
+
+    /// The remembered orders, each size's run starting as the members' own order.
+    private static func identityOrders() -> [UInt8] {
+        var orders: [UInt8] = []
+        orders.reserveCapacity(rememberedSizes * (rememberedSizes - 1) / 2)
+        for n in 0..<rememberedSizes {
+            for k in 0..<n { orders.append(UInt8(k)) }
+        }
+        return orders
+    }
+
+    /// The key of `count` bytes at `start` (after its quote), or nil when they are not all
+    /// inside `document`. The prefix is the first eight bytes, zero-padded: one word load
+    /// (the closing quote and what follows it are in the document) masked to the key.
+    private static func key(at start: Int, count: Int, in document: Span<UInt8>, member: Int) -> Key? {
+        guard start > 0, count >= 0, count <= document.count - start else { return nil }
+        let prefix: UInt64
+        if start <= document.count - 8 {
+            let word = Word.load(document, at: start).byteSwapped
+            prefix = count >= 8 ? word : count == 0 ? 0 : word & ~(UInt64.max >> UInt64(8 * count))
+        } else {
+            var bytes: UInt64 = 0
+            for j in 0..<min(count, 8) { bytes |= UInt64(document[start + j]) << UInt64(56 - 8 * j) }
+            prefix = bytes
+        }
+        return Key(prefix: prefix, start: start, count: count, member: member)
+    }
+
+    /// Whether key `a` sorts before `b`: by prefix, then the rest of their bytes, then length.
+    private static func less(_ a: Key, _ b: Key, in document: Span<UInt8>) -> Bool {
+        if a.prefix != b.prefix { return a.prefix < b.prefix }
+        let common = min(a.count, b.count)
+        if common > 8 {
+            let order = Word.compare(document, a.start + 8, document, b.start + 8, count: common - 8)
+            if order != 0 { return order < 0 }
+        }
+        return a.count < b.count
+    }
+
+    /// Objects are small and their keys usually come nearly sorted: insertion sort.
+    private static func insertionSort(_ keys: inout MutableSpan<Key>, _ n: Int, by document: Span<UInt8>) {
+        for k in 1..<max(n, 1) {
+            let key = keys[k]
+            var j = k
+            while j > 0, less(key, keys[j - 1], in: document) {
+                keys[j] = keys[j - 1]
+                j -= 1
+            }
+            keys[j] = key
+        }
     }
 
     /// The canonical form of `document` (the bytes these records were taken from) in
