@@ -5,6 +5,7 @@ let package = Package(
     name: "inventory-poller",
     products: [
         .executable(name: "inventory-poller", targets: ["InventoryPoller"]),
+        .library(name: "AWSCore", targets: ["AWSCore"]),
         .library(name: "CloudInventory", targets: ["CloudInventory"]),
     ],
     dependencies: [
@@ -25,12 +26,28 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        // The AWS plumbing any Swift program can import: SigV4 signing, the libcurl HTTP client
+        // and call loop, the credential chain, shared configuration, STS, the Query and JSON
+        // protocols, and the byte readers and writers they stand on.
+        .target(
+            name: "AWSCore",
+            dependencies: [
+                "CCurl",
+                "CSpawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // SE-0458: every unsafe construct is marked `unsafe` where it is used; CI's
+            // warnings-as-errors build keeps each target at zero.
+            swiftSettings: [.strictMemorySafety()]
+        ),
+        // The inventory: polling, the store, the spool, history, BSON, the MongoDB wrapper,
+        // Organizations polling, and the EC2 client with its renderer.
         .target(
             name: "CloudInventory",
             dependencies: [
-                "CCurl",
+                "AWSCore",
                 "CMongoC",
-                "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -41,6 +58,7 @@ let package = Package(
         .executableTarget(
             name: "InventoryPoller",
             dependencies: [
+                "AWSCore",
                 "CloudInventory",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,7 +77,7 @@ let package = Package(
         // runs a stale binary.
         .testTarget(
             name: "CloudInventoryTests",
-            dependencies: ["CloudInventory", "InventoryPoller"],
+            dependencies: ["AWSCore", "CloudInventory", "InventoryPoller"],
             exclude: [],
             swiftSettings: [.strictMemorySafety()]
         ),

@@ -13,7 +13,7 @@ exception. So the Swift side has no partition rules of its own: it picks the par
 the ruleset's aws.partition does (listed regions, then regionRegex in file order, else the
 first partition) and fills in the template. Rerun when botocore changes and review the diff:
 
-    .build-venv/bin/python scripts/generate-endpoints.py && git diff Sources/CloudInventory/HTTP
+    .build-venv/bin/python scripts/generate-endpoints.py && git diff Sources/AWSCore/HTTP
 """
 import os
 import re
@@ -26,7 +26,7 @@ from botocore.regions import EndpointResolver
 
 # client name -> (environment suffix, services-section key). The services the program calls.
 SERVICES = ["ec2", "sts", "organizations", "sso", "sso-oidc"]
-OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "CloudInventory", "HTTP", "Endpoints+Generated.swift")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "AWSCore", "HTTP", "Endpoints+Generated.swift")
 REGION_SHAPE = re.compile(r"^[a-z]+(-[a-z]+)+-[0-9]+$")
 
 

@@ -1,3 +1,4 @@
+import AWSCore
 import CloudInventory
 import Foundation
 import Glibc
@@ -27,7 +28,7 @@ final class ProgressLine: Sendable {
     /// stdout writes to that same terminal: results stream there unannounced and would land
     /// in the middle of the line (and they show the run's progress themselves).
     static func start(statistics: RunStatistics, since started: ContinuousClock.Instant,
-                      environment: CloudInventory.Environment) -> ProgressLine? {
+                      environment: AWSCore.Environment) -> ProgressLine? {
         guard isatty(2) == 1, environment["TERM"] != "dumb", !sameFile(1, 2) else { return nil }
         let line = ProgressLine(statistics: statistics, started: started)
         let thread = Thread { line.loop() }

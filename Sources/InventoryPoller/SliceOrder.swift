@@ -1,3 +1,4 @@
+import AWSCore
 import CloudInventory
 
 /// Puts the poll's pages on stdout in the plan's order (accounts in plan order, each with its

@@ -1,3 +1,4 @@
+@_spi(Bytes) @testable import AWSCore
 import Testing
 @testable import CloudInventory
 

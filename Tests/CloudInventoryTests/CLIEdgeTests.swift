@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+@testable import AWSCore
 import Glibc
 #endif
 @testable import CloudInventory

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+@testable import AWSCore
 @testable import CloudInventory
 
 /// `CivilDate` replaced `timegm` and `gmtime_r` in `UTCTime`: held here to the C library

@@ -1,3 +1,4 @@
+import AWSCore
 import CloudInventory
 import Foundation
 import Logging

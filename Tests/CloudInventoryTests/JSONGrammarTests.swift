@@ -1,3 +1,4 @@
+@_spi(Bytes) @testable import AWSCore
 @testable import CloudInventory
 import Testing
 

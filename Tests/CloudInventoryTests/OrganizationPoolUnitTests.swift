@@ -1,3 +1,4 @@
+@testable import AWSCore
 @testable import CloudInventory
 import Foundation
 import Synchronization

@@ -1,3 +1,4 @@
+@testable import AWSCore
 @_spi(Fuzzing) @testable import CloudInventory
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+@_spi(Bytes) import AWSCore
 import Foundation
 import Testing
 
@@ -11,20 +12,25 @@ import Testing
 /// literal's reading of its static string. A new use over it fails here, not in review.
 struct PointerBudgetTests {
     static let target = 15
-    static let budget = 13
+    /// 13, plus the two accessor lines of `OutputBuffer.count` and `.capacity`: their stored
+    /// properties are `@exclusivity(unchecked)` (AWSCore's appends are inlined into the
+    /// inventory, which would otherwise pay a dynamic exclusivity check on every one).
+    static let budget = 15
 
     /// The parsing and writing files: every reader and writer of outside bytes.
-    static let folders = ["Sources/CloudInventory/Parsing", "Sources/CloudInventory/EC2"]
+    static let folders = ["Sources/CloudInventory/EC2"]
     static let files = [
-        "Sources/CloudInventory/Support/Word.swift", "Sources/CloudInventory/Support/ByteOutput.swift",
-        "Sources/CloudInventory/Support/OutputBuffer.swift", "Sources/CloudInventory/Support/CanonicalRecords.swift",
-        "Sources/CloudInventory/Support/XMLScanner.swift", "Sources/CloudInventory/Support/XMLScanner+Text.swift",
-        "Sources/CloudInventory/Support/JSONParser.swift", "Sources/CloudInventory/Support/JSONValue.swift",
-        "Sources/CloudInventory/Support/UTCTime.swift", "Sources/CloudInventory/Support/PercentEncoding.swift",
-        "Sources/CloudInventory/Support/URLParts.swift", "Sources/CloudInventory/HTTP/QueryResponse.swift",
-        "Sources/CloudInventory/Storage/BSON.swift", "Sources/CloudInventory/Storage/BSONDecoder.swift",
-        "Sources/CloudInventory/Storage/BSONWriter.swift", "Sources/CloudInventory/Storage/BSONWriter+JSON.swift",
-        "Sources/CloudInventory/Storage/SpoolPageReader.swift", "Sources/CloudInventory/Storage/SpoolPageReader+Strings.swift",
+        "Sources/AWSCore/Parsing/ByteCursor.swift", "Sources/AWSCore/Parsing/JSONGrammar.swift",
+        "Sources/AWSCore/Parsing/JSONGrammar+Scalars.swift", "Sources/AWSCore/Parsing/Bounds.swift",
+        "Sources/AWSCore/Parsing/Word.swift", "Sources/AWSCore/Writing/ByteOutput.swift",
+        "Sources/AWSCore/Writing/OutputBuffer.swift", "Sources/CloudInventory/Store/CanonicalRecords.swift",
+        "Sources/AWSCore/Parsing/XMLScanner.swift", "Sources/AWSCore/Parsing/XMLScanner+Text.swift",
+        "Sources/AWSCore/Parsing/JSONParser.swift", "Sources/AWSCore/Parsing/JSONValue.swift",
+        "Sources/AWSCore/Parsing/UTCTime.swift", "Sources/AWSCore/Parsing/PercentEncoding.swift",
+        "Sources/AWSCore/Parsing/URLParts.swift", "Sources/AWSCore/Protocols/QueryResponse.swift",
+        "Sources/CloudInventory/BSON/BSON.swift", "Sources/CloudInventory/BSON/BSONDecoder.swift",
+        "Sources/CloudInventory/BSON/BSONWriter.swift", "Sources/CloudInventory/BSON/BSONWriter+JSON.swift",
+        "Sources/CloudInventory/Spool/SpoolPageReader.swift", "Sources/CloudInventory/Spool/SpoolPageReader+Strings.swift",
     ]
 
     /// What counts as a use: the raw pointer types, the `withUnsafe…` family, the C memory

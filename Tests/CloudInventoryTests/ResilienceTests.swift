@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AWSCore
 import Glibc
 #endif
 import CloudInventory

@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// EC2 over the Query protocol (`Version=2016-11-15`).
 public struct EC2Client: Sendable {
     public static let apiVersion = "2016-11-15"

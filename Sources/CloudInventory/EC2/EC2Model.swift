@@ -1,3 +1,5 @@
+import AWSCore
+
 /// The part of the EC2 service model the poller decodes, as a table.
 ///
 /// The table itself (`EC2Model+Generated.swift`) comes from botocore's model through

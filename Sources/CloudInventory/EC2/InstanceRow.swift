@@ -1,3 +1,5 @@
+import AWSCore
+
 /// The cells of one instance that `--format text` and `csv` show after the account: region,
 /// id, state, type, availability zone, private and public IP, and the `Name` tag.
 ///

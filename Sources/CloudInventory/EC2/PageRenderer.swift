@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// Writes DescribeInstances XML straight to JSON by the same shape table as `ShapeDecoder`,
 /// without building a value tree: the same field names, nesting, types and order, at a
 /// fraction of the allocations. `DecodingTests` holds the two paths to the same output.

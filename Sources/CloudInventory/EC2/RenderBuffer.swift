@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// Where the renderer writes one instance: its JSON in the wire's field order (what is
 /// printed, spooled and stored), and its text/csv cells (`row`). When a content hash is
 /// wanted, it also notes where every object and member lies in `out` (`CanonicalRecords`),

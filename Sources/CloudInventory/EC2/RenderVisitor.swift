@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// The walk's JSON visitor: each instance's JSON in the wire's field order, its row's cells
 /// and, for storage, the records of its canonical form (`RenderBuffer`), gathered into a
 /// `RenderedPage`.

@@ -1,3 +1,5 @@
+import AWSCore
+
 /// A page of instances already rendered as JSON: the fast path, where nothing needs the
 /// documents as values. Storage takes the same page: each instance's bytes, id, state and
 /// content hash are here, and only new or changed instances are ever turned into BSON.

@@ -1,3 +1,4 @@
+@_spi(Bytes) import AWSCore
 import Foundation
 
 /// Reads EC2's XML by the model table: one walk (`ShapeWalk.swift`) feeding a visitor that

@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// What the one walk of EC2's XML (`ShapeDecoder.walkObject`) tells the reader of a page:
 /// the JSON writer (`RenderVisitor`), the row reader (`RowVisitor`) and the value tree
 /// (`TreeVisitor`, the tests' reference). The walk is generic over its visitor, so each gets

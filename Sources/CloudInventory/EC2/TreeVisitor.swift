@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// The walk's value visitor: `JSONValue`s, the reference the JSON and row visitors are held
 /// to (`FastPathTests`, `RepeatedElementTests`), and DescribeRegions' answer. Not fast: it
 /// builds every value it meets.

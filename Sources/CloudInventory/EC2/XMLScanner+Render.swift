@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// What the renderer reads values with: no String where none is needed.
 extension XMLScanner {
     /// The text content as `readText` reads it, but when it is one run of ASCII with no

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// WHEN in the history subcommands: an ISO 8601 time or date, or a duration back from `now`:

@@ -1,3 +1,5 @@
+import AWSCore
+
 /// `--org-role NAME` and `--skip-account ID`: poll every ACTIVE account of the caller's
 /// organization through the role NAME in each; the caller's own account with its own credentials.
 public struct OrganizationPolling: Sendable, Equatable {

@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// AWS Organizations over the JSON 1.1 protocol: only `ListAccounts`, every page.
 public struct OrganizationsClient: Sendable {
     public static let targetPrefix = "AWSOrganizationsV20161128"

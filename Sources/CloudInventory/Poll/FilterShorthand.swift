@@ -1,3 +1,5 @@
+@_spi(Bytes) import AWSCore
+
 /// The AWS CLI's shorthand for one DescribeInstances filter, as `aws ec2 describe-instances
 /// --filters` takes it:
 ///

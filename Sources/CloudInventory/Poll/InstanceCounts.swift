@@ -1,3 +1,5 @@
+import AWSCore
+
 /// Instances counted by state, overall and per slice: for the poll record, the run summary
 /// and the metrics file.
 public struct InstanceCounts: Sendable {

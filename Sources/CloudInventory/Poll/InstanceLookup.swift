@@ -1,3 +1,4 @@
+@_spi(Bytes) import AWSCore
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// The identity and time a poll is stamped with. Known before the first instance arrives.

@@ -1,3 +1,5 @@
+import AWSCore
+
 /// What a poll asked EC2 for, when it did not ask for everything: DescribeInstances filters
 /// (`Filter.N.Name` / `Filter.N.Value.M`) and instance ids (`InstanceId.N`). EC2 applies them,
 /// so only the selected instances cross the wire.

@@ -1,3 +1,5 @@
+import AWSCore
+
 /// Receives a poll as it happens, page by page, so nothing needs the whole fleet in memory.
 /// Calls arrive in order, one at a time: `begin`, any number of `rendered` pages (pages of
 /// different slices interleave), then `end`.

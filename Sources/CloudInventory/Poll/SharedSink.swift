@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// Serializes sink access across worker threads. The first sink error is kept and stops

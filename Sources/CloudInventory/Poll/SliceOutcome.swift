@@ -1,17 +1,5 @@
+import AWSCore
 import Foundation
-
-/// One (account, region) pair: the unit that is polled, succeeds or fails on its own.
-public struct SliceID: Sendable, Hashable, CustomStringConvertible {
-    public var account: String
-    public var region: String
-
-    public init(account: String, region: String) {
-        self.account = account
-        self.region = region
-    }
-
-    public var description: String { "\(account)/\(region)" }
-}
 
 /// What a poll found in one slice. A failed slice has an error; later stages (the database's
 /// vanish logic) only trust `.complete` slices. A skipped slice (`--once-per`: another poll

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// The worker pool's one queue: accounts to prepare (AssumeRole, DescribeRegions) and
