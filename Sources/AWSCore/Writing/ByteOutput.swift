@@ -8,7 +8,7 @@ public protocol ByteOutput {
     /// returns where that byte is (or the end): `JSONValue.writeString`'s plain runs.
     mutating func appendPlainJSON(_ bytes: Span<UInt8>, from start: Int) -> Int
     /// A literal's bytes (`"null"`, `"true"`).
-    mutating func append(_ literal: ByteLiteral)
+    @_spi(Bytes) mutating func append(_ literal: ByteLiteral)
 }
 
 extension ByteOutput {
