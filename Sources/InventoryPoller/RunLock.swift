@@ -52,7 +52,7 @@ final class RunLock {
         let deadline = Date().addingTimeInterval(wait)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                let reason = unsafe String(cString: strerror(errno))
+                let reason = errnoDescription()
                 closeDescriptor()
                 throw Failure(description: "cannot lock \(path): \(reason)")
             }
@@ -87,7 +87,7 @@ final class RunLock {
             fd = unsafe Glibc.open(path, O_RDONLY | flags)
         }
         guard fd >= 0 else {
-            let reason = unsafe errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            let reason = errno == ELOOP ? "it is a symbolic link" : errnoDescription()
             throw Failure(description: "cannot open lock file \(path): \(reason)")
         }
         var info = stat()

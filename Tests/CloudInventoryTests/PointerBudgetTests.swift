@@ -8,14 +8,15 @@ import Testing
 /// leaves out.
 ///
 /// `budget` is today's count, within the target: the owned output buffer's raw memory (its
-/// allocation, its one store, its one copy, its two views), the one word load and the
-/// literal's reading of its static string. A new use over it fails here, not in review.
+/// allocation, its one store, its one copy, its view of the written bytes), the one word
+/// load, the literal's reading of its static string, and the content hash's pointer for
+/// swift-crypto. A new use over it fails here, not in review.
 struct PointerBudgetTests {
     static let target = 15
-    /// 13, plus the two accessor lines of `OutputBuffer.count` and `.capacity`: their stored
+    /// 12, plus the two accessor lines of `OutputBuffer.count` and `.capacity`: their stored
     /// properties are `@exclusivity(unchecked)` (AWSCore's appends are inlined into the
     /// inventory, which would otherwise pay a dynamic exclusivity check on every one).
-    static let budget = 15
+    static let budget = 14
 
     /// The parsing and writing files: every reader and writer of outside bytes.
     static let folders = ["Sources/CloudInventory/EC2"]
@@ -24,6 +25,7 @@ struct PointerBudgetTests {
         "Sources/AWSCore/Parsing/JSONGrammar+Scalars.swift", "Sources/AWSCore/Parsing/Bounds.swift",
         "Sources/AWSCore/Parsing/Word.swift", "Sources/AWSCore/Writing/ByteOutput.swift",
         "Sources/AWSCore/Writing/OutputBuffer.swift", "Sources/CloudInventory/Store/CanonicalRecords.swift",
+        "Sources/CloudInventory/Store/InventoryStore.swift",
         "Sources/AWSCore/Parsing/XMLScanner.swift", "Sources/AWSCore/Parsing/XMLScanner+Text.swift",
         "Sources/AWSCore/Parsing/JSONParser.swift", "Sources/AWSCore/Parsing/JSONValue.swift",
         "Sources/AWSCore/Parsing/UTCTime.swift", "Sources/AWSCore/Parsing/PercentEncoding.swift",

@@ -34,7 +34,7 @@ package enum SafeFile {
         let fd = unsafe open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
-            throw unsafe Error(code: code == ENOENT ? .missing : .unreadable, path: path, detail: String(cString: strerror(code)))
+            throw Error(code: code == ENOENT ? .missing : .unreadable, path: path, detail: errnoDescription(code))
         }
         defer { close(fd) }
         var info = stat()

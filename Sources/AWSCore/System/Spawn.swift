@@ -20,7 +20,7 @@ enum Spawn {
         let code: Int32
         let call: String
 
-        var description: String { unsafe "\(call): \(String(cString: strerror(code)))" }
+        var description: String { "\(call): \(errnoDescription(code))" }
     }
 
     /// A pipe whose ends are close-on-exec from the start, so no child spawned by another

@@ -9,7 +9,7 @@
 ///
 /// The raw memory is touched in five places, each with its bounds argument: the allocation
 /// and its release, `put` (every store), `put(_:at:)` for a span (the one audited copy) and
-/// the two views of the written bytes (`withBytes`, and `withUnsafeBytes` for C).
+/// the view of the written bytes (`withBytes`; a library that wants a pointer takes it from there).
 ///
 /// A class, so that a `RenderBuffer` can stay copyable (a reservation's instances wait in an
 /// array for its id); each buffer has one writer, and copies of a handle are never written
@@ -186,13 +186,6 @@
         return try body(written)
     }
 
-    /// `body` with the bytes written as a C pointer: only for handing them to a C library
-    /// (libmongoc, the hash), which must not keep the pointer.
-    @inlinable @_spi(Bytes) public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        // Bounds: the first `count` bytes, as in `withBytes`.
-        try unsafe body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
-    }
-
     /// A copy of the bytes written.
     @inlinable @_spi(Bytes) public var bytes: [UInt8] {
         var copy: [UInt8] = []
@@ -203,7 +196,7 @@
     /// Appends the bytes written to `array` in one copy (the renderer's page).
     @inlinable @_spi(Bytes) public func copyBytes(to array: inout [UInt8]) {
         // Bounds: the `count` written bytes, copied by the array before the call returns.
-        unsafe withUnsafeBytes { unsafe array.append(contentsOf: $0) }
+        withBytes { unsafe $0.withUnsafeBytes { unsafe array.append(contentsOf: $0) } }
     }
 
     /// A larger allocation with the bytes written so far: a fresh buffer takes them through

@@ -182,7 +182,7 @@ extension Spool {
             // unsafe: the OS reads the path's C string for the call's duration only.
             fd = unsafe open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             if fd < 0, errno == ELOOP { throw .malformed(line: 0, "a symbolic link, not a spool file") }
-            guard fd >= 0 else { throw .io("cannot open \(path): \(Self.reason(errno))") }
+            guard fd >= 0 else { throw .io("cannot open \(path): \(errnoDescription())") }
             var info = stat()
             // unsafe: the OS fills `info`, a local of the size it expects.
             guard unsafe fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -227,21 +227,11 @@ extension Spool {
             }
         }
 
-        /// The first newline in `buffer` at or after `from`. `memchr` is a measured need: a
-        /// checked word scan (as `Word.firstIndex(of:in:from:)`) cost 67 M more instructions on the gated
-        /// replay (2% of it) than libc's vector search.
+        /// The first newline in `buffer` at or after `from`: the checked word scan every reader
+        /// shares (`Word.firstIndex`).
         private static func newline(in buffer: [UInt8], from: Int) -> Int? {
-            unsafe buffer.withUnsafeBytes { raw -> Int? in
-                // unsafe: searches raw[from..<raw.count] only (from < raw.count checked), and the hit lies in it.
-                guard from >= 0, from < raw.count, let hit = unsafe memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), raw.count - from) else { return nil }
-                return unsafe UnsafeRawPointer(hit) - raw.baseAddress!
-            }
-        }
-
-        /// The OS's text for `code`.
-        private static func reason(_ code: Int32) -> String {
-            // unsafe: `strerror` returns a NUL-terminated C string, copied here at once.
-            unsafe String(cString: strerror(code))
+            let at = Word.firstIndex(of: UInt8(ascii: "\n"), in: buffer.span, from: from)
+            return at < buffer.count ? at : nil
         }
 
         private func fill() throws(Error) {
@@ -253,7 +243,7 @@ extension Spool {
                 // unsafe: the OS writes at most `chunk` bytes at `old`, the room appended just above.
                 n = unsafe buffer.withUnsafeMutableBytes { unsafe Glibc.read(fd, $0.baseAddress! + old, chunk) }
             } while n < 0 && errno == EINTR
-            guard n >= 0 else { throw .io("read failed: \(Self.reason(errno))") }
+            guard n >= 0 else { throw .io("read failed: \(errnoDescription())") }
             buffer.removeLast(chunk - n)
             if n == 0 { eof = true }
         }

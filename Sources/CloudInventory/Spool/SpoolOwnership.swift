@@ -1,3 +1,4 @@
+import AWSCore
 import Glibc
 import Foundation
 
@@ -66,7 +67,7 @@ extension Spool {
             guard code == EACCES || code == EPERM else { continue }
             var info = stat()
             let owner = unsafe lstat(url.path, &info) == 0 ? info.st_uid : nil
-            unsafe census.unreadable.append(UnreadableFile(path: url.path, owner: owner, reason: String(cString: strerror(code))))
+            census.unreadable.append(UnreadableFile(path: url.path, owner: owner, reason: errnoDescription(code)))
         }
         return census
     }

@@ -140,8 +140,8 @@ public final class InventoryStore {
 
     /// The same hash of bytes in an `OutputBuffer`, read in place.
     static func contentHash(ofCanonical buffer: OutputBuffer) -> String {
-        // The buffer's written bytes, for the hash's duration only.
-        unsafe Hex.encode(buffer.withUnsafeBytes { unsafe SHA256.hash(data: $0) }.prefix(16))
+        // Bounds: the buffer's written bytes, as a pointer for the hash's duration only.
+        Hex.encode(buffer.withBytes { unsafe $0.withUnsafeBytes { unsafe SHA256.hash(data: $0) } }.prefix(16))
     }
 
     static func eventId(_ pollId: String, _ key: String, _ type: String) -> String {
