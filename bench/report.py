@@ -38,22 +38,47 @@ def db_table(db, db_sizes, runs):
     return lines
 
 
+# Issue 12 set its CPU limits in seconds on this machine type, where boto3 took this long at
+# 10,000 instances (`make bench` of 2026-11-27, the run that met them). Issue 24 asks that they
+# be judged as ratios to boto3 measured in the same run, so that a slower or busier machine
+# (boto3 slower too) moves the limit with it: limit × boto3 today ÷ this figure.
+REFERENCE_BOTO3_CPU = 11.238
+
+
 def targets(results, sizes, db, db_sizes, formats, cold):
-    out = ["| target (10,000 instances unless said) | limit | measured | ratio to limit | |", "|---|---|---|---:|---|"]
+    boto = results.get((BOTO, 10000))
+    scale = boto["cpu"] / REFERENCE_BOTO3_CPU if boto else None
+    out = ["Each CPU limit of issue 12 is judged as a ratio to boto3 in this run (issue 24): boto3 took %s at"
+           " 10,000 instances here, against %.3f s when the limits were set, so each limit in seconds is scaled by"
+           " %s. The limits as set, in seconds, are shown beside them." % (
+               "%.3f s" % boto["cpu"] if boto else "(not measured)", REFERENCE_BOTO3_CPU, "%.3f" % scale if scale else "1"), "",
+           "| target (10,000 instances unless said) | limit as set | limit as a ratio to boto3 | measured | boto3 ÷ measured | |",
+           "|---|---|---:|---|---:|---|"]
 
     def row(name, limit, value, unit="s", fmt="%.3f"):
         if value is None:
-            out.append("| %s | %s | not measured | | |" % (name, limit))
+            out.append("| %s | %s | | not measured | | |" % (name, limit))
             return
-        bound = float(limit.split()[-2] if unit == "MB" else limit.split()[-2])
-        ok = value < bound if unit == "MB" else value <= bound
-        out.append("| %s | %s | %s %s | %.2f | %s |" % (name, limit, fmt % value, unit, value / bound, "met" if ok else "**missed**"))
+        bound = float(limit.split()[-2])
+        if unit == "MB":
+            ok = value < bound
+            out.append("| %s | %s | | %s %s | | %s |" % (name, limit, fmt % value, unit, "met" if ok else "**missed**"))
+            return
+        if not boto:
+            ok = value <= bound
+            out.append("| %s | %s | | %s %s | | %s |" % (name, limit, fmt % value, unit, "met" if ok else "**missed**"))
+            return
+        needed = REFERENCE_BOTO3_CPU / bound
+        achieved = boto["cpu"] / value
+        ok = achieved >= needed
+        out.append("| %s | %s | ≥ %.1f× (≤ %.3f s today) | %s %s | %.1f× | %s |" % (
+            name, limit, needed, bound * scale, fmt % value, unit, achieved, "met" if ok else "**missed**"))
 
     get = lambda name, n=10000: results.get((name, n))
     row("`--format json`, no database", "≤ 0.12 s", get(POLLER) and get(POLLER)["cpu"])
     for f in ("text", "ndjson", "csv"):
         if f not in formats:
-            out.append("| `--format %s`, no database | ≤ 0.18 s | not yet (the binary has no `--format %s`) | | |" % (f, f))
+            out.append("| `--format %s`, no database | ≤ 0.18 s | | not yet (the binary has no `--format %s`) | | |" % (f, f))
             continue
         r = get("%s --format %s" % (POLLER, f))
         row("`--format %s`, no database" % f, "≤ 0.18 s", r and r["cpu"])
@@ -70,12 +95,12 @@ def targets(results, sizes, db, db_sizes, formats, cold):
         worst = max(rss, key=lambda x: x[1])
         row("peak RSS, every poller path at 10,000 and 50,000 (worst: %s)" % worst[0], "< 45 MB", worst[1], "MB", "%.1f")
         if 50000 not in sizes or 50000 not in db:
-            out.append("| (50,000 not measured on every path in this run) | | | | |")
+            out.append("| (50,000 not measured on every path in this run) | | | | | |")
     if d and "original" in d:
         ratio = d["original"]["cpu"] / d["first"]["cpu"]
-        out.append("| whole job vs the original with its database step (first poll) | ≥ 40× less CPU | %.1f× (%.3f s vs %.2f s) | %.2f | %s |"
-                   % (ratio, d["first"]["cpu"], d["original"]["cpu"], ratio / 40, "met" if ratio >= 40 else "**missed**"))
-    out.append("| cold start of `--version` | < 20 ms | %.1f ms | %.2f | %s |" % (cold * 1000, cold / 0.020, "met" if cold < 0.020 else "**missed**"))
+        out.append("| whole job vs the original with its database step (first poll) | ≥ 40× less CPU | ≥ 40× | %.3f s vs %.2f s | %.1f× | %s |"
+                   % (d["first"]["cpu"], d["original"]["cpu"], ratio, "met" if ratio >= 40 else "**missed**"))
+    out.append("| cold start of `--version` | < 20 ms | | %.1f ms | | %s |" % (cold * 1000, "met" if cold < 0.020 else "**missed**"))
     return out
 
 

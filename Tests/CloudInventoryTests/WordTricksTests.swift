@@ -60,4 +60,47 @@ import Testing
             #expect(equal == (a == b), "\(a) \(b)")
         }
     }
+
+    /// The audited copy stores short spans as words (the last overlapping) and long ones in
+    /// one move: every length, at every offset, writes exactly its bytes and nothing past them.
+    @Test func theCopyWritesEveryLengthExactly() {
+        for length in 0...72 {
+            let source = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            for offset in 0..<9 {
+                let out = OutputBuffer(capacity: 1)
+                for _ in 0..<offset { out.append(UInt8(ascii: "x")) }
+                out.append(source.span)
+                out.append(UInt8(ascii: "y"))
+                #expect(out.bytes == Array(repeating: UInt8(ascii: "x"), count: offset) + source + [UInt8(ascii: "y")], "length \(length), offset \(offset)")
+            }
+        }
+    }
+
+    /// The renderer copies a value straight between quotes when one scan finds it plain for
+    /// both XML and JSON, and escapes it otherwise: random values of every length, with
+    /// quotes, backslashes, controls, entities and multi-byte characters at any word edge,
+    /// render as the tree does.
+    @Test func everyValueRendersAsTheTreeDoesWhereverItsWordsEnd() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces: [String] = ["\"", "\\", "\t", "\n", "\u{01}", "é", "€", "&amp;", "&lt;", "&#65;", ">", "'", " ", "/"]
+        for _ in 0..<300 {
+            let values: [String] = (0..<8).map { _ in
+                let length = Int.random(in: 0...24, using: &generator)
+                return (0..<length).map { _ in
+                    Int.random(in: 0..<6, using: &generator) == 0 ? pieces.randomElement(using: &generator)!
+                        : String(UnicodeScalar(UInt8.random(in: 0x61...0x7A, using: &generator)))
+                }.joined()
+            }
+            var body = "<DescribeInstancesResponse><reservationSet><item><instancesSet>"
+            for value in values {
+                body += "<item><instanceId>i-\(value.utf8.count)</instanceId><architecture>\(value)</architecture><keyName>\(value)</keyName></item>"
+            }
+            body += "</instancesSet></item></reservationSet></DescribeInstancesResponse>"
+            let bytes = Array(body.utf8)
+            let tree = try EC2Client.decodeInstancesPage(bytes, region: "eu-west-1").instances
+            let rendered = try ShapeDecoder.renderInstancesPage(bytes, region: "eu-west-1", contents: [.json, .rows, .hashes])
+            #expect(rendered.json == RenderedPage(values: tree, nextToken: nil, hashing: false).json, "\(values)")
+            #expect(rendered.hashes == tree.map(InventoryStore.contentHash))
+        }
+    }
 }

@@ -139,6 +139,24 @@
         return i
     }
 
+    /// The first byte at or after `start` that ends a value both XML and JSON take as it is:
+    /// `<` or `&` (XML's markup), or a byte `firstNotPlainASCII` stops at (or the end). A
+    /// value that runs to its `<` is copied into JSON between quotes with no second look.
+    @inline(__always)
+    @inlinable @_spi(Bytes) public static func firstNotPlainText(_ bytes: Span<UInt8>, from start: Int) -> Int {
+        var i = max(start, 0)
+        let count = bytes.count
+        while Bounds.fits(8, at: i, in: count) {
+            let word = load(bytes, at: i)
+            let hit = word & highs | toEscapeInJSON(word) | bytesEqual(word, UInt8(ascii: "<")) | bytesEqual(word, UInt8(ascii: "&"))
+            if hit != 0 { return i &+ hit.trailingZeroBitCount / 8 }
+            i &+= 8
+        }
+        while Bounds.contains(i, count), bytes[i] != UInt8(ascii: "<"), bytes[i] != UInt8(ascii: "&"),
+              bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] &- 0x20 < 0x60 { i &+= 1 }
+        return i
+    }
+
     /// The first byte at or after `start` that JSON must escape in a string (or the end).
     @inlinable @_spi(Bytes) public static func firstToEscapeInJSON(_ bytes: Span<UInt8>, from start: Int) -> Int {
         var i = max(start, 0)

@@ -158,21 +158,27 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     /// The common value, `text</name>` right after the start tag `name` with no entity, markup
     /// or blank in the end tag: its text's range, read past the end tag. Anything else is nil,
     /// with nothing read, for the event loop to take.
-    @inlinable @_spi(Bytes) public mutating func plainValue(startName: Range<Int>) -> Range<Int>? {
-        guard pendingEnd == nil, let next = Self.plainValueEnd(bytes.span, from: position, startName: startName) else { return nil }
+    /// With `plainJSON`, only a value JSON also takes as it is (ASCII, nothing to escape):
+    /// the renderer's strings, copied between quotes as they are.
+    @inlinable @_spi(Bytes) public mutating func plainValue(startName: Range<Int>, plainJSON: Bool = false) -> Range<Int>? {
+        guard pendingEnd == nil, let next = Self.plainValueEnd(bytes.span, from: position, startName: startName, plainJSON: plainJSON) else {
+            return nil
+        }
         defer { position = next }
-        return position..<(next - 3 - startName.count)
+        return position..<(next &- 3 &- startName.count)
     }
 
     /// Where `plainValue`'s end tag ends, or nil.
     @inline(__always)
-    @inlinable static func plainValueEnd(_ bytes: Span<UInt8>, from start: Int, startName: Range<Int>) -> Int? {
-        let end = Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
+    @inlinable static func plainValueEnd(_ bytes: Span<UInt8>, from start: Int, startName: Range<Int>, plainJSON: Bool) -> Int? {
+        let end = plainJSON ? Word.firstNotPlainText(bytes, from: start)
+            : Word.firstIndex(of: UInt8(ascii: "<"), or: UInt8(ascii: "&"), in: bytes, from: start)
         let n = startName.count
-        // `</`, the name, `>`: all of it inside the bytes, or no plain value.
-        guard Bounds.fits(3 &+ n, at: end, in: bytes.count), bytes[end] == UInt8(ascii: "<"), bytes[end &+ 1] == UInt8(ascii: "/"),
-              bytes[end &+ 2 &+ n] == UInt8(ascii: ">"),
-              Word.equal(bytes, end &+ 2, bytes, startName.lowerBound, count: n) else { return nil }
+        // `</`, the name, `>`: all of it inside the bytes, taken as one span, or no plain value.
+        guard n > 0, Bounds.fits(3 &+ n, at: end, in: bytes.count), Bounds.fits(n, at: startName.lowerBound, in: bytes.count) else { return nil }
+        let tag = bytes.extracting(end..<(end &+ 3 &+ n))
+        guard tag[0] == UInt8(ascii: "<"), tag[1] == UInt8(ascii: "/"), tag[n &+ 2] == UInt8(ascii: ">"),
+              Word.equal(tag.extracting(2..<(2 &+ n)), bytes.extracting(startName)) else { return nil }
         return end &+ 3 &+ n
     }
 

@@ -53,10 +53,26 @@
         target.storeBytes(of: value, toByteOffset: offset, as: T.self)
     }
 
-    /// The single audited copy of the package: `source` to `offset`.
+    /// The single audited copy of the package: `source` to `offset`. Up to 32 bytes (keys,
+    /// most values) go as checked word stores, which cost less than a call to `memmove`:
+    /// words of eight, the last overlapping; two overlapping words of four below eight.
     @inline(__always)
     @inlinable func put(_ source: Span<UInt8>, at offset: Int) {
         let n = source.count
+        if n >= 8 && n <= 32 {
+            var i = 0
+            while Bounds.fits(9, at: i, in: n) {
+                put(Word.load(source, at: i).littleEndian, at: offset &+ i)
+                i &+= 8
+            }
+            put(Word.load(source, at: n &- 8).littleEndian, at: offset &+ n &- 8)
+            return
+        }
+        if n >= 4 && n < 8 {
+            put(UInt32(truncatingIfNeeded: Word.load32(source, at: 0)).littleEndian, at: offset)
+            put(UInt32(truncatingIfNeeded: Word.load32(source, at: n &- 4)).littleEndian, at: offset &+ n &- 4)
+            return
+        }
         precondition(offset >= 0 && offset <= capacity &- n, "copy past the end of the buffer")
         // Bounds: `offset..<offset + n` is inside the allocation (checked just above), the source is `n` bytes.
         unsafe source.withUnsafeBytes { unsafe UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + n)]).copyMemory(from: $0) }

@@ -60,11 +60,15 @@ struct RenderVisitor: PageVisitor {
         }
     }
 
-    /// Nearly every string is one plain ASCII run: escaped straight from the body. Each
-    /// path reads the value itself, so that the ASCII answer's empty String is known empty
-    /// where it is inlined and costs no release.
+    /// Nearly every string is one run that XML and JSON both take as it is: found by one
+    /// scan and copied between quotes. Anything else (an entity, a quote to escape, a byte
+    /// of a multi-byte character) is read as `readText` reads it and escaped.
     @inline(__always)
     private mutating func string(_ scanner: inout XMLScanner, element: Range<Int>) throws(XMLError) {
+        if let plain = scanner.plainValue(startName: element, plainJSON: true) {
+            buffer.out.append(UInt8(ascii: "\""), scanner.bytes.span.extracting(plain), UInt8(ascii: "\""))
+            return
+        }
         let (range, text) = try scanner.readTextOrRange(startName: element)
         if let range {
             JSONValue.writeString(utf8: scanner.bytes.span.extracting(range), to: &buffer.out)
