@@ -221,6 +221,11 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
         let nameEnd = nameEnd(bytes, from: nameStart)
         var p = nameEnd
         guard nameEnd > nameStart else { throw XMLError.malformed("empty tag name", at: position) }
+        // Nearly every tag: `>` right after the name, no attribute to pass over.
+        if Bounds.contains(p, count), bytes[p] == UInt8(ascii: ">") {
+            position = p &+ 1
+            return .start(name: nameStart..<nameEnd)
+        }
         // Skip attributes, honouring quotes so a `>` inside a value does not end the tag.
         var quote: UInt8 = 0
         while Bounds.contains(p, count) {

@@ -8,6 +8,7 @@ struct MemberTable: Sendable {
     private struct Entry: Sendable {
         var start: Int32
         var nameCount: UInt16
+        /// The key's length, its comma not counted.
         var keyCount: UInt16
         var rank: UInt8
     }
@@ -28,7 +29,7 @@ struct MemberTable: Sendable {
             for (m, member) in members.enumerated() {
                 entries.append(Entry(start: Int32(bytes.count), nameCount: UInt16(member.xmlBytes.count),
                                      keyCount: UInt16(member.jsonKey.count), rank: order.ranks[shape][m]))
-                bytes += member.xmlBytes + member.jsonKey
+                bytes += member.xmlBytes + [UInt8(ascii: ",")] + member.jsonKey
             }
         }
         (self.firsts, self.entries, self.bytes) = (firsts, entries, bytes)
@@ -44,11 +45,12 @@ struct MemberTable: Sendable {
         return start..<(start + Int(entry.nameCount))
     }
 
-    /// Where `"Name":`, escaped (`EC2Model.Member.jsonKey`), lies in `bytes`.
-    @inline(__always) func jsonKey(_ member: Int) -> Range<Int> {
+    /// Where `"Name":`, escaped (`EC2Model.Member.jsonKey`), lies in `bytes`; with `comma`,
+    /// the `,` before it too (stored there, so that a member's separator and key are one copy).
+    @inline(__always) func jsonKey(_ member: Int, comma: Bool = false) -> Range<Int> {
         let entry = entries[member]
-        let start = Int(entry.start) + Int(entry.nameCount)
-        return start..<(start + Int(entry.keyCount))
+        let start = Int(entry.start) &+ Int(entry.nameCount) &+ (comma ? 0 : 1)
+        return start..<(Int(entry.start) &+ Int(entry.nameCount) &+ 1 &+ Int(entry.keyCount))
     }
 
     /// The member's rank in its structure's canonical order.

@@ -41,10 +41,11 @@ struct RenderBuffer {
         out.append(jsonKey)
     }
 
-    /// Member `entry`'s key and rank from the table.
+    /// Member `entry`'s key and rank from the table: the comma and the key in one copy.
     @inline(__always)
     mutating func key(_ entry: Int, in table: MemberTable, first: Bool) {
-        key(table.bytes.span.extracting(table.jsonKey(entry)), first: first, rank: table.rank(entry))
+        if hashing { records.member(at: first ? out.count : out.count &+ 1, rank: table.rank(entry)) }
+        out.append(table.bytes.span.extracting(table.jsonKey(entry, comma: !first)))
     }
 
     mutating func key(_ jsonKey: [UInt8], first: Bool, rank: UInt8) {
