@@ -53,18 +53,14 @@
         target.storeBytes(of: value, toByteOffset: offset, as: T.self)
     }
 
-    /// The single audited copy of the package: `source` to `offset`. Up to 32 bytes (keys,
-    /// most values) go as checked word stores, which cost less than a call to `memmove`:
-    /// words of eight, the last overlapping; two overlapping words of four below eight.
+    /// The single audited copy of the package: `source` to `offset`. Up to 16 bytes (keys,
+    /// most values) go as two checked stores that overlap, which cost less than a call to
+    /// `memmove` (words of eight from 8 bytes, of four from 4).
     @inline(__always)
     @inlinable func put(_ source: Span<UInt8>, at offset: Int) {
         let n = source.count
-        if n >= 8 && n <= 32 {
-            var i = 0
-            while Bounds.fits(9, at: i, in: n) {
-                put(Word.load(source, at: i).littleEndian, at: offset &+ i)
-                i &+= 8
-            }
+        if n >= 8 && n <= 16 {
+            put(Word.load(source, at: 0).littleEndian, at: offset)
             put(Word.load(source, at: n &- 8).littleEndian, at: offset &+ n &- 8)
             return
         }
