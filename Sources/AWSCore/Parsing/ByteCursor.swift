@@ -15,57 +15,57 @@
     }
 
     /// Whether every byte has been read.
-    @inline(__always) @inlinable @_spi(Bytes) public func isAtEnd(_ bytes: Span<UInt8>) -> Bool { position >= bytes.count }
+    @inlinable @_spi(Bytes) public func isAtEnd(_ bytes: Span<UInt8>) -> Bool { position >= bytes.count }
 
     /// The next byte, or nil at the end.
-    @inline(__always) @inlinable @_spi(Bytes) public func peek(_ bytes: Span<UInt8>) -> UInt8? {
+    @inlinable @_spi(Bytes) public func peek(_ bytes: Span<UInt8>) -> UInt8? {
         position >= 0 && position < bytes.count ? bytes[position] : nil
     }
 
     /// The byte `offset` after the next one, or nil past the end.
-    @inline(__always) @inlinable @_spi(Bytes) public func peek(_ bytes: Span<UInt8>, ahead offset: Int) -> UInt8? {
+    @inlinable @_spi(Bytes) public func peek(_ bytes: Span<UInt8>, ahead offset: Int) -> UInt8? {
         let at = position &+ offset
         return at >= 0 && at < bytes.count ? bytes[at] : nil
     }
 
     /// Moves past `n` bytes (never before the start).
-    @inline(__always) @inlinable @_spi(Bytes) public mutating func advance(by n: Int = 1) {
+    @inlinable @_spi(Bytes) public mutating func advance(by n: Int = 1) {
         precondition(n >= 0, "a cursor only moves forward")
         position += n
     }
 
     /// Moves past the next byte when it is `byte`, and says whether it was.
-    @inline(__always) @inlinable @_spi(Bytes) public mutating func expect(_ byte: UInt8, in bytes: Span<UInt8>) -> Bool {
+    @inlinable @_spi(Bytes) public mutating func expect(_ byte: UInt8, in bytes: Span<UInt8>) -> Bool {
         guard peek(bytes) == byte else { return false }
         position += 1
         return true
     }
 
     /// Moves past `literal` when the bytes continue with it, and says whether they did.
-    @inline(__always) @inlinable @_spi(Bytes) public mutating func expect(_ literal: ByteLiteral, in bytes: Span<UInt8>) -> Bool {
+    @inlinable @_spi(Bytes) public mutating func expect(_ literal: ByteLiteral, in bytes: Span<UInt8>) -> Bool {
         guard hasPrefix(literal, in: bytes) else { return false }
         position += literal.count
         return true
     }
 
     /// Whether the bytes continue with `literal`.
-    @inline(__always) @inlinable @_spi(Bytes) public func hasPrefix(_ literal: ByteLiteral, in bytes: Span<UInt8>) -> Bool {
+    @inlinable @_spi(Bytes) public func hasPrefix(_ literal: ByteLiteral, in bytes: Span<UInt8>) -> Bool {
         literal.matches(bytes, at: position)
     }
 
     /// Moves past blanks (space, tab, CR, LF: the blanks of both XML and JSON).
-    @inline(__always) @inlinable @_spi(Bytes) public mutating func skipBlanks(in bytes: Span<UInt8>) {
+    @inlinable @_spi(Bytes) public mutating func skipBlanks(in bytes: Span<UInt8>) {
         while position < bytes.count, Self.isBlank(bytes[position]) { position += 1 }
     }
 
     /// The offset of the next `byte` at or after the cursor, or nil: eight bytes at a time.
-    @inline(__always) @inlinable @_spi(Bytes) public func firstIndex(of byte: UInt8, in bytes: Span<UInt8>) -> Int? {
+    @inlinable @_spi(Bytes) public func firstIndex(of byte: UInt8, in bytes: Span<UInt8>) -> Int? {
         let found = Word.firstIndex(of: byte, in: bytes, from: position)
         return found < bytes.count ? found : nil
     }
 
     /// The offset of the next `a` or `b` at or after the cursor, or the end of the bytes.
-    @inline(__always) @inlinable @_spi(Bytes) public func firstIndex(of a: UInt8, or b: UInt8, in bytes: Span<UInt8>) -> Int {
+    @inlinable @_spi(Bytes) public func firstIndex(of a: UInt8, or b: UInt8, in bytes: Span<UInt8>) -> Int {
         Word.firstIndex(of: a, or: b, in: bytes, from: position)
     }
 
@@ -80,7 +80,7 @@
         return nil
     }
 
-    @inline(__always) @inlinable @_spi(Bytes) public static func isBlank(_ byte: UInt8) -> Bool {
+    @inlinable @_spi(Bytes) public static func isBlank(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 }
@@ -115,12 +115,12 @@
     @inlinable @_spi(Bytes) public var first: UInt8 { UInt8(truncatingIfNeeded: low) }
 
     /// The literal's byte `i` (below `count`).
-    @inline(__always) @inlinable @_spi(Bytes) public func byte(_ i: Int) -> UInt8 {
+    @inlinable @_spi(Bytes) public func byte(_ i: Int) -> UInt8 {
         UInt8(truncatingIfNeeded: (i < 8 ? low : high) >> UInt64(8 * (i & 7)))
     }
 
     /// Whether `bytes` hold the literal at `offset` (false when it would run past their end).
-    @inline(__always) @inlinable @_spi(Bytes) public func matches(_ bytes: Span<UInt8>, at offset: Int) -> Bool {
+    @inlinable @_spi(Bytes) public func matches(_ bytes: Span<UInt8>, at offset: Int) -> Bool {
         guard offset >= 0, count <= bytes.count &- offset else { return false }
         if bytes.count - offset >= 16 || (count <= 8 && bytes.count - offset >= 8) {
             let lowCount = min(count, 8)
