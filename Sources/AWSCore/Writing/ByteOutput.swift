@@ -12,19 +12,16 @@ public protocol ByteOutput {
 }
 
 extension ByteOutput {
-    @inline(__always)
     public mutating func appendPlainJSON(_ bytes: Span<UInt8>, from start: Int) -> Int {
         let end = Word.firstToEscapeInJSON(bytes, from: start)
         if start < end { append(bytes.extracting(start..<end)) }
         return end
     }
 
-    @inline(__always)
     @inlinable @_spi(Bytes) public mutating func append(_ literal: ByteLiteral) {
         for i in 0..<literal.count { append(literal.byte(i)) }
     }
 
-    @inline(__always)
     @inlinable @_spi(Bytes) public mutating func append(_ bytes: [UInt8]) {
         append(bytes.span)
     }

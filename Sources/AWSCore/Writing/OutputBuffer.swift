@@ -16,9 +16,10 @@
 /// both. It frees its memory when the last handle goes.
 @safe @_spi(Bytes) public final class OutputBuffer: ByteOutput {
     /// The allocation: `capacity` bytes, of which the first `count` are written.
-    /// `@exclusivity(unchecked)` here and on the two counts below: the appends are inlined into
-    /// the inventory's module, where every access would otherwise be checked at run time (36%
-    /// of `--format json`); each buffer has one writer (see above), so no access overlaps.
+    /// `@exclusivity(unchecked)` here and on the two counts below: the appends are `@inlinable`,
+    /// compiled into the inventory's module, where every access would otherwise be checked at
+    /// run time (36% of `--format json`); each buffer has one writer (see above), so no access
+    /// overlaps.
     @exclusivity(unchecked) @usableFromInline var storage = unsafe UnsafeMutableRawBufferPointer(start: nil, count: 0)
     @exclusivity(unchecked) @usableFromInline var bytesWritten = 0
     /// The bytes written so far: an inlinable accessor over `bytesWritten`, because another
@@ -40,13 +41,11 @@
     deinit { unsafe storage.deallocate() }
 
     /// Room for `n` more bytes past `count`.
-    @inline(__always)
     @inlinable @_spi(Bytes) public func reserve(_ n: Int) {
         if n > capacity &- count { grow(toHold: n) }
     }
 
     /// Stores `value` at `offset`: every write of a byte or a number comes here.
-    @inline(__always)
     @inlinable func put<T: BitwiseCopyable>(_ value: T, at offset: Int) {
         // Bounds: the view is the whole allocation, which this object owns; it checks the store.
         var target = unsafe MutableRawSpan(_unsafeBytes: storage)
@@ -56,7 +55,6 @@
     /// The single audited copy of the package: `source` to `offset`. Up to 16 bytes (keys,
     /// most values) go as two checked stores that overlap, which cost less than a call to
     /// `memmove` (words of eight from 8 bytes, of four from 4).
-    @inline(__always)
     @inlinable func put(_ source: Span<UInt8>, at offset: Int) {
         let n = source.count
         if n >= 8 && n <= 16 {
@@ -74,14 +72,12 @@
         unsafe source.withUnsafeBytes { unsafe UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + n)]).copyMemory(from: $0) }
     }
 
-    @inline(__always)
     @inlinable @_spi(Bytes) public func append(_ byte: UInt8) {
         reserve(1)
         put(byte, at: count)
         count += 1
     }
 
-    @inline(__always)
     @inlinable @_spi(Bytes) public func append(_ bytes: Span<UInt8>) {
         let n = bytes.count
         reserve(n)
@@ -90,7 +86,6 @@
     }
 
     /// A literal (`true`, `null`, `+00:00`): its words stored whole, in room for both.
-    @inline(__always)
     @inlinable @_spi(Bytes) public func append(_ literal: ByteLiteral) {
         reserve(16)
         put(literal.words.low.littleEndian, at: count)
@@ -99,7 +94,6 @@
     }
 
     /// `head`, `bytes`, then `tail`, in one reservation: a BSON element's type, key and NUL.
-    @inline(__always)
     @inlinable @_spi(Bytes) public func append(_ head: UInt8, _ bytes: Span<UInt8>, _ tail: UInt8) {
         let n = bytes.count
         reserve(n + 2)
@@ -111,7 +105,6 @@
 
     /// `bytes` after their length plus one as a little-endian `Int32`, and a NUL after them:
     /// a BSON string, in one reservation.
-    @inline(__always)
     @inlinable @_spi(Bytes) public func appendLengthPrefixed(_ bytes: Span<UInt8>) {
         let n = bytes.count
         reserve(n + 5)
@@ -122,7 +115,6 @@
     }
 
     /// A fixed-width integer, little-endian (BSON's lengths and numbers).
-    @inline(__always)
     @inlinable @_spi(Bytes) public func append<T: FixedWidthInteger & BitwiseCopyable>(littleEndian value: T) {
         reserve(MemoryLayout<T>.size)
         put(value.littleEndian, at: count)
@@ -130,7 +122,6 @@
     }
 
     /// Overwrites written bytes at `offset` (a length prefix, a type byte learnt late).
-    @inline(__always)
     @inlinable @_spi(Bytes) public func store<T: FixedWidthInteger & BitwiseCopyable>(_ value: T, at offset: Int) {
         precondition(offset >= 0 && offset <= count &- MemoryLayout<T>.size, "store outside the written bytes")
         put(value, at: offset)
@@ -139,7 +130,6 @@
     /// The run of `bytes` from `start` that needs no JSON escape, copied a word at a time
     /// as it is scanned, into room made once: for the renderer's 70 strings an instance, one
     /// pass over each instead of a scan and a copy. Returns where the run ends.
-    @inline(__always)
     @inlinable @_spi(Bytes) public func appendPlainJSON(_ bytes: Span<UInt8>, from start: Int) -> Int {
         let end = bytes.count
         guard start >= 0, start < end else { return max(start, 0) }
@@ -150,7 +140,6 @@
     }
 
     /// `appendPlainJSON`'s copy: to `base`, returning where the run ends.
-    @inline(__always)
     @inlinable func plainJSONRun(_ bytes: Span<UInt8>, from start: Int, at base: Int) -> Int {
         let end = bytes.count
         var i = start
