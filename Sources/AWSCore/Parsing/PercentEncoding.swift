@@ -6,7 +6,6 @@ package enum PercentEncoding {
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
     private static let lowercaseHexDigits = Array("0123456789abcdef".utf8)
 
-    @inline(__always)
     package static func isUnreserved(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -60,7 +60,7 @@ public enum UTCTime {
     /// `cliTimestamp(utcText:)` from bytes to bytes; false, with nothing written, for any
     /// other form.
     @inlinable @_spi(Bytes) public static func cliTimestamp<Out: ByteOutput>(utc b: Span<UInt8>, to out: inout Out) -> Bool {
-        @inline(__always) func digit(_ i: Int) -> Bool { b[i] &- 48 < 10 }
+        func digit(_ i: Int) -> Bool { b[i] &- 48 < 10 }
         guard b.count >= 20, b.count <= 27, b[b.count - 1] == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
               digit(0), digit(1), digit(2), digit(3), digit(5), digit(6), digit(8), digit(9),

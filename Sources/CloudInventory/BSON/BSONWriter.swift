@@ -67,9 +67,8 @@ struct BSONWriter: ~Copyable {
         }
     }
 
-    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text). Inlined: the
-    /// transcoder writes a million a poll, and the call cost as much as the write.
-    @inline(__always)
+    /// A key known to hold no NUL (a plain printable-ASCII run of JSON text): the transcoder
+    /// writes a million a poll.
     mutating func key(_ type: ElementType, plain key: Span<UInt8>) {
         out.append(type.rawValue, key, 0)
     }
@@ -96,7 +95,6 @@ struct BSONWriter: ~Copyable {
         string(utf8: s.utf8.span)
     }
 
-    @inline(__always)
     mutating func string(utf8: Span<UInt8>) {
         out.appendLengthPrefixed(utf8)
     }

@@ -120,7 +120,7 @@ struct CanonicalRecords {
         object.firstMember = members.count
         object.memberCount = count
         object.afterSubtree = objects.count
-        @inline(__always) func member(_ i: Int) -> Member {
+        func member(_ i: Int) -> Member {
             Member(start: openMembers[i].start, end: i + 1 < first + count ? openMembers[i + 1].start - 1 : end,
                    firstObject: openMembers[i].firstObject)
         }
@@ -268,12 +268,12 @@ struct CanonicalRecords {
     /// (false if it would). Recursion follows the objects' nesting: the model's shapes (at
     /// most 11 levels; see `ShapeDecoder`) or a reader's own depth cap, never the input.
     private func copy(object o: Int, from bytes: Span<UInt8>, to out: OutputBuffer) -> Bool {
-        @inline(__always) func copy(_ from: Int, _ upTo: Int) -> Bool {
+        func copy(_ from: Int, _ upTo: Int) -> Bool {
             guard from >= 0, from <= upTo, upTo <= bytes.count, out.count + (upTo - from) <= bytes.count else { return false }
             out.append(bytes.extracting(from..<upTo))
             return true
         }
-        @inline(__always) func put(_ byte: UInt8) -> Bool {
+        func put(_ byte: UInt8) -> Bool {
             guard out.count < bytes.count else { return false }
             out.append(byte)
             return true
