@@ -6,6 +6,7 @@ extension XMLScanner {
     /// entity (nearly every value), only where it lies in `bytes`: the caller copies it from
     /// there without making a String.
     /// Inlined, so that the common answer's empty String costs the caller no release.
+    // Gate, 2026-12-08: see XMLScanner.swift: without these two and equal, sameName, plainValueEnd json +4.7%, text +3.5%, csv +3.4%.
     @inline(__always)
     mutating func readTextOrRange(startName: Range<Int>) throws(XMLError) -> (range: Range<Int>?, text: String) {
         if let range = plainValue(startName: startName) { return rangeIfASCII(range) }
