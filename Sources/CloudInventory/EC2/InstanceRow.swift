@@ -50,7 +50,7 @@ struct RowPlan: Sendable {
     private var slots = [Slot](repeating: .none, count: 6 * RowPlan.stride)
     private var roles = [Role](repeating: .none, count: 6 * RowPlan.stride)
 
-    // Gate, 2026-12-08: without the EC2 renderer's fifteen @inline(__always) (RenderVisitor, RenderBuffer, MemberTable, ShapeWalk, ShapeDecoder, InstanceRow) json +11.1%, text +5.2%, csv +5.1%, db +3.5-4.7%; which of them carry it is not yet narrowed.
+    // Kept by the inline audit of issue 24: the measurement is in ShapeWalk.swift (`markSeen`).
     @inline(__always)
     func slot(_ role: Role, _ member: Int) -> Slot {
         role == .none || member >= Self.stride ? .none : slots[Int(role.rawValue) &* Self.stride &+ member]

@@ -19,7 +19,7 @@ struct RenderBuffer {
         records = CanonicalRecords(reserving: hashing)
     }
 
-    // Gate, 2026-12-08: without the EC2 renderer's fifteen @inline(__always) (RenderVisitor, RenderBuffer, MemberTable, ShapeWalk, ShapeDecoder, InstanceRow) json +11.1%, text +5.2%, csv +5.1%, db +3.5-4.7%; which of them carry it is not yet narrowed.
+    // Kept by the inline audit of issue 24: the measurement is in ShapeWalk.swift (`markSeen`).
     @inline(__always)
     mutating func append(_ byte: UInt8) {
         out.append(byte)
